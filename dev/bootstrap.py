@@ -32,8 +32,6 @@ def _requirements_digest() -> str:
 
 def ensure_venv() -> Path:
     """Return the virtualenv's python, installing requirements when they changed."""
-    if sys.version_info < (3, 11):
-        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
     python = venv_python()
     if not python.exists():
         print(f"creating virtualenv in {VENV}", flush=True)
@@ -42,7 +40,7 @@ def ensure_venv() -> Path:
     if not STAMP.exists() or STAMP.read_text().strip() != wanted:
         print("installing requirements-dev.txt into the virtualenv", flush=True)
         subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
-            [str(python), "-m", "pip", "install", "--quiet", "-r", str(ROOT / "requirements-dev.txt")],
+            [str(python), "-m", "pip", "install", "-q", "-r", str(ROOT / "requirements-dev.txt")],
             check=True,
         )
         STAMP.write_text(wanted)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bootstrap import ROOT, reexec_in_venv  # noqa: E402
+from bootstrap import ROOT, reexec_in_venv
 
 PYTEST_NO_TESTS = 5
 

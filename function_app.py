@@ -1,0 +1,13 @@
+"""Azure Functions entry point: the app and its blueprints, nothing else."""
+
+import azure.functions as func
+
+from reset_password.routes import bp as reset_password_bp
+from shared.health import bp as health_bp
+from shared.startup import report_settings_problems
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(reset_password_bp)
+app.register_functions(health_bp)
+
+report_settings_problems()

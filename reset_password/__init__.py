@@ -1,0 +1,1 @@
+"""The password-reset feature: route, request and answer models, service, rules."""

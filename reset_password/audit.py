@@ -1,0 +1,37 @@
+"""The audit record: one structured event per reset attempt, success or not.
+
+Its own logger name so operators can route it (Application Insights: traces where
+message starts with 'password_reset.audit'). Only identifiers and outcomes go in it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.log import log_event
+
+audit_logger = logging.getLogger("audit.password_reset")
+AUDIT_EVENT = "password_reset.audit"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who called: the function key alone, or an Entra ID application."""
+
+    kind: str = "function-key"
+    app_id: str | None = None
+    object_id: str | None = None
+    name: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.app_id or self.kind
+
+
+def emit_audit(fields: dict[str, Any]) -> None:
+    record = {"time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), **fields}
+    level = logging.INFO if fields.get("httpStatus", 500) < 400 else logging.WARNING
+    log_event(audit_logger, level, AUDIT_EVENT, record)

@@ -1,0 +1,66 @@
+"""The reset route's request body and answer.
+
+The answer is built field by field from an allow-list: nothing from Partner Center's
+echo (which holds the new password) is copied wholesale.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
+
+from reset_password.password_policy import password_rule_violations
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+def _entra_password(value: SecretStr) -> SecretStr:
+    problems = password_rule_violations(value.get_secret_value())
+    if problems:
+        # One message per broken rule, joined; never the value itself.
+        raise PydanticCustomError("password_policy", "; ".join(problems))
+    return value
+
+
+TicketId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+
+
+class ResetPasswordBody(BaseModel):
+    """`POST .../resetpassword` body. Unknown fields are refused, types are strict."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=False)
+
+    password: Annotated[SecretStr, AfterValidator(_entra_password)]
+    force_change_password: bool = Field(True, alias="forceChangePassword")
+    ticket_id: TicketId | None = Field(None, alias="ticketId")
+
+
+class ResetPasswordAnswer(BaseModel):
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True)
+
+    status: Literal["succeeded", "validated"]
+    customer_tenant_id: str = Field(alias="customerTenantId")
+    user_id: str = Field(alias="userId")
+    user_principal_name: str | None = Field(alias="userPrincipalName")
+    display_name: str | None = Field(alias="displayName")
+    force_change_password: bool = Field(alias="forceChangePassword")
+    ticket_id: str | None = Field(alias="ticketId")
+    correlation_id: str = Field(alias="correlationId")
+    completed_at: datetime = Field(alias="completedAt")
+
+    def to_json_dict(self) -> dict[str, object]:
+        body = self.model_dump(mode="json", by_alias=True)
+        body["completedAt"] = self.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return body

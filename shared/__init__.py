@@ -1,0 +1,1 @@
+"""Cross-cutting code: settings, upstream clients, errors, logging."""

@@ -1,0 +1,121 @@
+"""The process's upstream clients, built once from the settings and reused.
+
+They are rebuilt only when the app settings change (App Service restarts the worker for
+that anyway, but a long-lived process that changes its environment still gets clients
+that match it).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import requests
+from azure.core.credentials import TokenCredential
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+from requests.adapters import HTTPAdapter
+
+from shared.key_vault import KeyVaultSecrets, SecretCache, build_secret_client
+from shared.partner_center import PartnerCenterClient
+from shared.retry import RetryPolicy
+from shared.settings import Settings, load_settings, read_environment
+from shared.tokens import PartnerCenterTokens, SecretNames
+
+# Standard variables that change how the clients connect, beside our own settings.
+_STANDARD_VARIABLES = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE")
+# The Functions worker runs sync handlers on a thread pool; keep a connection for each.
+HTTP_POOL_SIZE = 64
+
+
+@dataclass(frozen=True)
+class Clients:
+    settings: Settings
+    secrets: SecretCache
+    tokens: PartnerCenterTokens
+    partner_center: PartnerCenterClient
+
+
+_lock = threading.Lock()
+_current: tuple[tuple[tuple[str, str], ...], Clients] | None = None
+
+
+def get_clients() -> Clients:
+    """The cached clients; raises SettingsError naming any bad setting."""
+    global _current  # noqa: PLW0603 - the per-process cache is the point
+    key = _environment_key()
+    current = _current
+    if current is not None and current[0] == key:
+        return current[1]
+    with _lock:
+        if _current is not None and _current[0] == key:
+            return _current[1]
+        clients = build_clients(load_settings())
+        _current = (key, clients)
+        return clients
+
+
+def _environment_key() -> tuple[tuple[str, str], ...]:
+    values = read_environment()
+    for name in _STANDARD_VARIABLES:
+        if name in os.environ:
+            values[name] = os.environ[name]
+    return tuple(sorted(values.items()))
+
+
+def build_clients(settings: Settings) -> Clients:
+    session = build_session()
+    secrets = SecretCache(
+        KeyVaultSecrets(
+            build_secret_client(
+                vault_url=settings.key_vault_url,
+                credential=build_credential(settings),
+                verify_challenge_resource=settings.key_vault_verify_challenge_resource,
+            )
+        ),
+        ttl=settings.secret_cache_seconds,
+    )
+    retry = RetryPolicy()
+    tokens = PartnerCenterTokens(
+        session=session,
+        authority_host=settings.authority_host,
+        tenant_id=settings.partner_tenant_id,
+        secrets=secrets,
+        names=SecretNames(*settings.secret_names),
+        rotate_refresh_token=settings.rotate_refresh_token,
+        retry=retry,
+    )
+    partner_center = PartnerCenterClient(
+        base_url=settings.partner_center_base_url,
+        session=session,
+        tokens=tokens,
+        retry=retry,
+    )
+    return Clients(settings, secrets, tokens, partner_center)
+
+
+def build_session() -> requests.Session:
+    session = requests.Session()
+    # Retries are ours (they must share an MS-RequestId and respect the deadline).
+    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=HTTP_POOL_SIZE, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def build_credential(settings: Settings) -> TokenCredential:
+    """Managed identity in Azure; developer credentials elsewhere."""
+    # Few, short attempts: a hanging identity endpoint must not outlast the reset.
+    if os.environ.get("IDENTITY_ENDPOINT") and os.environ.get("IDENTITY_HEADER"):
+        return ManagedIdentityCredential(
+            client_id=settings.azure_client_id,
+            retry_total=1,
+            connection_timeout=3,
+            read_timeout=5,
+        )
+    return DefaultAzureCredential(
+        authority=settings.authority_host,
+        managed_identity_client_id=settings.azure_client_id,
+        exclude_interactive_browser_credential=True,
+        retry_total=1,
+    )

@@ -1,0 +1,34 @@
+"""The reset's time budget, shared by every upstream call it makes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from shared.errors import UpstreamTimeout
+
+# Below this, an HTTP call cannot even connect; better to give up cleanly.
+MIN_USEFUL_SECONDS = 0.05
+
+
+class Deadline:
+    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._start = clock()
+        self._end = self._start + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._end - self._clock())
+
+    def elapsed(self) -> float:
+        return self._clock() - self._start
+
+    def expired(self) -> bool:
+        return self.remaining() < MIN_USEFUL_SECONDS
+
+    def timeout(self, cap: float | None = None) -> float:
+        """Seconds the next call may take; raises UpstreamTimeout when none are left."""
+        left = self.remaining()
+        if left < MIN_USEFUL_SECONDS:
+            raise UpstreamTimeout("The reset's deadline ran out before Partner Center answered.")
+        return left if cap is None else min(left, cap)

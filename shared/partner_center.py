@@ -1,0 +1,359 @@
+"""The Partner Center REST client: one `requests.Session` per process, retries inside
+the reset's deadline, and Partner Center's error answers turned into domain errors.
+
+Every attempt of one logical call carries the same MS-RequestId, so Partner Center can
+recognise a retried reset as the same operation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from pydantic import SecretStr
+
+from shared.deadline import Deadline
+from shared.errors import (
+    CustomerNotFound,
+    InvalidRequest,
+    PartnerCredentialsInvalid,
+    PartnerForbidden,
+    ProblemError,
+    Throttled,
+    UpstreamError,
+    UpstreamTimeout,
+    UserNotFound,
+)
+from shared.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from shared.tokens import PartnerCenterTokens
+from shared.version import APPLICATION_NAME
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 20.0
+CUSTOMER_NOT_FOUND_CODES = frozenset({"60003"})
+USER_NOT_FOUND_CODES = frozenset({"60002"})
+GDAP_HINT = (
+    "Partner Center refused access to this customer. The partner user behind the stored "
+    "refresh token needs an active GDAP relationship with the customer that grants User "
+    "Administrator or Privileged Authentication Administrator (a User Administrator cannot "
+    "reset administrators)."
+)
+
+
+@dataclass(frozen=True)
+class PartnerError:
+    """Partner Center's error answer, in either of its shapes; description kept internal."""
+
+    code: str | None
+    description: str | None
+
+    @classmethod
+    def parse(cls, body: bytes) -> PartnerError:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return cls(None, None)
+        if not isinstance(data, dict):
+            return cls(None, None)
+        code = data.get("code", data.get("statusCode"))
+        description = data.get("description", data.get("message"))
+        return cls(
+            str(code) if isinstance(code, int | str) and not isinstance(code, bool) else None,
+            description if isinstance(description, str) else None,
+        )
+
+
+@dataclass(frozen=True)
+class CallContext:
+    request_id: uuid.UUID
+    correlation_id: uuid.UUID
+    deadline: Deadline
+
+
+@dataclass
+class CallStats:
+    attempts: int = 0
+
+
+class PartnerCenterClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        session: requests.Session,
+        tokens: PartnerCenterTokens,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._base_url = base_url
+        self._session = session
+        self._tokens = tokens
+        self._retry = retry
+        self._sleep = sleep
+
+    # --- operations -------------------------------------------------------------
+
+    def reset_password(
+        self,
+        *,
+        customer_id: str,
+        user_id: str,
+        password: SecretStr,
+        force_change_password: bool,
+        context: CallContext,
+        stats: CallStats,
+    ) -> dict[str, Any] | None:
+        """PATCH .../resetpassword. Returns the CustomerUser answer (None for 204).
+
+        The answer echoes the new password: callers must pick fields from it, never
+        forward or log it.
+        """
+        body = json.dumps(
+            {
+                "passwordProfile": {
+                    "password": password.get_secret_value(),
+                    "forceChangePassword": force_change_password,
+                },
+                "attributes": {"objectType": "CustomerUser"},
+            }
+        ).encode()
+        path = f"/v1/customers/{customer_id}/users/{user_id}/resetpassword"
+        response = self._call("PATCH", path, context=context, stats=stats, body=body)
+        if response.status_code == 404:
+            raise self._which_not_found(response, customer_id, context)
+        self._raise_for_error(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        return _json_object(response)
+
+    def get_customer(self, customer_id: str, *, context: CallContext) -> dict[str, Any]:
+        response = self._call("GET", f"/v1/customers/{customer_id}", context=context)
+        if response.status_code == 404:
+            raise _customer_not_found(customer_id)
+        self._raise_for_error(response)
+        return _json_object(response)
+
+    def get_user(self, customer_id: str, user_id: str, *, context: CallContext) -> dict[str, Any]:
+        response = self._call(
+            "GET", f"/v1/customers/{customer_id}/users/{user_id}", context=context
+        )
+        if response.status_code == 404:
+            raise self._which_not_found(response, customer_id, context)
+        self._raise_for_error(response)
+        return _json_object(response)
+
+    def get_user_roles(
+        self, customer_id: str, user_id: str, *, context: CallContext
+    ) -> list[dict[str, Any]]:
+        response = self._call(
+            "GET", f"/v1/customers/{customer_id}/users/{user_id}/directoryroles", context=context
+        )
+        if response.status_code == 404:
+            raise self._which_not_found(response, customer_id, context)
+        self._raise_for_error(response)
+        items = _json_object(response).get("items")
+        if not isinstance(items, list):
+            raise UpstreamError("Partner Center's directory roles answer had no item list.")
+        return [item for item in items if isinstance(item, dict)]
+
+    def get_collection_page(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str],
+        continuation: str | None,
+        context: CallContext,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a Partner Center collection and the token for the next page."""
+        headers = {"MS-ContinuationToken": continuation} if continuation else {}
+        query = dict(params)
+        if continuation:
+            query["seekOperation"] = "Next"
+        response = self._call("GET", path, context=context, params=query, headers=headers)
+        self._raise_for_error(response)
+        body = _json_object(response)
+        items = body.get("items")
+        if not isinstance(items, list):
+            raise UpstreamError("Partner Center's collection answer had no item list.")
+        return [item for item in items if isinstance(item, dict)], _continuation_token(body)
+
+    # --- transport ---------------------------------------------------------------
+
+    def _call(  # noqa: PLR0912 - one loop holds the whole retry policy, on purpose
+        self,
+        method: str,
+        path: str,
+        *,
+        context: CallContext,
+        stats: CallStats | None = None,
+        body: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send with retries; return the first answer that is final (2xx or a 4xx we map)."""
+        stats = stats or CallStats()
+        deadline = context.deadline
+        retried_unauthorized = False
+        throttled_for: float | None = None
+        retry_number = 0
+        while True:
+            token = self._tokens.access_token(deadline)
+            stats.attempts += 1
+            request_headers = {
+                "Authorization": f"Bearer {token.get_secret_value()}",
+                "Accept": "application/json",
+                "MS-RequestId": str(context.request_id),
+                "MS-CorrelationId": str(context.correlation_id),
+                "MS-Contract-Version": "v1",
+                "MS-PartnerCenter-Application": APPLICATION_NAME,
+                **(headers or {}),
+            }
+            if body is not None:
+                request_headers["Content-Type"] = "application/json"
+            try:
+                response = self._session.request(
+                    method,
+                    self._base_url + path,
+                    data=body,
+                    params=params,
+                    headers=request_headers,
+                    timeout=(deadline.timeout(CONNECT_TIMEOUT), deadline.timeout(READ_TIMEOUT)),
+                    allow_redirects=False,
+                )
+            except UpstreamTimeout:
+                raise _out_of_time(throttled_for) from None
+            except requests.Timeout:
+                if deadline.expired():
+                    raise _out_of_time(throttled_for) from None
+                failure: str | None = None
+                retry_after = None
+            except requests.RequestException as exc:
+                failure = f"Partner Center could not be reached ({type(exc).__name__})"
+                retry_after = None
+            else:
+                status = response.status_code
+                if status == 401 and not retried_unauthorized:
+                    # The token may have been revoked early: exchange once more, then retry.
+                    retried_unauthorized = True
+                    self._tokens.invalidate(token)
+                    continue
+                if status == 401:
+                    raise PartnerCredentialsInvalid(
+                        "Partner Center rejected a freshly issued access token. Check that the "
+                        "app is registered for Partner Center (App+User) and consent again."
+                    )
+                if status not in RETRYABLE_STATUSES:
+                    return response
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                failure = f"Partner Center answered HTTP {status}"
+                if status == 429:
+                    throttled_for = retry_after if retry_after is not None else 1.0
+                else:
+                    throttled_for = None
+            retry_number += 1
+            delay = (
+                self._retry.throttle_delay(retry_after, retry_number)
+                if throttled_for is not None
+                else self._retry.backoff(retry_number)
+            )
+            if retry_number >= self._retry.max_attempts or delay >= deadline.remaining():
+                raise _gave_up(failure, throttled_for, delay)
+            logger.info(
+                "%s; retry %d in %.2f s (MS-RequestId %s)",
+                failure or "Partner Center did not answer in time",
+                retry_number,
+                delay,
+                context.request_id,
+            )
+            self._sleep(delay)
+
+    def _raise_for_error(self, response: requests.Response) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        error = PartnerError.parse(response.content)
+        code = f" (Partner Center code {error.code})" if error.code else ""
+        if status == 403:
+            raise PartnerForbidden(f"{GDAP_HINT}{code}")
+        if status == 400:
+            raise InvalidRequest(
+                f"Partner Center rejected the request{code}. If the password meets the "
+                "local rules, the customer's password policy or banned-password list may "
+                "refuse it."
+            )
+        raise UpstreamError(f"Partner Center answered HTTP {status}{code}.")
+
+    def _which_not_found(
+        self, response: requests.Response, customer_id: str, context: CallContext
+    ) -> ProblemError:
+        error = PartnerError.parse(response.content)
+        if error.code in CUSTOMER_NOT_FOUND_CODES:
+            return _customer_not_found(customer_id)
+        if error.code in USER_NOT_FOUND_CODES:
+            return UserNotFound("Partner Center found no such user in this customer's tenant.")
+        # Another 404 shape: ask whether the customer exists to tell the two apart.
+        try:
+            self.get_customer(customer_id, context=context)
+        except CustomerNotFound as missing:
+            return missing
+        return UserNotFound("Partner Center found no such user in this customer's tenant.")
+
+
+def _customer_not_found(customer_id: str) -> CustomerNotFound:
+    return CustomerNotFound(f"Partner Center knows no customer with tenant ID {customer_id}.")
+
+
+def _json_object(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        raise UpstreamError("Partner Center's answer could not be parsed as JSON.") from None
+    if not isinstance(body, dict):
+        raise UpstreamError("Partner Center's answer was not a JSON object.")
+    return body
+
+
+def _continuation_token(body: Mapping[str, Any]) -> str | None:
+    links = body.get("links")
+    if not isinstance(links, dict):
+        return None
+    nxt = links.get("next")
+    if not isinstance(nxt, dict):
+        return None
+    for header in nxt.get("headers") or []:
+        if (
+            isinstance(header, dict)
+            and str(header.get("key", "")).lower() == "ms-continuationtoken"
+            and isinstance(header.get("value"), str)
+        ):
+            return str(header["value"])
+    return None
+
+
+def _out_of_time(throttled_for: float | None) -> ProblemError:
+    if throttled_for is not None:
+        return Throttled(
+            "Partner Center kept throttling until the reset's deadline ran out.",
+            retry_after=max(1, round(throttled_for)),
+        )
+    return UpstreamTimeout("The reset's deadline ran out before Partner Center answered.")
+
+
+def _gave_up(failure: str | None, throttled_for: float | None, next_delay: float) -> ProblemError:
+    """`failure` None means the last attempt timed out."""
+    if throttled_for is not None:
+        return Throttled(
+            "Partner Center kept throttling past the retry budget.",
+            retry_after=max(1, round(max(throttled_for, next_delay))),
+        )
+    if failure is None:
+        return UpstreamTimeout("Partner Center did not answer within the reset's deadline.")
+    return UpstreamError(f"{failure}; gave up after retrying.")

@@ -1,0 +1,52 @@
+"""Retry decisions for Partner Center and the token endpoint.
+
+Backoff follows the shape of the Partner Center SDK (about 0.5 s, 1.5 s, 3.5 s) with
+full jitter, and every wait is clipped to what is left of the reset's deadline.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    jitter: float = 0.25
+
+    def backoff(self, retry_number: int) -> float:
+        """Delay before retry `retry_number` (1 for the first retry)."""
+        delay = min(self.max_delay, self.base_delay * (float(2**retry_number) - 1))
+        spread = delay * self.jitter
+        return max(0.0, delay + random.uniform(-spread, spread))  # noqa: S311 - not crypto
+
+    def throttle_delay(self, retry_after: float | None, retry_number: int) -> float:
+        """Wait what the service asked for, then back off further on repeated 429s."""
+        if retry_after is None:
+            return self.backoff(retry_number)
+        extra = self.backoff(retry_number - 1) if retry_number > 1 else 0.0
+        return min(self.max_retry_after, retry_after + extra)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: delta-seconds or an HTTP-date; None when absent or unreadable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

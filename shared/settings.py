@@ -1,0 +1,227 @@
+"""App settings: read from the environment and validated in one place.
+
+Every setting is named by its environment variable (the alias), so a validation error
+can tell the operator exactly which app setting to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from shared.directory_roles import PRIVILEGED_ROLES
+
+_SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
+_TENANT = re.compile(r"^[0-9A-Za-z.-]{1,253}$")
+
+
+def _parse_bool(value: object) -> object:
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in {"true", "1", "yes"}:
+            return True
+        if lowered in {"false", "0", "no"}:
+            return False
+        raise ValueError("must be true or false")
+    return value
+
+
+def _blank_to_none(value: object) -> object:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+EnvBool = Annotated[bool, BeforeValidator(_parse_bool)]
+OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
+
+
+def _url(value: str, *, require_https: bool) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError("must be an absolute URL such as https://host")
+    if require_https and parts.scheme != "https":
+        raise ValueError("must use https")
+    if parts.query or parts.fragment:
+        raise ValueError("must not carry a query or fragment")
+    return value.strip().rstrip("/")
+
+
+class Settings(BaseModel):
+    """The function's configuration (contract section 3)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=False, extra="ignore")
+
+    key_vault_url: str = Field(alias="KEY_VAULT_URL")
+    partner_tenant_id: str = Field(alias="PARTNER_TENANT_ID")
+    secret_name_app_id: str = Field("partner-center-app-id", alias="SECRET_NAME_APP_ID")
+    secret_name_app_secret: str = Field(
+        "partner-center-app-secret", alias="SECRET_NAME_APP_SECRET"
+    )
+    secret_name_refresh_token: str = Field(
+        "partner-center-refresh-token", alias="SECRET_NAME_REFRESH_TOKEN"
+    )
+    partner_center_base_url: str = Field(
+        "https://api.partnercenter.microsoft.com", alias="PARTNER_CENTER_BASE_URL"
+    )
+    authority_host: str = Field("https://login.microsoftonline.com", alias="AUTHORITY_HOST")
+    key_vault_verify_challenge_resource: EnvBool = Field(
+        True, alias="KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"
+    )
+    reset_deadline_seconds: float = Field(25.0, gt=0, le=220, alias="RESET_DEADLINE_SECONDS")
+    azure_client_id: OptionalText = Field(None, alias="AZURE_CLIENT_ID")
+    secret_cache_seconds: float = Field(300.0, ge=0, alias="SECRET_CACHE_SECONDS")
+    rotate_refresh_token: EnvBool = Field(True, alias="ROTATE_REFRESH_TOKEN")
+    caller_tenant_id: OptionalText = Field(None, alias="CALLER_TENANT_ID")
+    caller_audience: OptionalText = Field(None, alias="CALLER_AUDIENCE")
+    caller_required_role: str = Field(
+        "PasswordReset.Invoke", min_length=1, alias="CALLER_REQUIRED_ROLE"
+    )
+    caller_policy: dict[str, frozenset[str]] | None = Field(None, alias="CALLER_POLICY")
+    protected_role_guard: EnvBool = Field(True, alias="PROTECTED_ROLE_GUARD")
+    protected_role_ids: frozenset[str] = Field(
+        frozenset(PRIVILEGED_ROLES), alias="PROTECTED_ROLE_IDS"
+    )
+    lookup_cache_seconds: float = Field(3600.0, ge=0, alias="LOOKUP_CACHE_SECONDS")
+
+    @field_validator("key_vault_url")
+    @classmethod
+    def _vault_url(cls, value: str) -> str:
+        # The Key Vault SDK refuses bearer tokens over plain HTTP, so catch it here.
+        return _url(value, require_https=True)
+
+    @field_validator("partner_center_base_url", "authority_host")
+    @classmethod
+    def _service_url(cls, value: str) -> str:
+        return _url(value, require_https=False)
+
+    @field_validator("partner_tenant_id", "caller_tenant_id")
+    @classmethod
+    def _tenant(cls, value: str | None) -> str | None:
+        if value is not None and not _TENANT.fullmatch(value.strip()):
+            raise ValueError("must be a tenant ID (GUID) or a tenant domain name")
+        return value.strip() if value is not None else None
+
+    @field_validator("secret_name_app_id", "secret_name_app_secret", "secret_name_refresh_token")
+    @classmethod
+    def _secret_name(cls, value: str) -> str:
+        if not _SECRET_NAME.fullmatch(value):
+            raise ValueError("must be a Key Vault secret name (1-127 letters, digits, dashes)")
+        return value
+
+    @field_validator("caller_policy", mode="before")
+    @classmethod
+    def _policy(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"must be a JSON object ({exc.msg})") from None
+        if not isinstance(value, dict):
+            raise ValueError("must be a JSON object: caller app ID -> list of tenant IDs")
+        policy: dict[str, frozenset[str]] = {}
+        for caller, customers in value.items():
+            if not isinstance(customers, list) or not all(isinstance(c, str) for c in customers):
+                raise ValueError(f"entry {caller!r} must be a list of customer tenant IDs")
+            for customer in customers:
+                if customer != "*" and not _is_guid(customer):
+                    raise ValueError(f"entry {caller!r} holds {customer!r}: not a GUID or '*'")
+            policy[caller.lower()] = frozenset(c.lower() for c in customers)
+        return policy
+
+    @field_validator("protected_role_ids", mode="before")
+    @classmethod
+    def _role_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            ids = [part.strip().lower() for part in value.split(",") if part.strip()]
+            bad = [part for part in ids if not _is_guid(part)]
+            if bad:
+                raise ValueError(f"must be comma-separated role template GUIDs, not {bad[0]!r}")
+            return frozenset(ids)
+        return value
+
+    @model_validator(mode="after")
+    def _caller_auth_pair(self) -> Settings:
+        if (self.caller_tenant_id is None) != (self.caller_audience is None):
+            raise ValueError(
+                "CALLER_TENANT_ID and CALLER_AUDIENCE go together: set both to require "
+                "caller tokens, or neither"
+            )
+        return self
+
+    @property
+    def caller_tokens_required(self) -> bool:
+        return self.caller_tenant_id is not None
+
+    @property
+    def secret_names(self) -> tuple[str, str, str]:
+        return (
+            self.secret_name_app_id,
+            self.secret_name_app_secret,
+            self.secret_name_refresh_token,
+        )
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return len(value) == 36
+
+
+SETTING_NAMES: tuple[str, ...] = tuple(
+    field.alias for field in Settings.model_fields.values() if field.alias
+)
+
+
+class SettingsError(Exception):
+    """The app settings are missing or malformed; the message names each one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid app settings: " + "; ".join(problems))
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The subset of the environment that Settings reads (also its cache key)."""
+    source = os.environ if environ is None else environ
+    return {name: source[name] for name in SETTING_NAMES if name in source}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Validate the app settings, raising SettingsError that names every bad setting."""
+    raw: dict[str, Any] = dict(read_environment(environ))
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        if error["type"] == "missing":
+            problems.append(f"{name} is required but not set")
+        else:
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name} {message}" if error["loc"] else message)
+    return problems

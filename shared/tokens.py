@@ -1,0 +1,307 @@
+"""Partner Center access tokens from the stored refresh token (Secure Application Model).
+
+The exchange is a plain OAuth 2.0 refresh-token grant at the Microsoft identity platform;
+MSAL is not needed for it and would add instance discovery against Microsoft's hosts.
+Access tokens are cached until shortly before they expire and refreshed by one request
+while the others keep using the still-valid token.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from pydantic import SecretStr
+
+from shared.deadline import Deadline
+from shared.errors import DependencyUnavailable, PartnerCredentialsInvalid, UpstreamTimeout
+from shared.key_vault import DEPENDENCY_RETRY_AFTER, SecretCache
+from shared.retry import RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+PARTNER_CENTER_SCOPE = "https://api.partnercenter.microsoft.com/.default"
+# Refresh this long before expiry (or at half-life for short-lived tokens).
+REFRESH_MARGIN_SECONDS = 300.0
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 10.0
+_AADSTS = re.compile(r"AADSTS(\d+)")
+_CREDENTIAL_ERRORS = frozenset(
+    {"invalid_grant", "interaction_required", "invalid_client", "unauthorized_client",
+     "consent_required", "invalid_request", "invalid_scope"}
+)
+
+
+@dataclass(frozen=True)
+class SecretNames:
+    app_id: str
+    app_secret: str
+    refresh_token: str
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: SecretStr
+    expires_at: float
+    refresh_at: float
+
+
+@dataclass(frozen=True)
+class TokenError:
+    error: str
+    aadsts: int | None
+
+
+class PartnerCenterTokens:
+    def __init__(
+        self,
+        *,
+        session: requests.Session,
+        authority_host: str,
+        tenant_id: str,
+        secrets: SecretCache,
+        names: SecretNames,
+        rotate_refresh_token: bool,
+        retry: RetryPolicy,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._session = session
+        self._token_url = f"{authority_host}/{tenant_id}/oauth2/v2.0/token"
+        self._secrets = secrets
+        self._names = names
+        self._rotate = rotate_refresh_token
+        self._retry = retry
+        self._clock = clock
+        self._sleep = sleep
+        self._token: AccessToken | None = None
+        self._lock = threading.Lock()
+        self.exchanges = 0
+
+    def access_token(self, deadline: Deadline) -> SecretStr:
+        token = self._token
+        now = self._clock()
+        if token is not None and now < token.refresh_at:
+            return token.value
+        if token is not None and now < token.expires_at:
+            # Refresh ahead: one request does it, the others go on with the valid token.
+            if self._lock.acquire(blocking=False):
+                try:
+                    return self._refresh_ahead(token, deadline)
+                finally:
+                    self._lock.release()
+            return token.value
+        if not self._lock.acquire(timeout=deadline.remaining()):
+            raise DependencyUnavailable(
+                "Timed out waiting for the Partner Center token exchange.",
+                retry_after=DEPENDENCY_RETRY_AFTER,
+            )
+        try:
+            token = self._token
+            if token is not None and self._clock() < token.refresh_at:
+                return token.value
+            return self._exchange(deadline).value
+        finally:
+            self._lock.release()
+
+    def invalidate(self, rejected: SecretStr) -> None:
+        """Forget a token Partner Center refused, unless another request already replaced it."""
+        with self._lock:
+            if self._token is not None and self._token.value == rejected:
+                self._token = None
+
+    def exchange(self, deadline: Deadline) -> AccessToken:
+        """Exchange the refresh token now, whatever is cached (used by the rotation timer)."""
+        if not self._lock.acquire(timeout=deadline.remaining()):
+            raise DependencyUnavailable(
+                "Timed out waiting for the Partner Center token exchange.",
+                retry_after=DEPENDENCY_RETRY_AFTER,
+            )
+        try:
+            return self._exchange(deadline)
+        finally:
+            self._lock.release()
+
+    def _refresh_ahead(self, token: AccessToken, deadline: Deadline) -> SecretStr:
+        try:
+            return self._exchange(deadline).value
+        except (DependencyUnavailable, UpstreamTimeout) as exc:
+            logger.warning("Early token refresh failed; using the current token: %s", exc.detail)
+            return token.value
+
+    def _exchange(self, deadline: Deadline) -> AccessToken:
+        app_id = self._secrets.get(self._names.app_id, deadline).value
+        app_secret = self._secrets.get(self._names.app_secret, deadline).value
+        refresh = self._secrets.get(self._names.refresh_token, deadline)
+        try:
+            answer = self._grant(app_id, app_secret, refresh.value, deadline)
+        except PartnerCredentialsInvalid:
+            # An operator may have stored a new refresh token after re-consent: look once.
+            latest = self._secrets.get(self._names.refresh_token, deadline, max_age=0)
+            if latest.value == refresh.value:
+                raise
+            logger.warning("Refresh token rejected; retrying with the newer one in Key Vault.")
+            answer = self._grant(app_id, app_secret, latest.value, deadline)
+        token = self._token_from(answer)
+        self._token = token
+        self.exchanges += 1
+        new_refresh = answer.get("refresh_token")
+        if isinstance(new_refresh, str) and new_refresh:
+            self._keep_refresh_token(SecretStr(new_refresh))
+        return token
+
+    def _keep_refresh_token(self, value: SecretStr) -> None:
+        if self._rotate:
+            self._secrets.write_in_background(self._names.refresh_token, value)
+        else:
+            self._secrets.put(self._names.refresh_token, value)
+
+    def _grant(
+        self, app_id: SecretStr, app_secret: SecretStr, refresh: SecretStr, deadline: Deadline
+    ) -> dict[str, Any]:
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": app_id.get_secret_value(),
+            "client_secret": app_secret.get_secret_value(),
+            "refresh_token": refresh.get_secret_value(),
+            "scope": PARTNER_CENTER_SCOPE,
+        }
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after: float | None = None
+            try:
+                response = self._session.post(
+                    self._token_url,
+                    data=form,
+                    headers={"Accept": "application/json"},
+                    timeout=(
+                        deadline.timeout(CONNECT_TIMEOUT),
+                        deadline.timeout(READ_TIMEOUT),
+                    ),
+                )
+            except UpstreamTimeout:
+                raise _token_endpoint_down("the reset's deadline ran out") from None
+            except requests.RequestException as exc:
+                failure = f"it could not be reached ({type(exc).__name__})"
+            else:
+                body = _json_object(response)
+                if response.status_code == 200:
+                    if body is None or not isinstance(body.get("access_token"), str):
+                        raise _token_endpoint_down("its answer could not be read")
+                    return body
+                error = _token_error(body)
+                if error is not None and error.error in _CREDENTIAL_ERRORS:
+                    raise PartnerCredentialsInvalid(
+                        _credential_advice(error, self._names)
+                    )
+                if response.status_code < 500 and response.status_code != 429 and (
+                    error is None or error.error != "temporarily_unavailable"
+                ):
+                    raise _token_endpoint_down(f"it answered HTTP {response.status_code}")
+                failure = f"it answered HTTP {response.status_code}"
+                retry_after = _seconds(response.headers.get("Retry-After"))
+            if attempt >= self._retry.max_attempts:
+                raise _token_endpoint_down(failure)
+            delay = self._retry.throttle_delay(retry_after, attempt)
+            if delay >= deadline.remaining():
+                raise _token_endpoint_down(failure)
+            self._sleep(delay)
+
+    def _token_from(self, answer: dict[str, Any]) -> AccessToken:
+        now = self._clock()
+        lifetime = _seconds(answer.get("expires_in"))
+        if lifetime is None:
+            expires_on = _seconds(answer.get("expires_on"))
+            lifetime = (expires_on - now) if expires_on is not None else 3600.0
+        lifetime = max(lifetime, 0.0)
+        margin = min(REFRESH_MARGIN_SECONDS, lifetime / 2)
+        return AccessToken(
+            value=SecretStr(str(answer["access_token"])),
+            expires_at=now + lifetime,
+            refresh_at=now + lifetime - margin,
+        )
+
+
+def _json_object(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return float(value.strip())
+    return None
+
+
+def _token_error(body: dict[str, Any] | None) -> TokenError | None:
+    if body is None or not isinstance(body.get("error"), str):
+        return None
+    codes = body.get("error_codes")
+    aadsts: int | None = None
+    if isinstance(codes, list) and codes and isinstance(codes[0], int):
+        aadsts = codes[0]
+    else:
+        found = _AADSTS.search(str(body.get("error_description", "")))
+        aadsts = int(found.group(1)) if found else None
+    return TokenError(body["error"], aadsts)
+
+
+def _token_endpoint_down(reason: str) -> DependencyUnavailable:
+    return DependencyUnavailable(
+        f"The Microsoft identity platform token endpoint failed: {reason}.",
+        retry_after=DEPENDENCY_RETRY_AFTER,
+    )
+
+
+_ADVICE: dict[int, str] = {
+    700082: "the stored refresh token has expired. A partner admin must consent again "
+    "(Secure Application Model) and store the new refresh token in Key Vault secret '{rt}'.",
+    50173: "the stored refresh token was revoked (for example after the admin's password "
+    "changed). A partner admin must consent again and store the new refresh token in "
+    "Key Vault secret '{rt}'.",
+    50076: "the refresh token does not carry multi-factor authentication. A partner admin "
+    "must consent again, signing in with MFA, and store the new token in '{rt}'.",
+    50079: "the admin behind the refresh token must register for multi-factor "
+    "authentication, then consent again and store the new token in '{rt}'.",
+    53003: "Conditional Access in the partner tenant blocked the token. Review the policies "
+    "that apply to the app and the admin account, then consent again if needed.",
+    70043: "the refresh token outlived the sign-in frequency policy. A partner admin must "
+    "consent again and store the new refresh token in '{rt}'.",
+    7000215: "the app secret in Key Vault secret '{secret}' is not valid for app '{app}'. "
+    "Store the app's current client secret.",
+    7000222: "the app's client secret has expired. Create a new client secret for the app "
+    "and store it in Key Vault secret '{secret}'.",
+    700016: "the app in Key Vault secret '{app}' was not found in the partner tenant. "
+    "Check that secret and PARTNER_TENANT_ID.",
+    90002: "the partner tenant was not found. Check the PARTNER_TENANT_ID setting.",
+}
+
+
+def _credential_advice(error: TokenError, names: SecretNames) -> str:
+    code = f"AADSTS{error.aadsts}" if error.aadsts is not None else "no AADSTS code"
+    template = _ADVICE.get(error.aadsts or 0)
+    if template is None:
+        advice = (
+            "the identity platform refused the stored Partner Center credentials. Check the "
+            f"app ID, secret and refresh token in Key Vault secrets '{names.app_id}', "
+            f"'{names.app_secret}' and '{names.refresh_token}'."
+        )
+    else:
+        advice = template.format(
+            rt=names.refresh_token, secret=names.app_secret, app=names.app_id
+        )
+    return f"Token exchange failed ({error.error}, {code}): {advice}"
