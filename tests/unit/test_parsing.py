@@ -1,0 +1,177 @@
+"""Request parsing: each caller mistake becomes a clear error naming the field."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import azure.functions as func
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reset_password.parsing import derive_request_id, parse_reset_request
+from shared.errors import InvalidRequest, PayloadTooLarge, ProblemError, UnsupportedMediaType
+
+CUSTOMER = "0b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+USER = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+PASSWORD = "Correct-Horse-42"
+
+
+def request(
+    body: bytes | str | dict[str, object] | list[object] | None = None,
+    *,
+    customer: str = CUSTOMER,
+    user: str = USER,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+) -> func.HttpRequest:
+    if body is None:
+        body = {"password": PASSWORD}
+    raw = json.dumps(body).encode() if isinstance(body, dict | list) else body
+    return func.HttpRequest(
+        method="POST",
+        url=f"http://localhost/api/customers/{customer}/users/{user}/resetpassword",
+        headers={"Content-Type": "application/json", **(headers or {})},
+        params=params or {},
+        route_params={"customer": customer, "user": user},
+        body=raw.encode() if isinstance(raw, str) else raw,
+    )
+
+
+def errors_of(req: func.HttpRequest) -> dict[str, str]:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_reset_request(req)
+    assert caught.value.errors is not None
+    return {e["field"]: e["message"] for e in caught.value.errors}
+
+
+def test_a_minimal_body_defaults_force_change_to_true() -> None:
+    parsed = parse_reset_request(request())
+    assert parsed.password.get_secret_value() == PASSWORD
+    assert parsed.force_change_password is True
+    assert parsed.ticket_id is None
+    assert parsed.dry_run is False
+
+
+def test_guids_are_normalised_to_lower_case() -> None:
+    parsed = parse_reset_request(request(customer=CUSTOMER.upper(), user=USER.upper()))
+    assert (parsed.customer, parsed.user) == (CUSTOMER, USER)
+
+
+def test_route_values_are_read_from_the_url_when_route_params_are_absent() -> None:
+    req = func.HttpRequest(
+        method="POST",
+        url=f"http://localhost/api/customers/{CUSTOMER}/users/{USER}/resetpassword?dryRun=true",
+        headers={},
+        body=json.dumps({"password": PASSWORD}).encode(),
+    )
+    parsed = parse_reset_request(req)
+    assert (parsed.customer, parsed.user, parsed.dry_run) == (CUSTOMER, USER, True)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "Application/JSON", None]
+)
+def test_json_or_no_content_type_is_accepted(content_type: str | None) -> None:
+    req = request()
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    req = func.HttpRequest(
+        method="POST", url=req.url, headers=headers, route_params=dict(req.route_params),
+        body=req.get_body(),
+    )
+    parse_reset_request(req)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_another_content_type_is_415(content_type: str) -> None:
+    with pytest.raises(UnsupportedMediaType):
+        parse_reset_request(request(headers={"Content-Type": content_type}))
+
+
+def test_a_body_over_16_kib_is_413() -> None:
+    big = json.dumps({"password": PASSWORD, "ticketId": "x" * 17000})
+    with pytest.raises(PayloadTooLarge):
+        parse_reset_request(request(big))
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "fragment"),
+    [
+        (b"{not json", "body", "not valid JSON"),
+        (b"[]", "body", "JSON object"),
+        (b"null", "body", "JSON object"),
+        (b"", "body", "required"),
+        ({"forceChangePassword": True}, "password", "required"),
+        ({"password": 12345678}, "password", "string"),
+        ({"password": PASSWORD, "forceChangePassword": "yes"}, "forceChangePassword", "true or false"),
+        ({"password": PASSWORD, "ticketId": "x" * 65}, "ticketId", "1 to 64"),
+        ({"password": PASSWORD, "ticketId": ""}, "ticketId", "1 to 64"),
+        ({"password": PASSWORD, "admin": True}, "admin", "not a known field"),
+        ({"password": "short1A"}, "password", "8 to 256"),
+        ({"password": "alllowercase"}, "password", "at least 3"),
+        ({"password": "Pässwört-123"}, "password", "only the characters"),
+    ],
+)
+def test_body_mistakes_name_the_field_and_rule(
+    body: bytes | dict[str, object], field: str, fragment: str
+) -> None:
+    assert fragment in errors_of(request(body))[field]
+
+
+@pytest.mark.parametrize("value", ["not-a-guid", "contoso.com", "", CUSTOMER + "x"])
+def test_a_customer_that_is_not_a_guid_is_named(value: str) -> None:
+    assert "customer" in errors_of(request(customer=value))
+
+
+def test_path_and_body_problems_come_in_one_answer() -> None:
+    errors = errors_of(request({"password": "x"}, user="nope"))
+    assert set(errors) == {"user", "password"}
+
+
+@pytest.mark.parametrize("key", ["", "x" * 129, "caf\u00e9", "tab\there"])
+def test_a_malformed_idempotency_key_is_400(key: str) -> None:
+    assert "Idempotency-Key" in errors_of(request(headers={"Idempotency-Key": key}))
+
+
+def test_dry_run_must_be_a_boolean() -> None:
+    assert "dryRun" in errors_of(request(params={"dryRun": "perhaps"}))
+
+
+def test_the_same_idempotency_key_gives_the_same_request_id() -> None:
+    first = derive_request_id(caller="app", customer=CUSTOMER, user=USER, key="k-1")
+    again = derive_request_id(caller="app", customer=CUSTOMER.upper(), user=USER, key="k-1")
+    assert first == again
+    assert first != derive_request_id(caller="other", customer=CUSTOMER, user=USER, key="k-1")
+    assert first != derive_request_id(caller="app", customer=CUSTOMER, user=USER, key="k-2")
+
+
+def test_without_a_key_every_request_gets_a_new_request_id() -> None:
+    ids = {derive_request_id(caller="a", customer=CUSTOMER, user=USER, key=None) for _ in range(3)}
+    assert len(ids) == 3 and all(isinstance(i, uuid.UUID) for i in ids)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    tail=st.text(max_size=40),
+    extra=st.dictionaries(
+        st.sampled_from(["forceChangePassword", "ticketId", "unknown", "password2"]),
+        json_values,
+        max_size=3,
+    ),
+)
+def test_errors_never_contain_the_password(tail: str, extra: dict[str, object]) -> None:
+    password = "Cx7-canary-" + tail
+    body = {"password": password, **extra}
+    try:
+        parse_reset_request(request(body))
+    except ProblemError as error:
+        text = json.dumps([error.detail, error.errors, str(error), repr(error)])
+        assert password not in text
+        assert json.dumps(password)[1:-1] not in text

@@ -1,0 +1,105 @@
+"""App settings: defaults, validation, and error messages that name the setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.directory_roles import PRIVILEGED_ROLES
+from shared.settings import SettingsError, load_settings
+
+BASE = {
+    "KEY_VAULT_URL": "https://kv-example.vault.azure.net/",
+    "PARTNER_TENANT_ID": "11111111-1111-1111-1111-111111111111",
+}
+
+
+def _problems(env: dict[str, str]) -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+    return caught.value.problems
+
+
+def test_the_two_required_settings_are_enough() -> None:
+    settings = load_settings(BASE)
+    assert settings.key_vault_url == "https://kv-example.vault.azure.net"
+    assert settings.partner_center_base_url == "https://api.partnercenter.microsoft.com"
+    assert settings.authority_host == "https://login.microsoftonline.com"
+    assert settings.secret_names == (
+        "partner-center-app-id",
+        "partner-center-app-secret",
+        "partner-center-refresh-token",
+    )
+    assert settings.reset_deadline_seconds == 25
+    assert settings.secret_cache_seconds == 300
+    assert settings.rotate_refresh_token is True
+    assert settings.protected_role_guard is True
+    assert settings.protected_role_ids == frozenset(PRIVILEGED_ROLES)
+    assert settings.caller_tokens_required is False
+
+
+def test_each_missing_required_setting_is_named() -> None:
+    problems = _problems({})
+    assert "KEY_VAULT_URL is required but not set" in problems
+    assert "PARTNER_TENANT_ID is required but not set" in problems
+
+
+def test_a_plain_http_vault_url_is_refused_by_name() -> None:
+    problems = _problems({**BASE, "KEY_VAULT_URL": "http://vault.local"})
+    assert problems == ["KEY_VAULT_URL must use https"]
+
+
+def test_a_malformed_boolean_names_the_setting() -> None:
+    problems = _problems({**BASE, "ROTATE_REFRESH_TOKEN": "maybe"})
+    assert problems == ["ROTATE_REFRESH_TOKEN must be true or false"]
+
+
+@pytest.mark.parametrize("text", ["false", "False", "0", "no"])
+def test_false_spellings_turn_a_switch_off(text: str) -> None:
+    assert load_settings({**BASE, "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": text}).key_vault_verify_challenge_resource is False
+
+
+def test_a_non_numeric_deadline_is_named() -> None:
+    problems = _problems({**BASE, "RESET_DEADLINE_SECONDS": "soon"})
+    assert problems[0].startswith("RESET_DEADLINE_SECONDS")
+
+
+def test_caller_tenant_without_audience_is_refused() -> None:
+    problems = _problems({**BASE, "CALLER_TENANT_ID": "22222222-2222-2222-2222-222222222222"})
+    assert "CALLER_TENANT_ID and CALLER_AUDIENCE go together" in problems[0]
+
+
+def test_caller_policy_is_parsed_into_lower_case_sets() -> None:
+    settings = load_settings(
+        {**BASE, "CALLER_POLICY": '{"AppA": ["*"], "appb": ["33333333-3333-3333-3333-33333333333A"]}'}
+    )
+    assert settings.caller_policy == {
+        "appa": frozenset({"*"}),
+        "appb": frozenset({"33333333-3333-3333-3333-33333333333a"}),
+    }
+
+
+@pytest.mark.parametrize(
+    ("policy", "fragment"),
+    [
+        ("not json", "must be a JSON object"),
+        ('["a"]', "must be a JSON object"),
+        ('{"a": "x"}', "must be a list"),
+        ('{"a": ["contoso.com"]}', "not a GUID"),
+    ],
+)
+def test_a_malformed_caller_policy_is_refused_at_start_up(policy: str, fragment: str) -> None:
+    problems = _problems({**BASE, "CALLER_POLICY": policy})
+    assert problems[0].startswith("CALLER_POLICY")
+    assert fragment in problems[0]
+
+
+def test_protected_role_ids_replace_the_default_list() -> None:
+    settings = load_settings(
+        {**BASE, "PROTECTED_ROLE_IDS": "62E90394-69F5-4237-9190-012177145E10, "}
+    )
+    assert settings.protected_role_ids == frozenset({"62e90394-69f5-4237-9190-012177145e10"})
+
+
+def test_a_bad_secret_name_is_named() -> None:
+    problems = _problems({**BASE, "SECRET_NAME_APP_SECRET": "bad_name"})
+    assert problems[0].startswith("SECRET_NAME_APP_SECRET")
