@@ -119,3 +119,10 @@ def build_credential(settings: Settings) -> TokenCredential:
         exclude_interactive_browser_credential=True,
         retry_total=1,
     )
+
+
+def reset_clients() -> None:
+    """Forget the cached clients: the next request starts cold, as in a new worker."""
+    global _current  # noqa: PLW0603
+    with _lock:
+        _current = None

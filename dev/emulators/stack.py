@@ -1,0 +1,129 @@
+"""All four emulators wired together, plus the environment the function needs to use them."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from dev.emulators.base import EmulatorServer
+from dev.emulators.identity import CALLER_AUDIENCE, IdentityEmulator
+from dev.emulators.key_vault import KeyVaultEmulator
+from dev.emulators.ledger import TokenLedger
+from dev.emulators.managed_identity import MANAGED_IDENTITY_CLIENT_ID, ManagedIdentityEmulator
+from dev.emulators.partner_center import PartnerCenterEmulator
+from dev.emulators.samples import (
+    SAMPLE_APP_ID,
+    SAMPLE_APP_SECRET,
+    SAMPLE_REFRESH_TOKEN,
+    SECRET_NAME_APP_ID,
+    SECRET_NAME_APP_SECRET,
+    SECRET_NAME_REFRESH_TOKEN,
+    add_sample_customers,
+)
+from dev.emulators.tls import TestCertificateAuthority
+
+
+class EmulatorStack:
+    """Identity, managed identity, Key Vault and Partner Center sharing one token ledger.
+
+    `identity_tls=True` serves the identity platform over HTTPS too, for clients such as
+    MSAL that refuse an http authority.
+    """
+
+    def __init__(self, *, sample: bool = True, identity_tls: bool = False) -> None:
+        self._sample = sample
+        self.ledger = TokenLedger()
+        self.ca = TestCertificateAuthority()
+        self.identity = IdentityEmulator(
+            self.ledger, ssl_context=self.ca.server_context() if identity_tls else None
+        )
+        self.managed_identity = ManagedIdentityEmulator(self.ledger)
+        self.key_vault = KeyVaultEmulator(self.ledger, self.ca)
+        self.partner_center = PartnerCenterEmulator(self.ledger)
+
+    @property
+    def servers(self) -> tuple[EmulatorServer, ...]:
+        return (self.identity, self.managed_identity, self.key_vault, self.partner_center)
+
+    def start(self) -> Self:
+        try:
+            for server in self.servers:
+                server.start()
+        except BaseException:
+            self.stop()
+            raise
+        self._wire()
+        self.seed(sample=self._sample)
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+        self.ca.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _wire(self) -> None:
+        # The vault's challenge names the identity emulator as its authority, as a real
+        # vault names login.microsoftonline.com/{its tenant}.
+        self.key_vault.authority = self.identity.url
+        self.key_vault.tenant_id = self.identity.partner_tenant_id
+        self.managed_identity.expected_client_id = MANAGED_IDENTITY_CLIENT_ID
+
+    def seed(self, sample: bool = True) -> None:
+        """Store the partner credentials (always) and the sample customers (if `sample`)."""
+        self.identity.register_app(SAMPLE_APP_ID, SAMPLE_APP_SECRET)
+        self.identity.add_refresh_token(SAMPLE_REFRESH_TOKEN, SAMPLE_APP_ID)
+        self.key_vault.set_secret(SECRET_NAME_APP_ID, SAMPLE_APP_ID)
+        self.key_vault.set_secret(SECRET_NAME_APP_SECRET, SAMPLE_APP_SECRET)
+        self.key_vault.set_secret(SECRET_NAME_REFRESH_TOKEN, SAMPLE_REFRESH_TOKEN)
+        if sample:
+            add_sample_customers(self.partner_center)
+
+    def reset_state(self, *, sample: bool = True, revoke_tokens: bool = False) -> None:
+        """Back to freshly seeded without restarting servers.
+
+        Issued access tokens stay valid unless `revoke_tokens`: a long-lived SDK client
+        in the test process may still cache one and would otherwise fail the next test.
+        """
+        for server in self.servers:
+            server.clear_faults()
+            server.clear_requests()
+        self.identity.reset()
+        self.managed_identity.reset()
+        self.key_vault.reset()
+        self.partner_center.reset()
+        if revoke_tokens:
+            self.ledger.revoke_all()
+        self._wire()
+        self.seed(sample=sample)
+
+    def settings(self, *, caller_auth: bool = False) -> dict[str, str]:
+        """The app settings that point the function at these emulators."""
+        values = {
+            "KEY_VAULT_URL": self.key_vault.url,
+            "PARTNER_TENANT_ID": self.identity.partner_tenant_id,
+            "PARTNER_CENTER_BASE_URL": self.partner_center.url,
+            "AUTHORITY_HOST": self.identity.url,
+            "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "false",
+            "IDENTITY_ENDPOINT": self.managed_identity.endpoint,
+            "IDENTITY_HEADER": self.managed_identity.identity_header,
+            "AZURE_CLIENT_ID": MANAGED_IDENTITY_CLIENT_ID,
+            "REQUESTS_CA_BUNDLE": self.ca.ca_bundle_path,
+            "SECRET_NAME_APP_ID": SECRET_NAME_APP_ID,
+            "SECRET_NAME_APP_SECRET": SECRET_NAME_APP_SECRET,
+            "SECRET_NAME_REFRESH_TOKEN": SECRET_NAME_REFRESH_TOKEN,
+        }
+        if caller_auth:
+            values["CALLER_TENANT_ID"] = self.identity.caller_tenant_id
+            values["CALLER_AUDIENCE"] = CALLER_AUDIENCE
+        return values

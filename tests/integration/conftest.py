@@ -1,0 +1,161 @@
+"""Integration harness: the registered functions, driven like the worker drives them,
+against the emulators through the real azure-identity, azure-keyvault-secrets and
+requests code. Each test starts from a cold process (no cached clients) and a freshly
+seeded emulator stack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from dev.emulators.samples import SAMPLE_APP_SECRET, SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID
+from dev.emulators.stack import EmulatorStack
+from shared.clients import reset_clients
+from shared.settings import SETTING_NAMES
+
+CANARY_PASSWORD = "Canary#Pw-7f3a9c"
+ROUTE = "customers/{customer}/users/{user}/resetpassword"
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[EmulatorStack]:
+    with EmulatorStack() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def registered() -> dict[str, Any]:
+    """The app's functions, indexed once (get_functions() may run once per app)."""
+    import function_app
+
+    return {str(f.get_function_name()): f for f in function_app.app.get_functions()}
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+    mimetype: str | None
+
+    @property
+    def json(self) -> dict[str, Any]:
+        value = json.loads(self.raw)
+        assert isinstance(value, dict)
+        return value
+
+
+@dataclass
+class Harness:
+    stack: EmulatorStack
+    registered: dict[str, Any]
+    monkeypatch: pytest.MonkeyPatch
+    caplog: pytest.LogCaptureFixture
+    answers: list[Answer] = field(default_factory=list)
+
+    def configure(self, **settings: str | None) -> None:
+        """Change app settings; the next request starts cold, as after a restart."""
+        for name, value in settings.items():
+            if value is None:
+                self.monkeypatch.delenv(name, raising=False)
+            else:
+                self.monkeypatch.setenv(name, value)
+        reset_clients()
+
+    def call(
+        self,
+        function: str,
+        *,
+        method: str,
+        route: str,
+        route_params: Mapping[str, str],
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Answer:
+        query = "&".join(f"{k}={v}" for k, v in (params or {}).items())
+        request = func.HttpRequest(
+            method=method,
+            url=f"http://localhost:7071/api/{route}" + (f"?{query}" if query else ""),
+            headers=dict(headers or {}),
+            params=dict(params or {}),
+            route_params=dict(route_params),
+            body=body,
+        )
+        response = self.registered[function].get_user_function()(request)
+        answer = Answer(
+            status=response.status_code,
+            headers={k.lower(): v for k, v in response.headers.items()},
+            raw=response.get_body(),
+            mimetype=response.mimetype,
+        )
+        self.answers.append(answer)
+        return answer
+
+    def reset(
+        self,
+        body: dict[str, Any] | bytes | None = None,
+        *,
+        customer: str = SAMPLE_CUSTOMER_ID,
+        user: str = SAMPLE_USER_ID,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Answer:
+        if body is None:
+            body = {"password": CANARY_PASSWORD}
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return self.call(
+            "reset_password",
+            method="POST",
+            route=ROUTE.format(customer=customer, user=user),
+            route_params={"customer": customer, "user": user},
+            body=raw,
+            headers={"Content-Type": "application/json", **(headers or {})},
+            params=params,
+        )
+
+    def secrets(self) -> list[str]:
+        """Every secret value the function handled in this test."""
+        values = [CANARY_PASSWORD, SAMPLE_APP_SECRET]
+        values += self.stack.identity.current_refresh_tokens
+        values += self.stack.ledger.issued_tokens()
+        return values
+
+    def assert_nothing_leaked(self, *extra_secrets: str) -> None:
+        """No secret in any answer (body, headers) or any captured log line."""
+        seen = [a.raw.decode(errors="replace") + json.dumps(a.headers) for a in self.answers]
+        for record in self.caplog.records:
+            seen.append(record.getMessage())
+            if record.exc_info:
+                seen.append(logging.Formatter().formatException(record.exc_info))
+            seen.append(json.dumps(getattr(record, "custom_dimensions", None), default=str))
+        haystack = "\n".join(seen)
+        for secret in (*self.secrets(), *extra_secrets):
+            assert secret not in haystack, "a secret value leaked into an answer or log"
+
+
+@pytest.fixture
+def harness(
+    stack: EmulatorStack,
+    registered: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> Iterator[Harness]:
+    stack.reset_state()
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in stack.settings().items():
+        monkeypatch.setenv(name, value)
+    caplog.set_level(logging.DEBUG)
+    reset_clients()
+    running = Harness(stack, registered, monkeypatch, caplog)
+    yield running
+    running.assert_nothing_leaked()
+    reset_clients()
