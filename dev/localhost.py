@@ -39,7 +39,7 @@ def index_http_functions(app: func.FunctionApp) -> list[HttpFunction]:
         trigger: Any = function.get_trigger()
         if trigger is None or trigger.get_dict_repr().get("type") != "httpTrigger":
             continue
-        route = trigger.route or function.get_function_name()
+        route = str(trigger.route or function.get_function_name())
         regex = "^" + "/".join(_segment(part) for part in route.split("/")) + "/?$"
         methods = frozenset(str(getattr(m, "value", m)).upper() for m in trigger.methods or [])
         level = str(getattr(trigger.auth_level, "value", trigger.auth_level)).lower()
@@ -93,8 +93,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
-        print(f"local-host: {self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}")
+    def log_message(self, format: str, *args: Any) -> None:
+        status = args[1] if len(args) > 1 else ""
+        print(f"local-host: {self.command} {urlsplit(self.path).path} -> {status}")
 
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)

@@ -1,7 +1,7 @@
 """The test command: ruff, mypy and pytest, in the project's virtualenv.
 
-    python3 dev/test.py            # everything
-    python3 dev/test.py -k name    # extra arguments go to pytest
+python3 dev/test.py            # everything
+python3 dev/test.py -k name    # extra arguments go to pytest
 """
 
 from __future__ import annotations

@@ -53,9 +53,7 @@ def check_media_type(headers: Mapping[str, str]) -> None:
         return
     media_type = declared.split(";", 1)[0].strip().lower()
     if media_type != "application/json":
-        raise UnsupportedMediaType(
-            "Send the body as JSON with 'Content-Type: application/json'."
-        )
+        raise UnsupportedMediaType("Send the body as JSON with 'Content-Type: application/json'.")
 
 
 def read_body(req: func.HttpRequest) -> bytes:
@@ -131,9 +129,7 @@ def _parse_body(raw: bytes, errors: list[dict[str, str]]) -> ResetPasswordBody |
         return None
 
 
-def _guid_param(
-    value: str | None, field: str, what: str, errors: list[dict[str, str]]
-) -> str:
+def _guid_param(value: str | None, field: str, what: str, errors: list[dict[str, str]]) -> str:
     if value is None or not GUID.fullmatch(value):
         errors.append({"field": field, "message": f"must be a {what} (a GUID)"})
         return ""

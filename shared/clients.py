@@ -125,4 +125,6 @@ def reset_clients() -> None:
     """Forget the cached clients: the next request starts cold, as in a new worker."""
     global _current  # noqa: PLW0603
     with _lock:
+        if _current is not None:
+            _current[1].secrets.close()
         _current = None

@@ -175,6 +175,10 @@ class SecretCache:
         future.add_done_callback(lambda done: _log_write_outcome(name, done))
         return future
 
+    def close(self) -> None:
+        """Finish pending reads and write-backs, then stop the executor."""
+        self._executor.shutdown(wait=True)
+
     def _fetch(self, name: str) -> FetchedSecret:
         try:
             fetched = self._reader.read(name, READ_TIMEOUT * 2)

@@ -70,9 +70,7 @@ class Settings(BaseModel):
     key_vault_url: str = Field(alias="KEY_VAULT_URL")
     partner_tenant_id: str = Field(alias="PARTNER_TENANT_ID")
     secret_name_app_id: str = Field("partner-center-app-id", alias="SECRET_NAME_APP_ID")
-    secret_name_app_secret: str = Field(
-        "partner-center-app-secret", alias="SECRET_NAME_APP_SECRET"
-    )
+    secret_name_app_secret: str = Field("partner-center-app-secret", alias="SECRET_NAME_APP_SECRET")
     secret_name_refresh_token: str = Field(
         "partner-center-refresh-token", alias="SECRET_NAME_REFRESH_TOKEN"
     )

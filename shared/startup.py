@@ -9,6 +9,12 @@ from shared.settings import SettingsError, load_settings
 logger = logging.getLogger("startup")
 
 
+def quiet_sdk_logging() -> None:
+    """The Azure SDK logs every request's URL and headers at INFO; keep only warnings."""
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+    logging.getLogger("azure.identity").setLevel(logging.WARNING)
+
+
 def report_settings_problems() -> list[str]:
     """Log each settings problem at start-up; requests then answer 500 naming them."""
     try:

@@ -33,8 +33,15 @@ CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
 _AADSTS = re.compile(r"AADSTS(\d+)")
 _CREDENTIAL_ERRORS = frozenset(
-    {"invalid_grant", "interaction_required", "invalid_client", "unauthorized_client",
-     "consent_required", "invalid_request", "invalid_scope"}
+    {
+        "invalid_grant",
+        "interaction_required",
+        "invalid_client",
+        "unauthorized_client",
+        "consent_required",
+        "invalid_request",
+        "invalid_scope",
+    }
 )
 
 
@@ -198,11 +205,11 @@ class PartnerCenterTokens:
                     return body
                 error = _token_error(body)
                 if error is not None and error.error in _CREDENTIAL_ERRORS:
-                    raise PartnerCredentialsInvalid(
-                        _credential_advice(error, self._names)
-                    )
-                if response.status_code < 500 and response.status_code != 429 and (
-                    error is None or error.error != "temporarily_unavailable"
+                    raise PartnerCredentialsInvalid(_credential_advice(error, self._names))
+                if (
+                    response.status_code < 500
+                    and response.status_code != 429
+                    and (error is None or error.error != "temporarily_unavailable")
                 ):
                     raise _token_endpoint_down(f"it answered HTTP {response.status_code}")
                 failure = f"it answered HTTP {response.status_code}"
@@ -301,7 +308,5 @@ def _credential_advice(error: TokenError, names: SecretNames) -> str:
             f"'{names.app_secret}' and '{names.refresh_token}'."
         )
     else:
-        advice = template.format(
-            rt=names.refresh_token, secret=names.app_secret, app=names.app_id
-        )
+        advice = template.format(rt=names.refresh_token, secret=names.app_secret, app=names.app_id)
     return f"Token exchange failed ({error.error}, {code}): {advice}"

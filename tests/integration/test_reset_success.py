@@ -22,8 +22,15 @@ def test_a_reset_answers_200_with_the_allow_listed_fields(harness: Harness) -> N
     assert answer.mimetype == "application/json"
     body = answer.json
     assert set(body) == {
-        "status", "customerTenantId", "userId", "userPrincipalName", "displayName",
-        "forceChangePassword", "ticketId", "correlationId", "completedAt",
+        "status",
+        "customerTenantId",
+        "userId",
+        "userPrincipalName",
+        "displayName",
+        "forceChangePassword",
+        "ticketId",
+        "correlationId",
+        "completedAt",
     }
     assert body["status"] == "succeeded"
     assert body["customerTenantId"] == SAMPLE_CUSTOMER_ID
@@ -114,9 +121,14 @@ def test_a_cold_reset_reads_each_secret_once_and_exchanges_once(harness: Harness
     harness.configure(PROTECTED_ROLE_GUARD="false", ROTATE_REFRESH_TOKEN="false")
     harness.reset()
     kv = harness.stack.key_vault
-    assert [kv.reads(n) for n in (
-        "partner-center-app-id", "partner-center-app-secret", "partner-center-refresh-token"
-    )] == [1, 1, 1]
+    assert [
+        kv.reads(n)
+        for n in (
+            "partner-center-app-id",
+            "partner-center-app-secret",
+            "partner-center-refresh-token",
+        )
+    ] == [1, 1, 1]
     assert harness.stack.identity.exchanges == 1
 
 

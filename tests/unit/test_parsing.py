@@ -77,7 +77,10 @@ def test_json_or_no_content_type_is_accepted(content_type: str | None) -> None:
     req = request()
     headers = {} if content_type is None else {"Content-Type": content_type}
     req = func.HttpRequest(
-        method="POST", url=req.url, headers=headers, route_params=dict(req.route_params),
+        method="POST",
+        url=req.url,
+        headers=headers,
+        route_params=dict(req.route_params),
         body=req.get_body(),
     )
     parse_reset_request(req)
@@ -104,7 +107,11 @@ def test_a_body_over_16_kib_is_413() -> None:
         (b"", "body", "required"),
         ({"forceChangePassword": True}, "password", "required"),
         ({"password": 12345678}, "password", "string"),
-        ({"password": PASSWORD, "forceChangePassword": "yes"}, "forceChangePassword", "true or false"),
+        (
+            {"password": PASSWORD, "forceChangePassword": "yes"},
+            "forceChangePassword",
+            "true or false",
+        ),
         ({"password": PASSWORD, "ticketId": "x" * 65}, "ticketId", "1 to 64"),
         ({"password": PASSWORD, "ticketId": ""}, "ticketId", "1 to 64"),
         ({"password": PASSWORD, "admin": True}, "admin", "not a known field"),
@@ -153,7 +160,9 @@ def test_without_a_key_every_request_gets_a_new_request_id() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 

@@ -55,7 +55,12 @@ def test_a_malformed_boolean_names_the_setting() -> None:
 
 @pytest.mark.parametrize("text", ["false", "False", "0", "no"])
 def test_false_spellings_turn_a_switch_off(text: str) -> None:
-    assert load_settings({**BASE, "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": text}).key_vault_verify_challenge_resource is False
+    assert (
+        load_settings(
+            {**BASE, "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": text}
+        ).key_vault_verify_challenge_resource
+        is False
+    )
 
 
 def test_a_non_numeric_deadline_is_named() -> None:
@@ -70,7 +75,10 @@ def test_caller_tenant_without_audience_is_refused() -> None:
 
 def test_caller_policy_is_parsed_into_lower_case_sets() -> None:
     settings = load_settings(
-        {**BASE, "CALLER_POLICY": '{"AppA": ["*"], "appb": ["33333333-3333-3333-3333-33333333333A"]}'}
+        {
+            **BASE,
+            "CALLER_POLICY": '{"AppA": ["*"], "appb": ["33333333-3333-3333-3333-33333333333A"]}',
+        }
     )
     assert settings.caller_policy == {
         "appa": frozenset({"*"}),
