@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bootstrap import ROOT, reexec_in_venv
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dev.bootstrap import ROOT, reexec_in_venv
 
 PYTEST_NO_TESTS = 5
 

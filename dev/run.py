@@ -1,0 +1,89 @@
+"""The local-run command: emulators with sample data plus the function on :7071.
+
+    python3 dev/run.py                # http://localhost:7071/api/...
+    python3 dev/run.py --port 7072
+
+Everything runs on 127.0.0.1; Ctrl-C stops it all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dev.bootstrap import ROOT, reexec_in_venv
+
+
+def main() -> int:
+    reexec_in_venv(Path(__file__))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--key", default=os.environ.get("LOCAL_FUNCTION_KEY"))
+    args = parser.parse_args()
+    os.chdir(ROOT)
+
+    from dev.emulators.samples import (
+        NO_GDAP_CUSTOMER_ID,
+        SAMPLE_ADMIN_USER_ID,
+        SAMPLE_CUSTOMER_ID,
+        SAMPLE_FEDERATED_USER_ID,
+        SAMPLE_SYNCED_USER_ID,
+        SAMPLE_USER_ID,
+    )
+    from dev.emulators.stack import EmulatorStack
+    from dev.localhost import LocalFunctionsHost, index_http_functions
+
+    key = args.key or secrets.token_urlsafe(24)
+    with EmulatorStack() as stack:
+        os.environ.update(stack.settings())
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        import function_app
+
+        host = LocalFunctionsHost(
+            ("127.0.0.1", args.port), index_http_functions(function_app.app), key
+        )
+        host.serve_in_background()
+        base = f"http://localhost:{args.port}/api"
+        print(
+            f"""
+Function host ready on {base}   (function key: {key})
+
+Emulators: Partner Center {stack.partner_center.url}, identity {stack.identity.url},
+           Key Vault {stack.key_vault.url}, managed identity {stack.managed_identity.url}
+
+Sample customer {SAMPLE_CUSTOMER_ID} (Contoso):
+  user   {SAMPLE_USER_ID}  Ada Lovelace, resets fine
+  admin  {SAMPLE_ADMIN_USER_ID}  Global Administrator -> 403 protected_user
+  synced {SAMPLE_SYNCED_USER_ID}  from on-premises -> 409 user_not_cloud_managed
+  fed    {SAMPLE_FEDERATED_USER_ID}  federated -> 409 user_not_cloud_managed
+Customer without GDAP: {NO_GDAP_CUSTOMER_ID} -> 403 partner_forbidden
+
+Try:
+  curl -s -X POST "{base}/customers/{SAMPLE_CUSTOMER_ID}/users/{SAMPLE_USER_ID}/resetpassword" \\
+    -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
+    -d '{{"password": "Correct-Horse-42", "ticketId": "INC0012345"}}'
+  curl -s {base}/health
+
+Ctrl-C stops everything.
+""",
+            flush=True,
+        )
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("stopping")
+        finally:
+            host.shutdown()
+            host.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
