@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,15 @@ class AccessToken:
     value: SecretStr
     expires_at: float
     refresh_at: float
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A completed exchange; `stored` is the write-back of the new refresh token, if any."""
+
+    token: AccessToken
+    refresh_token_rotated: bool
+    stored: Future[str | None] | None
 
 
 @dataclass(frozen=True)
@@ -113,7 +123,7 @@ class PartnerCenterTokens:
             token = self._token
             if token is not None and self._clock() < token.refresh_at:
                 return token.value
-            return self._exchange(deadline).value
+            return self._exchange(deadline).token.value
         finally:
             self._lock.release()
 
@@ -123,7 +133,7 @@ class PartnerCenterTokens:
             if self._token is not None and self._token.value == rejected:
                 self._token = None
 
-    def exchange(self, deadline: Deadline) -> AccessToken:
+    def exchange(self, deadline: Deadline) -> Exchange:
         """Exchange the refresh token now, whatever is cached (used by the rotation timer)."""
         if not self._lock.acquire(timeout=deadline.remaining()):
             raise DependencyUnavailable(
@@ -137,12 +147,12 @@ class PartnerCenterTokens:
 
     def _refresh_ahead(self, token: AccessToken, deadline: Deadline) -> SecretStr:
         try:
-            return self._exchange(deadline).value
+            return self._exchange(deadline).token.value
         except (DependencyUnavailable, UpstreamTimeout) as exc:
             logger.warning("Early token refresh failed; using the current token: %s", exc.detail)
             return token.value
 
-    def _exchange(self, deadline: Deadline) -> AccessToken:
+    def _exchange(self, deadline: Deadline) -> Exchange:
         app_id = self._secrets.get(self._names.app_id, deadline).value
         app_secret = self._secrets.get(self._names.app_secret, deadline).value
         refresh = self._secrets.get(self._names.refresh_token, deadline)
@@ -159,15 +169,15 @@ class PartnerCenterTokens:
         self._token = token
         self.exchanges += 1
         new_refresh = answer.get("refresh_token")
-        if isinstance(new_refresh, str) and new_refresh:
-            self._keep_refresh_token(SecretStr(new_refresh))
-        return token
+        if not isinstance(new_refresh, str) or not new_refresh:
+            return Exchange(token, refresh_token_rotated=False, stored=None)
+        return Exchange(token, True, self._keep_refresh_token(SecretStr(new_refresh)))
 
-    def _keep_refresh_token(self, value: SecretStr) -> None:
+    def _keep_refresh_token(self, value: SecretStr) -> Future[str | None] | None:
         if self._rotate:
-            self._secrets.write_in_background(self._names.refresh_token, value)
-        else:
-            self._secrets.put(self._names.refresh_token, value)
+            return self._secrets.write_in_background(self._names.refresh_token, value)
+        self._secrets.put(self._names.refresh_token, value)
+        return None
 
     def _grant(
         self, app_id: SecretStr, app_secret: SecretStr, refresh: SecretStr, deadline: Deadline

@@ -40,7 +40,9 @@ class EmulatorServer:
         self._ssl_context = ssl_context
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        # Set to wake every sleeping Hang, Delay and latency: on stop, and on clear_faults
+        # so a session-wide server does not keep a previous test's hang alive.
+        self._wake = threading.Event()
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._faults = FaultBook()
@@ -51,7 +53,7 @@ class EmulatorServer:
     def start(self) -> Self:
         if self._httpd is not None:
             return self
-        self._stopping.clear()
+        self._wake = threading.Event()
         httpd = _Server(("127.0.0.1", 0), _Handler, emulator=self, ssl_context=self._ssl_context)
         self._httpd = httpd
         self._thread = threading.Thread(
@@ -68,7 +70,7 @@ class EmulatorServer:
         if httpd is None:
             return
         # Wake any handler sleeping in a Hang, Delay or latency before waiting on anything.
-        self._stopping.set()
+        self._wake.set()
         httpd.shutdown()
         httpd.close_open_connections()
         httpd.server_close()
@@ -136,7 +138,10 @@ class EmulatorServer:
         self._faults.add(fault, times=times, method=method, path=path)
 
     def clear_faults(self) -> None:
+        """Forget pending faults and release requests held by a Hang or Delay."""
         self._faults.clear()
+        released, self._wake = self._wake, threading.Event()
+        released.set()
 
     # -- for subclasses --------------------------------------------------------
 
@@ -150,7 +155,7 @@ class EmulatorServer:
 
     def pause(self, seconds: float) -> bool:
         """Sleep unless the server stops first; True when it was interrupted."""
-        return seconds > 0 and self._stopping.wait(seconds)
+        return seconds > 0 and self._wake.wait(seconds)
 
     # -- used by the handler ---------------------------------------------------
 

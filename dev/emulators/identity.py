@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import ssl
 import threading
 import time
 import uuid
@@ -33,7 +34,7 @@ _TENANT = r"(?P<tenant>[^/]+)"
 class IdentityEmulator(EmulatorServer):
     """Plain HTTP by default; pass an SSL context when a client (MSAL) insists on https."""
 
-    def __init__(self, ledger: TokenLedger, *, ssl_context: Any = None) -> None:
+    def __init__(self, ledger: TokenLedger, *, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__(ssl_context=ssl_context)
         self.ledger = ledger
         self._state = threading.RLock()

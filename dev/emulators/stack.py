@@ -12,15 +12,41 @@ from dev.emulators.ledger import TokenLedger
 from dev.emulators.managed_identity import MANAGED_IDENTITY_CLIENT_ID, ManagedIdentityEmulator
 from dev.emulators.partner_center import PartnerCenterEmulator
 from dev.emulators.samples import (
+    NO_GDAP_CUSTOMER_ID,
+    NO_GDAP_USER_ID,
+    SAMPLE_ADMIN_USER_ID,
     SAMPLE_APP_ID,
     SAMPLE_APP_SECRET,
+    SAMPLE_CUSTOMER_DOMAIN,
+    SAMPLE_CUSTOMER_ID,
+    SAMPLE_FEDERATED_USER_ID,
     SAMPLE_REFRESH_TOKEN,
+    SAMPLE_SYNCED_USER_ID,
+    SAMPLE_USER_ID,
+    SAMPLE_USER_UPN,
     SECRET_NAME_APP_ID,
     SECRET_NAME_APP_SECRET,
     SECRET_NAME_REFRESH_TOKEN,
     add_sample_customers,
 )
 from dev.emulators.tls import TestCertificateAuthority
+
+__all__ = [
+    "MANAGED_IDENTITY_CLIENT_ID",
+    "NO_GDAP_CUSTOMER_ID",
+    "NO_GDAP_USER_ID",
+    "SAMPLE_ADMIN_USER_ID",
+    "SAMPLE_APP_ID",
+    "SAMPLE_APP_SECRET",
+    "SAMPLE_CUSTOMER_DOMAIN",
+    "SAMPLE_CUSTOMER_ID",
+    "SAMPLE_FEDERATED_USER_ID",
+    "SAMPLE_REFRESH_TOKEN",
+    "SAMPLE_SYNCED_USER_ID",
+    "SAMPLE_USER_ID",
+    "SAMPLE_USER_UPN",
+    "EmulatorStack",
+]
 
 
 class EmulatorStack:

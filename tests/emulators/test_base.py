@@ -227,15 +227,39 @@ def test_stop_does_not_wait_for_a_hanging_handler() -> None:
 
 def test_stop_closes_idle_keep_alive_connections() -> None:
     server = EchoEmulator().start()
+    url = server.url
     session = requests.Session()
-    assert session.get(f"{server.url}/x", timeout=5).status_code == 200
+    assert session.get(f"{url}/x", timeout=5).status_code == 200
     started = time.monotonic()
     server.stop()
     assert time.monotonic() - started < 2
     with pytest.raises(requests.ConnectionError):
-        session.get(f"{server.url}/x", timeout=2)
+        session.get(f"{url}/x", timeout=2)
 
 
 def test_url_before_start_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="not started"):
         _ = EchoEmulator().url
+
+
+def test_clear_faults_releases_a_hanging_request(echo: EchoEmulator) -> None:
+    echo.inject(Hang(seconds=60))
+    outcome: list[str] = []
+
+    def call() -> None:
+        try:
+            requests.get(f"{echo.url}/x", timeout=30)
+            outcome.append("answered")
+        except requests.ConnectionError:
+            outcome.append("dropped")
+
+    client = threading.Thread(target=call, daemon=True)
+    client.start()
+    deadline = time.monotonic() + 5
+    while not echo.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    echo.clear_faults()
+    client.join(timeout=5)
+
+    assert outcome == ["dropped"]
+    assert requests.get(f"{echo.url}/x", timeout=5).status_code == 200

@@ -1,0 +1,73 @@
+"""Timer: exchange the refresh token on a schedule so an idle function keeps its
+credentials (a refresh token dies after 90 days unused), and store the new one.
+
+Failures are logged as one `ALERT` line naming the AADSTS code and the fix, so an
+Application Insights alert rule on `message startswith "ALERT"` catches them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import azure.functions as func
+
+from shared.clients import get_clients
+from shared.deadline import Deadline
+from shared.errors import ProblemError
+from shared.settings import SettingsError
+from shared.tokens import Exchange
+
+logger = logging.getLogger("token_rotation")
+
+# Mondays 03:00 UTC; read at indexing time because the host resolves the schedule then.
+DEFAULT_SCHEDULE = "0 0 3 * * 1"
+SCHEDULE = os.environ.get("REFRESH_TOKEN_ROTATION_SCHEDULE") or DEFAULT_SCHEDULE
+ROTATION_DEADLINE_SECONDS = 60.0
+
+bp = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
+
+
+@bp.function_name("rotate_refresh_token")
+@bp.timer_trigger(arg_name="timer", schedule=SCHEDULE, run_on_startup=False, use_monitor=True)
+def rotate_refresh_token(timer: func.TimerRequest) -> None:
+    rotate_now()
+
+
+def rotate_now() -> bool:
+    """One rotation; True when a new refresh token was obtained and stored."""
+    try:
+        clients = get_clients()
+    except SettingsError as exc:
+        logger.error("ALERT: refresh token rotation skipped: %s", "; ".join(exc.problems))
+        return False
+    deadline = Deadline(ROTATION_DEADLINE_SECONDS)
+    try:
+        exchange = clients.tokens.exchange(deadline)
+    except ProblemError as exc:
+        logger.error("ALERT: refresh token rotation failed (%s): %s", exc.code, exc.detail)
+        return False
+    return _stored(exchange, deadline)
+
+
+def _stored(exchange: Exchange, deadline: Deadline) -> bool:
+    if not exchange.refresh_token_rotated:
+        logger.warning("Token exchange worked but returned no new refresh token to store.")
+        return False
+    if exchange.stored is None:
+        logger.warning(
+            "Token exchange worked; ROTATE_REFRESH_TOKEN is off, so the refresh token in Key "
+            "Vault is not renewed and expires 90 days after it was stored."
+        )
+        return False
+    try:
+        exchange.stored.result(timeout=max(deadline.remaining(), 1.0))
+    except FutureTimeout:
+        logger.error("ALERT: storing the new refresh token in Key Vault did not finish in time.")
+        return False
+    except ProblemError as exc:
+        logger.error("ALERT: the new refresh token could not be stored: %s", exc.detail)
+        return False
+    logger.info("Refresh token rotated and stored in Key Vault.")
+    return True
