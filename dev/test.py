@@ -22,6 +22,8 @@ def main() -> int:
         ("ruff", [sys.executable, "-m", "ruff", "check", "."]),
         ("mypy", [sys.executable, "-m", "mypy"]),
         ("pytest", [sys.executable, "-m", "pytest", *sys.argv[1:]]),
+        # Bicep parsing and checkov run in their own virtualenv (their pins clash with ours).
+        ("infra", [sys.executable, str(ROOT / "dev" / "infra_check.py")]),
     ]
     for name, argv in steps:
         print(f"==> {name}", flush=True)

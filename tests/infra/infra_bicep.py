@@ -54,7 +54,7 @@ def tree(path: Path) -> Tree[Token]:
 
 def module_file(name: str) -> Path:
     """The file of module `name` in main.bicep."""
-    return INFRA / str(parse(MAIN)["modules"][name]["path"])
+    return INFRA / str(parse(MAIN)["modules"][name]["detail"]["path"])
 
 
 def symbols(path: Path) -> set[str]:
@@ -158,7 +158,9 @@ def identifiers_used(path: Path) -> list[str]:
     def visit(node: Tree[Token] | Token | None, *, property_position: bool = False) -> None:
         if isinstance(node, Token):
             if node.type == "QUOTED_INTERPOLATION":
-                found.extend(m.group(1) for m in _INTERPOLATED_NAME.finditer(node) if not m.group(2))
+                found.extend(
+                    m.group(1) for m in _INTERPOLATED_NAME.finditer(node) if not m.group(2)
+                )
             return
         if node is None:
             return

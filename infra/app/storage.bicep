@@ -1,0 +1,79 @@
+// Storage for the Functions host (AzureWebJobsStorage) and for the Flex Consumption
+// deployment package. Reached only with Microsoft Entra ID: shared keys and SAS signed with
+// them are turned off, so there is no connection string to leak.
+
+@description('Name of the storage account (3-24 lower-case letters and digits).')
+param name string
+
+@description('Azure region of the account.')
+param location string
+
+@description('Tags put on the account.')
+param tags object = {}
+
+@description('Blob container that holds the deployment package azd uploads.')
+param deploymentContainerName string
+
+@description('Redundancy of the account. LRS is enough: the host keeps only locks, keys and the package here.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+param skuName string = 'Standard_LRS'
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: skuName
+  }
+  properties: {
+    // checkov:skip=CKV_AZURE_35:The Flex Consumption app has no virtual network here, so the host reaches its storage over the public endpoint; every request still needs a Microsoft Entra token (shared keys are off).
+    // checkov:skip=CKV_AZURE_59:Same reason as CKV_AZURE_35: public endpoint on, keyless (Entra ID only) access.
+    // checkov:skip=CKV_AZURE_206:Locally redundant storage is a deliberate default (skuName parameter): the account holds only host locks, function keys and a package that azd can upload again.
+    accessTier: 'Hot'
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: 'Allow'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: 7
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: 7
+    }
+  }
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+output name string = storage.name
+output id string = storage.id
+output blobEndpoint string = storage.properties.primaryEndpoints.blob
+output deploymentContainerName string = deploymentContainer.name

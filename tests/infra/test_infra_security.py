@@ -1,0 +1,336 @@
+"""The security settings the issue asks for, read from the parsed templates: Key Vault RBAC,
+purge protection and soft delete; keyless storage; a hardened Flex Consumption app; no
+basic publishing credentials; Entra-only Application Insights; least-privilege roles."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from infra_bicep import (
+    INFRA,
+    MAIN,
+    accessor_path,
+    bicep_files,
+    condition,
+    function,
+    module_file,
+    only_resource,
+    operator,
+    parse,
+    resource_body,
+    resources_of_type,
+    unquote,
+)
+
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
+STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
+MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
+
+# Broad built-in roles nothing here should hand out.
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+KEY_VAULT_ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
+STORAGE_ACCOUNT_CONTRIBUTOR = "17d1049b-9a84-46fb-8f53-869881c3d3ab"
+
+ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+
+
+def _properties(resource_type: str) -> dict[str, Any]:
+    _, _, resource = only_resource(resource_type)
+    properties: dict[str, Any] = resource_body(resource)["properties"]
+    return properties
+
+
+# --- Key Vault -------------------------------------------------------------------------
+
+
+def test_key_vault_uses_rbac_purge_protection_and_soft_delete() -> None:
+    properties = _properties("Microsoft.KeyVault/vaults")
+    assert properties["enableRbacAuthorization"] is True
+    assert properties["enablePurgeProtection"] is True
+    assert properties["enableSoftDelete"] is True
+    assert properties["softDeleteRetentionInDays"] == 90
+    assert "accessPolicies" not in properties
+    for flag in (
+        "enabledForDeployment",
+        "enabledForDiskEncryption",
+        "enabledForTemplateDeployment",
+    ):
+        assert properties[flag] is False, flag
+
+
+def test_key_vault_public_network_access_is_a_parameter() -> None:
+    path, _, _ = only_resource("Microsoft.KeyVault/vaults")
+    assert _properties("Microsoft.KeyVault/vaults")["publicNetworkAccess"] == "publicNetworkAccess"
+    parameter = parse(path)["parameters"]["publicNetworkAccess"]
+    allowed = [d for d in parameter["decorators"] if d["type"] == "allowed"]
+    assert allowed and set(allowed[0]["argument"]) == {"Enabled", "Disabled"}
+    passed = resource_body(parse(MAIN)["modules"]["keyVault"])["params"]["publicNetworkAccess"]
+    assert passed == "keyVaultPublicNetworkAccess"
+
+
+def test_key_vault_audit_log_goes_to_log_analytics() -> None:
+    _, _, setting = only_resource("Microsoft.Insights/diagnosticSettings")
+    body = resource_body(setting)
+    assert body["scope"] == "vault"
+    assert {"categoryGroup": "audit", "enabled": True} in body["properties"]["logs"]
+
+
+# --- Storage ---------------------------------------------------------------------------
+
+
+def test_storage_is_keyless_tls12_https_only_and_private() -> None:
+    properties = _properties("Microsoft.Storage/storageAccounts")
+    assert properties["allowSharedKeyAccess"] is False
+    assert properties["allowBlobPublicAccess"] is False
+    assert properties["minimumTlsVersion"] == "TLS1_2"
+    assert properties["supportsHttpsTrafficOnly"] is True
+    assert properties["defaultToOAuthAuthentication"] is True
+    assert properties["allowCrossTenantReplication"] is False
+
+
+def test_deployment_container_is_private() -> None:
+    container = _properties("Microsoft.Storage/storageAccounts/blobServices/containers")
+    assert container["publicAccess"] == "None"
+
+
+# --- Plan and function app --------------------------------------------------------------
+
+
+def test_plan_is_flex_consumption_fc1_on_linux() -> None:
+    _, _, plan = only_resource("Microsoft.Web/serverfarms")
+    body = resource_body(plan)
+    assert body["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
+    assert body["properties"]["reserved"] is True
+    assert body["kind"] == "functionapp"
+
+
+def test_function_app_is_https_only_tls12_and_ftp_off() -> None:
+    _, _, site = only_resource("Microsoft.Web/sites")
+    body = resource_body(site)
+    assert body["kind"] == "functionapp,linux"
+    properties = body["properties"]
+    assert properties["httpsOnly"] is True
+    assert properties["serverFarmId"] == accessor_path_text("plan.id")
+    site_config = properties["siteConfig"]
+    assert site_config["minTlsVersion"] == "1.2"
+    assert site_config["scmMinTlsVersion"] == "1.2"
+    assert site_config["ftpsState"] == "Disabled"
+    assert "cors" not in site_config
+
+
+def accessor_path_text(text: str) -> dict[str, Any]:
+    """pycep's form of a two-part property access such as `plan.id`."""
+    left, right = text.split(".")
+    return {
+        "operator": {
+            "type": "property_accessor",
+            "operands": {"operand_1": left, "operand_2": right},
+        }
+    }
+
+
+def test_function_app_runs_python_311_with_identity_based_deployment_storage() -> None:
+    config = _properties("Microsoft.Web/sites")["functionAppConfig"]
+    assert config["runtime"] == {"name": "python", "version": "3.11"}
+    storage = config["deployment"]["storage"]
+    assert storage["type"] == "blobContainer"
+    assert storage["value"] == "${storageBlobEndpoint}${deploymentContainerName}"
+    assert storage["authentication"] == {
+        "type": "UserAssignedIdentity",
+        "userAssignedIdentityResourceId": "identityId",
+    }
+
+
+def test_scale_and_concurrency_come_from_parameters() -> None:
+    scale = _properties("Microsoft.Web/sites")["functionAppConfig"]["scaleAndConcurrency"]
+    assert scale["maximumInstanceCount"] == "maximumInstanceCount"
+    assert scale["instanceMemoryMB"] == "instanceMemoryMB"
+    assert scale["triggers"] == {"http": {"perInstanceConcurrency": "httpPerInstanceConcurrency"}}
+
+
+def test_one_user_assigned_identity_is_used_for_everything() -> None:
+    identities = list(resources_of_type("Microsoft.ManagedIdentity/userAssignedIdentities"))
+    assert len(identities) == 1
+    _, _, site = only_resource("Microsoft.Web/sites")
+    identity = resource_body(site)["identity"]
+    assert identity["type"] == "UserAssigned"
+    assert [unquote(k) for k in identity["userAssignedIdentities"]] == ["${identityId}"]
+    api = resource_body(parse(MAIN)["modules"]["api"])["params"]
+    assert accessor_path(api["identityId"]) == ["identity", "outputs", "id"]
+    assert accessor_path(api["identityClientId"]) == ["identity", "outputs", "clientId"]
+    rbac = resource_body(parse(MAIN)["modules"]["rbac"])["params"]
+    assert accessor_path(rbac["identityPrincipalId"]) == ["identity", "outputs", "principalId"]
+
+
+def test_basic_publishing_credentials_are_off_for_ftp_and_scm() -> None:
+    policies = list(resources_of_type("Microsoft.Web/sites/basicPublishingCredentialsPolicies"))
+    by_name = {resource_body(r)["name"]: resource_body(r) for _, _, r in policies}
+    assert set(by_name) == {"ftp", "scm"}
+    for name, body in by_name.items():
+        assert body["parent"] == "functionApp", name
+        assert body["properties"] == {"allow": False}, name
+
+
+# --- Monitoring --------------------------------------------------------------------------
+
+
+def test_application_insights_accepts_only_entra_authenticated_telemetry() -> None:
+    properties = _properties("Microsoft.Insights/components")
+    assert properties["DisableLocalAuth"] is True
+    assert properties["WorkspaceResourceId"] == accessor_path_text("workspace.id")
+
+
+# --- Roles -------------------------------------------------------------------------------
+
+
+def _role_ids(path_rbac: Path, value: object) -> dict[str, str]:
+    """The role GUID(s) a roleDefinitionId expression can yield, keyed by branch."""
+    arguments = function(value, "subscription_resource_id")
+    assert arguments is not None, value
+    assert arguments["resource_type"] == "Microsoft.Authorization/roleDefinitions"
+    roles = parse(path_rbac)["variables"]["roles"]["value"]
+    variables = parse(path_rbac)["variables"]
+    name = arguments["resource_name_1"]
+    if isinstance(name, str) and name in variables:
+        name = variables[name]["value"]
+    if (branches := operator(name, "conditional")) is not None:
+        assert branches["condition"] == "rotateRefreshToken"
+        return {
+            "rotate": roles[_role_key(branches["true_value"])],
+            "read-only": roles[_role_key(branches["false_value"])],
+        }
+    return {"always": roles[_role_key(name)]}
+
+
+def _role_key(value: object) -> str:
+    """`roles.someRole` -> "someRole"."""
+    path = accessor_path(value)
+    assert path is not None and len(path) == 2 and path[0] == "roles", value
+    return path[1]
+
+
+def test_role_definition_ids_are_the_built_in_guids() -> None:
+    path = module_file("rbac")
+    roles = parse(path)["variables"]["roles"]["value"]
+    assert roles == {
+        "keyVaultSecretsUser": KEY_VAULT_SECRETS_USER,
+        "keyVaultSecretsOfficer": KEY_VAULT_SECRETS_OFFICER,
+        "storageBlobDataOwner": STORAGE_BLOB_DATA_OWNER,
+        "storageQueueDataContributor": STORAGE_QUEUE_DATA_CONTRIBUTOR,
+        "storageTableDataContributor": STORAGE_TABLE_DATA_CONTRIBUTOR,
+        "monitoringMetricsPublisher": MONITORING_METRICS_PUBLISHER,
+    }
+
+
+def test_role_assignments_grant_exactly_the_intended_roles_on_the_intended_scopes() -> None:
+    path = module_file("rbac")
+    grants: dict[str, tuple[str, str, dict[str, str]]] = {}
+    for file, name, assignment in resources_of_type(ROLE_ASSIGNMENT):
+        assert file == path, f"role assignment {name} outside rbac.bicep"
+        body = resource_body(assignment)
+        properties = body["properties"]
+        grants[name] = (
+            body["scope"],
+            properties["principalId"],
+            _role_ids(path, properties["roleDefinitionId"]),
+        )
+        if properties["principalId"] == "identityPrincipalId":
+            assert properties["principalType"] == "ServicePrincipal", name
+            assert condition(assignment) is None, f"{name}: the app's grants are unconditional"
+    assert grants == {
+        "blobDataOwner": ("storage", "identityPrincipalId", {"always": STORAGE_BLOB_DATA_OWNER}),
+        "queueDataContributor": (
+            "storage",
+            "identityPrincipalId",
+            {"always": STORAGE_QUEUE_DATA_CONTRIBUTOR},
+        ),
+        "tableDataContributor": (
+            "storage",
+            "identityPrincipalId",
+            {"always": STORAGE_TABLE_DATA_CONTRIBUTOR},
+        ),
+        "appSecretsAccess": (
+            "vault",
+            "identityPrincipalId",
+            {"rotate": KEY_VAULT_SECRETS_OFFICER, "read-only": KEY_VAULT_SECRETS_USER},
+        ),
+        "operatorSecretsOfficer": (
+            "vault",
+            "operatorPrincipalId",
+            {"always": KEY_VAULT_SECRETS_OFFICER},
+        ),
+        "metricsPublisher": (
+            "applicationInsights",
+            "identityPrincipalId",
+            {"always": MONITORING_METRICS_PUBLISHER},
+        ),
+    }
+
+
+def test_operator_grant_is_skipped_without_a_principal() -> None:
+    _, _, assignment = next(
+        r for r in resources_of_type(ROLE_ASSIGNMENT) if r[1] == "operatorSecretsOfficer"
+    )
+    negation = operator(condition(assignment), "not")
+    assert negation is not None
+    assert function(negation["bool_value"], "empty") == {"item_to_test": "operatorPrincipalId"}
+
+
+def test_role_scopes_are_the_deployed_resources() -> None:
+    rbac = parse(module_file("rbac"))
+    existing = {n: r for n, r in rbac["resources"].items() if r["existing"]}
+    assert {n: (r["type"], resource_body(r)["name"]) for n, r in existing.items()} == {
+        "storage": ("Microsoft.Storage/storageAccounts", "storageAccountName"),
+        "vault": ("Microsoft.KeyVault/vaults", "keyVaultName"),
+        "applicationInsights": ("Microsoft.Insights/components", "applicationInsightsName"),
+    }
+    passed = resource_body(parse(MAIN)["modules"]["rbac"])["params"]
+    assert accessor_path(passed["storageAccountName"]) == ["storage", "outputs", "name"]
+    assert accessor_path(passed["keyVaultName"]) == ["keyVault", "outputs", "name"]
+    assert accessor_path(passed["applicationInsightsName"]) == [
+        "monitoring",
+        "outputs",
+        "applicationInsightsName",
+    ]
+
+
+@pytest.mark.parametrize(
+    "guid",
+    [
+        OWNER,
+        CONTRIBUTOR,
+        USER_ACCESS_ADMINISTRATOR,
+        KEY_VAULT_ADMINISTRATOR,
+        STORAGE_ACCOUNT_CONTRIBUTOR,
+    ],
+)
+def test_no_broad_role_is_granted_anywhere(guid: str) -> None:
+    for path in [*bicep_files(), *INFRA.rglob("*.json")]:
+        assert guid not in path.read_text().lower(), f"{path.name} mentions broad role {guid}"
+
+
+# --- checkov skips -----------------------------------------------------------------------
+
+_SKIP = re.compile(r"checkov:skip=([A-Z0-9_]+)(?::(.*))?")
+
+
+def test_every_checkov_skip_has_a_reason_and_is_listed_in_the_readme() -> None:
+    readme = (INFRA / "README.md").read_text()
+    skips = [
+        (path.name, match.group(1), (match.group(2) or "").strip())
+        for path in bicep_files()
+        for match in _SKIP.finditer(path.read_text())
+    ]
+    for file, check, reason in skips:
+        assert len(reason) >= 30, f"{file}: {check} is skipped without a real reason"
+        assert check in readme, f"{file}: {check} is skipped but infra/README.md does not say why"
+    listed = set(re.findall(r"\bCKV2?_AZURE_\d+\b", readme))
+    assert listed == {check for _, check, _ in skips}, "README lists skips the templates lack"
