@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,12 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from dev.emulators.samples import SAMPLE_APP_SECRET, SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID
+from dev.emulators.samples import (
+    SAMPLE_APP_SECRET,
+    SAMPLE_CUSTOMER_ID,
+    SAMPLE_USER_ID,
+    SECRET_NAME_REFRESH_TOKEN,
+)
 from dev.emulators.stack import EmulatorStack
 from shared.clients import reset_clients
 from shared.settings import SETTING_NAMES
@@ -120,6 +126,13 @@ class Harness:
             headers={"Content-Type": "application/json", **(headers or {})},
             params=params,
         )
+
+    def wait_for_refresh_token_write(self, count: int = 1, timeout: float = 5.0) -> None:
+        """The rotated refresh token is stored in the background; wait until it lands."""
+        end = time.monotonic() + timeout
+        while self.stack.key_vault.writes(SECRET_NAME_REFRESH_TOKEN) < count:
+            assert time.monotonic() < end, "the refresh token was not written back in time"
+            time.sleep(0.01)
 
     def secrets(self) -> list[str]:
         """Every secret value the function handled in this test."""

@@ -104,6 +104,7 @@ def test_a_correlation_id_that_is_not_a_guid_is_replaced(harness: Harness) -> No
 def test_a_warm_instance_makes_one_upstream_call_per_reset(harness: Harness) -> None:
     harness.configure(PROTECTED_ROLE_GUARD="false")
     harness.reset()
+    harness.wait_for_refresh_token_write()
     for server in harness.stack.servers:
         server.clear_requests()
 

@@ -158,7 +158,7 @@ def test_an_expired_client_secret_is_named(harness: Harness) -> None:
 def test_a_newer_refresh_token_in_key_vault_is_tried_after_a_rejection(harness: Harness) -> None:
     harness.configure(PROTECTED_ROLE_GUARD="false", SECRET_CACHE_SECONDS="3600")
     harness.reset()
-    wait_for(lambda: harness.stack.key_vault.writes(SECRET_NAME_REFRESH_TOKEN) == 1)
+    harness.wait_for_refresh_token_write()
     # The admin's old token is revoked and a re-consented one is stored in the vault.
     harness.stack.identity.revoke_refresh_tokens(aadsts=50173)
     harness.stack.identity.add_refresh_token("re-consented-token-123", SAMPLE_APP_ID)
@@ -174,7 +174,7 @@ def test_a_newer_refresh_token_in_key_vault_is_tried_after_a_rejection(harness: 
 def test_each_new_refresh_token_is_written_back_to_key_vault(harness: Harness) -> None:
     harness.reset()
     kv = harness.stack.key_vault
-    wait_for(lambda: kv.writes(SECRET_NAME_REFRESH_TOKEN) == 1)
+    harness.wait_for_refresh_token_write()
     assert kv.secret_value(SECRET_NAME_REFRESH_TOKEN) == harness.stack.identity.latest_refresh_token
     assert kv.secret_value(SECRET_NAME_REFRESH_TOKEN) != SAMPLE_REFRESH_TOKEN
 
