@@ -7,7 +7,6 @@ message starts with 'password_reset.audit'). Only identifiers and outcomes go in
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,20 +14,6 @@ from shared.log import log_event
 
 audit_logger = logging.getLogger("audit.password_reset")
 AUDIT_EVENT = "password_reset.audit"
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who called: the function key alone, or an Entra ID application."""
-
-    kind: str = "function-key"
-    app_id: str | None = None
-    object_id: str | None = None
-    name: str | None = None
-
-    @property
-    def key(self) -> str:
-        return self.app_id or self.kind
 
 
 def emit_audit(fields: dict[str, Any]) -> None:

@@ -43,6 +43,10 @@ class Unauthenticated(ProblemError):
     code = "unauthenticated"
     title = "A valid caller token is required"
 
+    def __init__(self, detail: str, *, challenge: str = 'Bearer error="invalid_token"') -> None:
+        super().__init__(detail)
+        self.challenge = challenge
+
 
 class Forbidden(ProblemError):
     status = 403

@@ -48,7 +48,7 @@ def problem_response(error: ProblemError, correlation_id: str) -> func.HttpRespo
     if error.retry_after is not None:
         headers["Retry-After"] = str(max(0, error.retry_after))
     if isinstance(error, Unauthenticated):
-        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        headers["WWW-Authenticate"] = error.challenge
     return func.HttpResponse(
         body=json.dumps(problem_body(error, correlation_id), separators=(",", ":")),
         status_code=error.status,

@@ -65,6 +65,7 @@ class Harness:
     monkeypatch: pytest.MonkeyPatch
     caplog: pytest.LogCaptureFixture
     answers: list[Answer] = field(default_factory=list)
+    extra_secrets: list[str] = field(default_factory=list)
 
     def configure(self, **settings: str | None) -> None:
         """Change app settings; the next request starts cold, as after a restart."""
@@ -139,7 +140,7 @@ class Harness:
         values = [CANARY_PASSWORD, SAMPLE_APP_SECRET]
         values += self.stack.identity.current_refresh_tokens
         values += self.stack.ledger.issued_tokens()
-        return values
+        return values + self.extra_secrets
 
     def assert_nothing_leaked(self, *extra_secrets: str) -> None:
         """No secret in any answer (body, headers) or any captured log line."""

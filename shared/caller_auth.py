@@ -1,0 +1,216 @@
+"""Who is calling: Entra ID bearer tokens validated in the function, and the per-caller
+customer allow-list.
+
+Easy Auth is not available on every plan and its headers can be forged where it is
+off, so the token is verified here: RS256 only, signature against the tenant's published
+keys, audience, issuer (v1 and v2 forms), lifetime with a little leeway, and an app role.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import requests
+
+from shared.deadline import Deadline
+from shared.errors import DependencyUnavailable, Forbidden, Unauthenticated
+from shared.key_vault import DEPENDENCY_RETRY_AFTER
+
+logger = logging.getLogger(__name__)
+
+FUNCTION_KEY_CALLER = "function-key"
+LEEWAY_SECONDS = 120
+# An unknown kid refreshes the key set at most this often (contract section 3).
+KEY_REFRESH_FLOOR_SECONDS = 10.0
+# Signing keys roll over rarely; re-read them daily even when every kid is known.
+KEY_SET_MAX_AGE_SECONDS = 24 * 3600.0
+HTTP_TIMEOUT = (3.0, 5.0)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who called: the function key alone, or an Entra ID application."""
+
+    kind: str = FUNCTION_KEY_CALLER
+    app_id: str | None = None
+    object_id: str | None = None
+    name: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The name the allow-list and idempotency keys use for this caller."""
+        return (self.app_id or self.kind).lower()
+
+    def audit_fields(self) -> dict[str, str | None]:
+        return {
+            "kind": self.kind,
+            "appId": self.app_id,
+            "objectId": self.object_id,
+            "name": self.name,
+        }
+
+
+class CallerTokenValidator:
+    def __init__(
+        self,
+        *,
+        session: requests.Session,
+        authority_host: str,
+        tenant_id: str,
+        audience: str,
+        required_role: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._session = session
+        self._discovery_url = f"{authority_host}/{tenant_id}/v2.0/.well-known/openid-configuration"
+        self._tenant_id = tenant_id
+        self._audience = audience
+        self._required_role = required_role
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, Any] = {}
+        self._issuers: tuple[str, ...] = ()
+        self._fetched_at: float | None = None
+
+    def authenticate(self, headers: Mapping[str, str], deadline: Deadline) -> Caller:
+        token = _bearer_token(headers.get("authorization"))
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthenticated("The bearer token is not a well-formed JWT.") from None
+        if header.get("alg") != "RS256":
+            raise Unauthenticated("The bearer token must be signed with RS256.")
+        key = self._signing_key(str(header.get("kid", "")), deadline)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                audience=self._audience,
+                issuer=self._issuers,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("The bearer token has expired.") from None
+        except jwt.ImmatureSignatureError:
+            raise Unauthenticated("The bearer token is not valid yet.") from None
+        except jwt.InvalidAudienceError:
+            raise Unauthenticated("The bearer token was issued for another audience.") from None
+        except jwt.InvalidIssuerError:
+            raise Unauthenticated("The bearer token was issued by another tenant.") from None
+        except jwt.PyJWTError:
+            raise Unauthenticated("The bearer token could not be verified.") from None
+        tenant = claims.get("tid")
+        if tenant is not None and str(tenant).lower() != self._tenant_id.lower():
+            raise Unauthenticated("The bearer token was issued by another tenant.")
+        caller = Caller(
+            kind="entra-application",
+            app_id=_text(claims.get("azp")) or _text(claims.get("appid")),
+            object_id=_text(claims.get("oid")),
+            name=_text(claims.get("app_displayname")) or _text(claims.get("name")),
+        )
+        roles = claims.get("roles")
+        if not isinstance(roles, list) or self._required_role not in roles:
+            raise Forbidden(
+                f"The caller's token lacks the app role '{self._required_role}'. Assign it to "
+                "the calling application in the API's enterprise application."
+            )
+        return caller
+
+    def _signing_key(self, kid: str, deadline: Deadline) -> Any:
+        now = self._clock()
+        fresh = self._fetched_at is not None and now - self._fetched_at < KEY_SET_MAX_AGE_SECONDS
+        if fresh and kid in self._keys:
+            return self._keys[kid]
+        with self._lock:
+            now = self._clock()
+            if kid in self._keys and self._fetched_at is not None and (
+                now - self._fetched_at < KEY_SET_MAX_AGE_SECONDS
+            ):
+                return self._keys[kid]
+            if self._fetched_at is None or now - self._fetched_at >= KEY_REFRESH_FLOOR_SECONDS:
+                self._refresh(deadline)
+            if kid not in self._keys:
+                raise Unauthenticated("The bearer token is signed with an unknown key.")
+            return self._keys[kid]
+
+    def _refresh(self, deadline: Deadline) -> None:
+        discovery = self._get_json(self._discovery_url, deadline)
+        jwks_uri = discovery.get("jwks_uri")
+        issuer = discovery.get("issuer")
+        if not isinstance(jwks_uri, str) or not isinstance(issuer, str):
+            raise _keys_unavailable("its discovery document lacks jwks_uri or issuer")
+        key_set = self._get_json(jwks_uri, deadline)
+        keys: dict[str, Any] = {}
+        for entry in key_set.get("keys") or []:
+            if not isinstance(entry, dict) or entry.get("kty") != "RSA" or not entry.get("kid"):
+                continue
+            try:
+                keys[str(entry["kid"])] = jwt.PyJWK(entry, algorithm="RS256").key
+            except jwt.PyJWTError:
+                logger.warning("Skipping an unusable signing key (kid %s).", entry.get("kid"))
+        self._keys = keys
+        self._issuers = (issuer, f"https://sts.windows.net/{self._tenant_id}/")
+        self._fetched_at = self._clock()
+
+    def _get_json(self, url: str, deadline: Deadline) -> dict[str, Any]:
+        try:
+            response = self._session.get(
+                url,
+                timeout=(deadline.timeout(HTTP_TIMEOUT[0]), deadline.timeout(HTTP_TIMEOUT[1])),
+            )
+            response.raise_for_status()
+            body = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise _keys_unavailable(type(exc).__name__) from None
+        if not isinstance(body, dict):
+            raise _keys_unavailable("it answered something other than a JSON object")
+        return body
+
+
+class CustomerPolicy:
+    """Which customers each caller may act on (CALLER_POLICY); None means all for all."""
+
+    def __init__(self, policy: Mapping[str, frozenset[str]] | None) -> None:
+        self._policy = policy
+
+    def check_caller(self, caller: Caller) -> None:
+        if self._policy is not None and caller.key not in self._policy:
+            raise Forbidden(f"Caller '{caller.key}' may not reset passwords for any customer.")
+
+    def check_customer(self, caller: Caller, customer_tenant_id: str) -> None:
+        if self._policy is None:
+            return
+        allowed = self._policy.get(caller.key, frozenset())
+        if "*" not in allowed and customer_tenant_id.lower() not in allowed:
+            raise Forbidden(
+                f"Caller '{caller.key}' may not act on customer {customer_tenant_id}."
+            )
+
+
+def _bearer_token(value: str | None) -> str:
+    scheme, _, token = (value or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(
+            "Send an Entra ID access token as 'Authorization: Bearer <token>'.",
+            challenge="Bearer",
+        )
+    return token.strip()
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _keys_unavailable(reason: str) -> DependencyUnavailable:
+    return DependencyUnavailable(
+        f"Could not load the caller token signing keys from the identity platform ({reason}).",
+        retry_after=DEPENDENCY_RETRY_AFTER,
+    )
