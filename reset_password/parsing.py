@@ -11,16 +11,18 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import azure.functions as func
 from pydantic import SecretStr, ValidationError
 
 from reset_password.models import MAX_BODY_BYTES, ResetPasswordBody
+from reset_password.names import CustomerRef, UserRef, parse_customer, parse_user
 from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
+CUSTOMER_MESSAGE = "must be a customer tenant ID (GUID) or a verified domain such as contoso.com"
+USER_MESSAGE = "must be a user object ID (GUID) or a userPrincipalName such as ada@contoso.com"
 ROUTE = re.compile(r"/customers/(?P<customer>[^/]*)/users/(?P<user>[^/]*)/resetpassword/?$")
 
 _BODY_MESSAGES = {
@@ -38,8 +40,8 @@ _BODY_MESSAGES = {
 
 @dataclass(frozen=True)
 class ResetRequest:
-    customer: str
-    user: str
+    customer: CustomerRef
+    user: UserRef
     password: SecretStr
     force_change_password: bool
     ticket_id: str | None
@@ -68,8 +70,12 @@ def parse_reset_request(req: func.HttpRequest) -> ResetRequest:
     raw_body = read_body(req)
     errors: list[dict[str, str]] = []
     route = _route_params(req)
-    customer = _guid_param(route.get("customer"), "customer", "customer tenant ID", errors)
-    user = _guid_param(route.get("user"), "user", "user object ID", errors)
+    customer = parse_customer(route.get("customer"))
+    if customer is None:
+        errors.append({"field": "customer", "message": CUSTOMER_MESSAGE})
+    user = parse_user(route.get("user"))
+    if user is None:
+        errors.append({"field": "user", "message": USER_MESSAGE})
 
     key = req.headers.get("idempotency-key")
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
@@ -86,7 +92,7 @@ def parse_reset_request(req: func.HttpRequest) -> ResetRequest:
             errors.append({"field": "dryRun", "message": "must be true or false"})
 
     body = _parse_body(raw_body, errors)
-    if errors or body is None:
+    if errors or body is None or customer is None or user is None:
         raise InvalidRequest(_summary(errors), errors=errors)
     return ResetRequest(
         customer=customer,
@@ -129,19 +135,13 @@ def _parse_body(raw: bytes, errors: list[dict[str, str]]) -> ResetPasswordBody |
         return None
 
 
-def _guid_param(value: str | None, field: str, what: str, errors: list[dict[str, str]]) -> str:
-    if value is None or not GUID.fullmatch(value):
-        errors.append({"field": field, "message": f"must be a {what} (a GUID)"})
-        return ""
-    return value.lower()
-
-
 def _route_params(req: func.HttpRequest) -> Mapping[str, str]:
     if req.route_params:
         return dict(req.route_params)
     # Some hosts and test harnesses hand over only the URL.
     match = ROUTE.search(urlsplit(req.url).path)
-    return match.groupdict() if match else {}
+    # Decode once, as the host does for route_params, so both paths see the same value.
+    return {name: unquote(value) for name, value in match.groupdict().items()} if match else {}
 
 
 def _query(req: func.HttpRequest) -> Mapping[str, str]:

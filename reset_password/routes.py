@@ -9,13 +9,22 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+import uuid
+from collections.abc import Callable
 
 import azure.functions as func
 
-from reset_password.audit import Caller, emit_audit
+from reset_password.audit import emit_audit
 from reset_password.models import ResetPasswordAnswer
 from reset_password.parsing import ResetRequest, derive_request_id, parse_reset_request
-from reset_password.service import GuardPolicy, ResetCommand, ResetOutcome, reset_password
+from reset_password.service import (
+    GuardPolicy,
+    ResetCommand,
+    ResetOutcome,
+    ResetTarget,
+    resolve_and_reset,
+)
+from shared.caller_auth import Caller
 from shared.clients import Clients, get_clients
 from shared.correlation import correlation_id_from
 from shared.deadline import Deadline
@@ -42,38 +51,34 @@ def reset_password_route(req: func.HttpRequest) -> func.HttpResponse:
     caller = Caller()
     outcome = ResetOutcome()
     request: ResetRequest | None = None
-    request_id = None
     try:
         clients = _clients()
         deadline = Deadline(clients.settings.reset_deadline_seconds)
+        # Who calls is settled before anything about the request is revealed.
+        if clients.caller_tokens is not None:
+            caller = clients.caller_tokens.authenticate(req.headers, deadline)
+        clients.customer_policy.check_caller(caller)
         request = parse_reset_request(req)
-        request_id = derive_request_id(
-            caller=caller.key,
-            customer=request.customer,
-            user=request.user,
-            key=request.idempotency_key,
-        )
-        reset_password(
-            command=ResetCommand(
-                customer_id=request.customer,
-                user_id=request.user,
-                password=request.password,
-                force_change_password=request.force_change_password,
-                request_id=request_id,
-                correlation_id=correlation_id,
-                dry_run=request.dry_run,
-            ),
+        resolve_and_reset(
+            target=ResetTarget(request.customer, request.user),
+            command_for=_command_builder(request, caller.key, correlation_id),
+            names=clients.names,
             partner_center=clients.partner_center,
             guard=GuardPolicy(
                 clients.settings.protected_role_guard, clients.settings.protected_role_ids
             ),
             deadline=deadline,
             outcome=outcome,
+            correlation_id=correlation_id,
+            # CALLER_POLICY lists tenant IDs, so a domain can be judged only once resolved.
+            authorize_customer=lambda tenant_id: clients.customer_policy.check_customer(
+                caller, tenant_id
+            ),
         )
         answer = ResetPasswordAnswer(
             status="validated" if request.dry_run else "succeeded",
-            customerTenantId=request.customer,
-            userId=request.user,
+            customerTenantId=outcome.customer_id,
+            userId=outcome.user_id,
             userPrincipalName=outcome.user_principal_name,
             displayName=outcome.display_name,
             forceChangePassword=request.force_change_password,
@@ -104,26 +109,48 @@ def reset_password_route(req: func.HttpRequest) -> func.HttpResponse:
         log.error("unexpected %s during reset\n%s", type(error).__name__, frames)
     emit_audit(
         {
-            "caller": {
-                "kind": caller.kind,
-                "appId": caller.app_id,
-                "objectId": caller.object_id,
-                "name": caller.name,
-            },
-            "customerTenantId": request.customer if request else None,
-            "userId": request.user if request else None,
+            "caller": caller.audit_fields(),
+            "customerRequested": request.customer.requested if request else None,
+            "userRequested": request.user.requested if request else None,
+            "customerTenantId": outcome.customer_id,
+            "userId": outcome.user_id,
             "userPrincipalName": outcome.user_principal_name,
             "ticketId": request.ticket_id if request else None,
             "outcome": code,
             "httpStatus": response.status_code,
             "correlationId": str(correlation_id),
-            "requestId": str(request_id) if request_id else None,
+            "requestId": str(outcome.request_id) if outcome.request_id else None,
             "attempts": outcome.stats.attempts,
             "durationMs": round((time.monotonic() - started) * 1000, 1),
             "dryRun": request.dry_run if request else None,
         }
     )
     return response
+
+
+def _command_builder(
+    request: ResetRequest, caller_key: str, correlation_id: uuid.UUID
+) -> Callable[[str, str], ResetCommand]:
+    """The reset command for the resolved IDs; the idempotent MS-RequestId derives from
+    them, not from the names, so a key means the same whichever way the user was named."""
+
+    def command(customer_id: str, user_id: str) -> ResetCommand:
+        return ResetCommand(
+            customer_id=customer_id,
+            user_id=user_id,
+            password=request.password,
+            force_change_password=request.force_change_password,
+            request_id=derive_request_id(
+                caller=caller_key,
+                customer=customer_id,
+                user=user_id,
+                key=request.idempotency_key,
+            ),
+            correlation_id=correlation_id,
+            dry_run=request.dry_run,
+        )
+
+    return command
 
 
 def _clients() -> Clients:

@@ -16,6 +16,8 @@ from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from requests.adapters import HTTPAdapter
 
+from reset_password.lookups import NameResolver
+from shared.caller_auth import CallerTokenValidator, CustomerPolicy
 from shared.key_vault import KeyVaultSecrets, SecretCache, build_secret_client
 from shared.partner_center import PartnerCenterClient
 from shared.retry import RetryPolicy
@@ -34,6 +36,10 @@ class Clients:
     secrets: SecretCache
     tokens: PartnerCenterTokens
     partner_center: PartnerCenterClient
+    caller_tokens: CallerTokenValidator | None
+    customer_policy: CustomerPolicy
+    # Per process, so resolved names outlive a request (LOOKUP_CACHE_SECONDS).
+    names: NameResolver
 
 
 _lock = threading.Lock()
@@ -91,7 +97,24 @@ def build_clients(settings: Settings) -> Clients:
         tokens=tokens,
         retry=retry,
     )
-    return Clients(settings, secrets, tokens, partner_center)
+    caller_tokens = None
+    if settings.caller_tenant_id is not None and settings.caller_audience is not None:
+        caller_tokens = CallerTokenValidator(
+            session=session,
+            authority_host=settings.authority_host,
+            tenant_id=settings.caller_tenant_id,
+            audience=settings.caller_audience,
+            required_role=settings.caller_required_role,
+        )
+    return Clients(
+        settings,
+        secrets,
+        tokens,
+        partner_center,
+        caller_tokens,
+        CustomerPolicy(settings.caller_policy),
+        NameResolver(partner_center, ttl_seconds=settings.lookup_cache_seconds),
+    )
 
 
 def build_session() -> requests.Session:

@@ -171,13 +171,19 @@ class PartnerCenterClient:
         params: Mapping[str, str],
         continuation: str | None,
         context: CallContext,
+        not_found: Callable[[], ProblemError] | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of a Partner Center collection and the token for the next page."""
+        """One page of a Partner Center collection and the token for the next page.
+
+        `not_found` names what a 404 means for this collection (its owner is gone).
+        """
         headers = {"MS-ContinuationToken": continuation} if continuation else {}
         query = dict(params)
         if continuation:
             query["seekOperation"] = "Next"
         response = self._call("GET", path, context=context, params=query, headers=headers)
+        if response.status_code == 404 and not_found is not None:
+            raise not_found()
         self._raise_for_error(response)
         body = _json_object(response)
         items = body.get("items")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ class ContinuationTokens:
 
 
 def collection_page(
-    items: list[dict[str, Any]],
+    items: Sequence[Any],
     cursor: Cursor,
     *,
     base_uri: str,

@@ -108,7 +108,7 @@ def test_an_unexpected_error_is_a_500_without_internals(
     def explode(**kwargs: Any) -> None:
         raise RuntimeError(f"internal state {kwargs['command'].password.get_secret_value()}")
 
-    monkeypatch.setattr("reset_password.routes.reset_password", explode)
+    monkeypatch.setattr("reset_password.service.reset_password", explode)
     problem = assert_problem(harness.reset(), 500, "internal_error")
     assert "RuntimeError" not in problem["detail"]
     assert "internal state" not in json.dumps(problem)

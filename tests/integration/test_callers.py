@@ -100,7 +100,9 @@ def test_the_v1_issuer_form_is_accepted(tokens_on: Harness) -> None:
 
 
 def test_alg_none_is_refused(tokens_on: Harness) -> None:
-    assert_problem(tokens_on.reset(headers=bearer(tokens_on, algorithm="none")), 401, "unauthenticated")
+    assert_problem(
+        tokens_on.reset(headers=bearer(tokens_on, algorithm="none")), 401, "unauthenticated"
+    )
 
 
 def test_hs256_signed_with_the_public_key_is_refused(tokens_on: Harness) -> None:
@@ -295,7 +297,9 @@ def test_each_failure_class_is_audited(
     tokens_on: Harness, setup: str, code: str, status: int
 ) -> None:
     headers = {} if setup == "no_token" else bearer(tokens_on)
-    body: dict[str, Any] = {"password": "weak"} if setup == "bad_body" else {"password": CANARY_PASSWORD}
+    body: dict[str, Any] = (
+        {"password": "weak"} if setup == "bad_body" else {"password": CANARY_PASSWORD}
+    )
     user = {"protected": SAMPLE_ADMIN_USER_ID, "upstream_404": str(uuid.uuid4())}.get(
         setup, SAMPLE_USER_ID
     )

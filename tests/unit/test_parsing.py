@@ -56,7 +56,7 @@ def test_a_minimal_body_defaults_force_change_to_true() -> None:
 
 def test_guids_are_normalised_to_lower_case() -> None:
     parsed = parse_reset_request(request(customer=CUSTOMER.upper(), user=USER.upper()))
-    assert (parsed.customer, parsed.user) == (CUSTOMER, USER)
+    assert (parsed.customer.tenant_id, parsed.user.object_id) == (CUSTOMER, USER)
 
 
 def test_route_values_are_read_from_the_url_when_route_params_are_absent() -> None:
@@ -67,7 +67,11 @@ def test_route_values_are_read_from_the_url_when_route_params_are_absent() -> No
         body=json.dumps({"password": PASSWORD}).encode(),
     )
     parsed = parse_reset_request(req)
-    assert (parsed.customer, parsed.user, parsed.dry_run) == (CUSTOMER, USER, True)
+    assert (parsed.customer.tenant_id, parsed.user.object_id, parsed.dry_run) == (
+        CUSTOMER,
+        USER,
+        True,
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,8 +130,8 @@ def test_body_mistakes_name_the_field_and_rule(
     assert fragment in errors_of(request(body))[field]
 
 
-@pytest.mark.parametrize("value", ["not-a-guid", "contoso.com", "", CUSTOMER + "x"])
-def test_a_customer_that_is_not_a_guid_is_named(value: str) -> None:
+@pytest.mark.parametrize("value", ["not-a-guid", "contoso .com", "", CUSTOMER + "x"])
+def test_a_customer_that_is_neither_a_guid_nor_a_domain_is_named(value: str) -> None:
     assert "customer" in errors_of(request(customer=value))
 
 

@@ -1,0 +1,289 @@
+"""Names to IDs: a customer's domain to its tenant ID, a UPN to the user's object ID.
+
+Partner Center offers no exact lookup for either, so both are searches whose results are
+matched exactly (case-insensitively) here; a prefix or a display name never resolves.
+
+- Customer by domain: `GET /v1/customers?filter=` with `starts_with` on `Domain`, the
+  only operator the service supports. The filter, and so this lookup, sees only the
+  domain recorded in each customer's company profile (`companyProfile.domain`, usually
+  the default `*.onmicrosoft.com` domain or the one given at sign-up), not every
+  verified domain of the tenant: another verified domain answers 404 customer_not_found.
+- User by UPN: the users collection has no UPN filter (a `filter` there is refused), so
+  the customer's users are read page by page with the continuation token until the page
+  that holds the match. Its cost grows with the customer's size (ceil(n / 500) calls
+  for the last user), which is why results are cached.
+
+Resolved IDs are cached for LOOKUP_CACHE_SECONDS. A cached ID may go stale (user deleted
+and re-created); the service drops the entry on a 404 and looks again. Misses are never
+cached, so a user created a minute ago resolves at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reset_password.names import GUID, CustomerRef, UserRef
+from shared.deadline import Deadline
+from shared.errors import (
+    AmbiguousCustomer,
+    CustomerNotFound,
+    UpstreamError,
+    UpstreamTimeout,
+    UserNotFound,
+)
+from shared.partner_center import CallContext, PartnerCenterClient
+
+logger = logging.getLogger(__name__)
+
+CUSTOMER_PAGE_SIZE = 100
+# The largest page Partner Center serves for users: fewer round trips per lookup.
+USER_PAGE_SIZE = 500
+# Bounds memory when callers name many distinct users; evicts the oldest entries.
+MAX_CACHE_ENTRIES = 50_000
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """An ID and whether it came from the cache (and so may be stale)."""
+
+    id: str
+    cached: bool
+
+
+class TtlCache:
+    """A thread-safe map whose entries expire `ttl` seconds after they were stored."""
+
+    def __init__(
+        self,
+        ttl: float,
+        *,
+        max_entries: int = MAX_CACHE_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[Hashable, tuple[str, float]] = {}
+
+    def get(self, key: Hashable) -> str | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[1] <= self._clock():
+                del self._entries[key]
+                return None
+            return entry[0]
+
+    def put(self, key: Hashable, value: str) -> None:
+        if self._ttl <= 0:
+            return
+        with self._lock:
+            now = self._clock()
+            self._entries.pop(key, None)
+            if len(self._entries) >= self._max_entries:
+                self._evict(now)
+            self._entries[key] = (value, now + self._ttl)
+
+    def drop(self, key: Hashable) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def _evict(self, now: float) -> None:
+        for key in [k for k, (_, expires) in self._entries.items() if expires <= now]:
+            del self._entries[key]
+        # Insertion order is storage order, so the first entries are the oldest.
+        while len(self._entries) >= self._max_entries:
+            del self._entries[next(iter(self._entries))]
+
+
+@dataclass
+class _Flight:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    waiting: int = 0
+
+
+class NameResolver:
+    """Resolves names through Partner Center, one process-wide cache for all requests.
+
+    Concurrent requests for the same name share one lookup (single flight): a burst of
+    resets for one big customer must not each page through its 20,000 users.
+    """
+
+    def __init__(
+        self,
+        partner_center: PartnerCenterClient,
+        *,
+        ttl_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._partner_center = partner_center
+        self._cache = TtlCache(ttl_seconds, clock=clock)
+        self._lock = threading.Lock()
+        self._flights: dict[Hashable, _Flight] = {}
+
+    def customer(
+        self, ref: CustomerRef, *, correlation_id: uuid.UUID, deadline: Deadline
+    ) -> Resolved:
+        if ref.tenant_id is not None:
+            return Resolved(ref.tenant_id, cached=False)
+        domain = ref.requested
+        return self._resolve(
+            ("customer", domain),
+            lambda: self._find_customer(domain, correlation_id, deadline),
+            deadline,
+        )
+
+    def user(
+        self, customer_id: str, ref: UserRef, *, correlation_id: uuid.UUID, deadline: Deadline
+    ) -> Resolved:
+        if ref.object_id is not None:
+            return Resolved(ref.object_id, cached=False)
+        upn = ref.requested
+        return self._resolve(
+            ("user", customer_id.lower(), upn),
+            lambda: self._find_user(customer_id, upn, correlation_id, deadline),
+            deadline,
+        )
+
+    def forget_customer(self, ref: CustomerRef) -> None:
+        if ref.domain is not None:
+            self._cache.drop(("customer", ref.domain))
+
+    def forget_user(self, customer_id: str, ref: UserRef) -> None:
+        if ref.upn is not None:
+            self._cache.drop(("user", customer_id.lower(), ref.upn))
+
+    # --- single flight -----------------------------------------------------------
+
+    def _resolve(self, key: Hashable, find: Callable[[], str], deadline: Deadline) -> Resolved:
+        cached = self._cache.get(key)
+        if cached is not None:
+            return Resolved(cached, cached=True)
+        with self._lock:
+            flight = self._flights.setdefault(key, _Flight())
+            flight.waiting += 1
+        try:
+            if not flight.lock.acquire(timeout=deadline.remaining()):
+                raise UpstreamTimeout(
+                    "The reset's deadline ran out while another request looked up the same name."
+                )
+            try:
+                # The request that held the flight may have stored the answer meanwhile.
+                cached = self._cache.get(key)
+                if cached is not None:
+                    return Resolved(cached, cached=True)
+                found = find()
+                self._cache.put(key, found)
+                return Resolved(found, cached=False)
+            finally:
+                flight.lock.release()
+        finally:
+            with self._lock:
+                flight.waiting -= 1
+                if flight.waiting == 0:
+                    del self._flights[key]
+
+    # --- Partner Center searches -----------------------------------------------
+
+    def _find_customer(self, domain: str, correlation_id: uuid.UUID, deadline: Deadline) -> str:
+        query = {
+            "size": str(CUSTOMER_PAGE_SIZE),
+            "filter": json.dumps(
+                {"Field": "Domain", "Value": domain, "Operator": "starts_with"},
+                separators=(",", ":"),
+            ),
+        }
+        # Every page is read: ambiguity can only be ruled out after the last one.
+        candidates: dict[str, None] = {}
+        continuation: str | None = None
+        pages = 0
+        while True:
+            items, continuation = self._partner_center.get_collection_page(
+                "/v1/customers",
+                params=query,
+                continuation=continuation,
+                context=CallContext(uuid.uuid4(), correlation_id, deadline),
+            )
+            pages += 1
+            for item in items:
+                if _customer_domain(item) == domain:
+                    candidates[_guid(item.get("id"), "customer tenant ID")] = None
+            if continuation is None:
+                break
+        logger.debug(
+            "customer domain lookup read %d page(s) [correlationId=%s]", pages, correlation_id
+        )
+        if not candidates:
+            raise CustomerNotFound(
+                f"Partner Center knows no customer whose domain is {domain}. Its search "
+                "matches only the domain in each customer's company profile (usually the "
+                "default .onmicrosoft.com domain), not every verified domain: use the tenant "
+                "ID or that domain."
+            )
+        if len(candidates) > 1:
+            tenant_ids = sorted(candidates)
+            raise AmbiguousCustomer(
+                f"The domain {domain} belongs to {len(tenant_ids)} customers in Partner "
+                "Center; call again with one of the tenant IDs listed in 'candidates'.",
+                extra={"candidates": tenant_ids},
+            )
+        return next(iter(candidates))
+
+    def _find_user(
+        self, customer_id: str, upn: str, correlation_id: uuid.UUID, deadline: Deadline
+    ) -> str:
+        def customer_gone() -> CustomerNotFound:
+            return CustomerNotFound(
+                f"Partner Center knows no customer with tenant ID {customer_id}."
+            )
+
+        continuation: str | None = None
+        pages = 0
+        while True:
+            items, continuation = self._partner_center.get_collection_page(
+                f"/v1/customers/{customer_id}/users",
+                params={"size": str(USER_PAGE_SIZE)},
+                continuation=continuation,
+                context=CallContext(uuid.uuid4(), correlation_id, deadline),
+                not_found=customer_gone,
+            )
+            pages += 1
+            for item in items:
+                name = item.get("userPrincipalName")
+                if isinstance(name, str) and name.lower() == upn:
+                    logger.debug(
+                        "UPN lookup found the user on page %d [correlationId=%s]",
+                        pages,
+                        correlation_id,
+                    )
+                    return _guid(item.get("id"), "user object ID")
+            if continuation is None:
+                raise UserNotFound(
+                    f"The customer's tenant has no user with the userPrincipalName {upn}."
+                )
+
+
+def _customer_domain(item: dict[str, Any]) -> str | None:
+    profile = item.get("companyProfile")
+    domain = profile.get("domain") if isinstance(profile, dict) else None
+    return domain.lower() if isinstance(domain, str) else None
+
+
+def _guid(value: object, what: str) -> str:
+    # The ID goes into the next request's URL path: only a GUID may.
+    if not isinstance(value, str) or not GUID.fullmatch(value):
+        raise UpstreamError(f"Partner Center's lookup answer held no valid {what}.")
+    return value.lower()

@@ -1,0 +1,111 @@
+"""The resolver's cache: reuse within the TTL, expiry after it, one search per name."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from reset_password.lookups import NameResolver, Resolved, TtlCache
+from reset_password.names import CustomerRef
+from shared.deadline import Deadline
+from shared.errors import ProblemError
+from shared.partner_center import CallContext, PartnerCenterClient
+
+TENANT_ID = "0b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+CONTOSO = CustomerRef(domain="contoso.com")
+
+
+class OneCustomer(PartnerCenterClient):
+    """Answers every customer search with contoso.com, counting the searches."""
+
+    def __init__(self, *, release: threading.Event | None = None) -> None:
+        self.searches = 0
+        self._release = release
+
+    def get_collection_page(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str],
+        continuation: str | None,
+        context: CallContext,
+        not_found: Any = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        self.searches += 1
+        if self._release is not None:
+            self._release.wait(5)
+        return [{"id": TENANT_ID, "companyProfile": {"domain": "Contoso.com"}}], None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def resolve(resolver: NameResolver) -> Resolved:
+    return resolver.customer(CONTOSO, correlation_id=uuid.uuid4(), deadline=Deadline(5))
+
+
+def test_a_name_is_searched_once_and_then_served_from_the_cache() -> None:
+    upstream = OneCustomer()
+    resolver = NameResolver(upstream, ttl_seconds=60)
+
+    assert resolve(resolver) == Resolved(TENANT_ID, cached=False)
+    assert resolve(resolver) == Resolved(TENANT_ID, cached=True)
+    assert upstream.searches == 1
+
+
+def test_a_cached_name_is_searched_again_once_its_time_is_up() -> None:
+    upstream, clock = OneCustomer(), Clock()
+    resolver = NameResolver(upstream, ttl_seconds=60, clock=clock)
+    resolve(resolver)
+
+    clock.now += 60
+    assert resolve(resolver).cached is False
+    assert upstream.searches == 2
+
+
+def test_a_forgotten_name_is_searched_again() -> None:
+    upstream = OneCustomer()
+    resolver = NameResolver(upstream, ttl_seconds=60)
+    resolve(resolver)
+
+    resolver.forget_customer(CONTOSO)
+    assert resolve(resolver).cached is False
+
+
+def test_concurrent_requests_for_one_name_share_one_search() -> None:
+    release = threading.Event()
+    upstream = OneCustomer(release=release)
+    resolver = NameResolver(upstream, ttl_seconds=60)
+    results: list[Resolved | ProblemError] = []
+
+    def run() -> None:
+        results.append(resolve(resolver))
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    # Let every thread reach the lookup while the first search is still held upstream.
+    time.sleep(0.2)
+    release.set()
+    for thread in threads:
+        thread.join(5)
+
+    assert upstream.searches == 1
+    assert {r.id for r in results if isinstance(r, Resolved)} == {TENANT_ID}
+    assert len(results) == 8
+
+
+def test_the_cache_holds_at_most_its_limit_dropping_the_oldest() -> None:
+    cache = TtlCache(60, max_entries=2)
+    for key in ("a", "b", "c"):
+        cache.put(key, key.upper())
+
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (None, "B", "C")
