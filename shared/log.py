@@ -39,6 +39,8 @@ def log_event(
     fields: Mapping[str, Any],
 ) -> None:
     """One structured record: `event {json}`; the caller passes only safe fields."""
+    if not logger.isEnabledFor(level):
+        return
     payload = {"event": event, **fields}
     logger.log(
         level,
