@@ -27,7 +27,8 @@ from shared.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
-PARTNER_CENTER_SCOPE = "https://api.partnercenter.microsoft.com/.default"
+PARTNER_CENTER_RESOURCE = "https://api.partnercenter.microsoft.com"
+PARTNER_CENTER_SCOPE = f"{PARTNER_CENTER_RESOURCE}/.default"
 # Refresh this long before expiry (or at half-life for short-lived tokens).
 REFRESH_MARGIN_SECONDS = 300.0
 CONNECT_TIMEOUT = 3.0
@@ -90,7 +91,10 @@ class PartnerCenterTokens:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._session = session
-        self._token_url = f"{authority_host}/{tenant_id}/oauth2/v2.0/token"
+        self._v2_url = f"{authority_host}/{tenant_id}/oauth2/v2.0/token"
+        self._v1_url = f"{authority_host}/{tenant_id}/oauth2/token"
+        # v2 first; an authority that only serves the v1 endpoint (404) switches us for good.
+        self._use_v1 = False
         self._secrets = secrets
         self._names = names
         self._rotate = rotate_refresh_token
@@ -187,16 +191,16 @@ class PartnerCenterTokens:
             "client_id": app_id.get_secret_value(),
             "client_secret": app_secret.get_secret_value(),
             "refresh_token": refresh.get_secret_value(),
-            "scope": PARTNER_CENTER_SCOPE,
         }
         attempt = 0
         while True:
             attempt += 1
             retry_after: float | None = None
+            url, audience = self._endpoint()
             try:
                 response = self._session.post(
-                    self._token_url,
-                    data=form,
+                    url,
+                    data={**form, **audience},
                     headers={"Accept": "application/json"},
                     timeout=(
                         deadline.timeout(CONNECT_TIMEOUT),
@@ -214,6 +218,10 @@ class PartnerCenterTokens:
                         raise _token_endpoint_down("its answer could not be read")
                     return body
                 error = _token_error(body)
+                if response.status_code == 404 and error is None and not self._use_v1:
+                    self._use_v1 = True
+                    attempt -= 1
+                    continue
                 if error is not None and error.error in _CREDENTIAL_ERRORS:
                     raise PartnerCredentialsInvalid(_credential_advice(error, self._names))
                 if (
@@ -230,6 +238,11 @@ class PartnerCenterTokens:
             if delay >= deadline.remaining():
                 raise _token_endpoint_down(failure)
             self._sleep(delay)
+
+    def _endpoint(self) -> tuple[str, dict[str, str]]:
+        if self._use_v1:
+            return self._v1_url, {"resource": PARTNER_CENTER_RESOURCE}
+        return self._v2_url, {"scope": PARTNER_CENTER_SCOPE}
 
     def _token_from(self, answer: dict[str, Any]) -> AccessToken:
         now = self._clock()

@@ -295,3 +295,11 @@ def test_uuid_namespace_is_stable() -> None:
     from reset_password.parsing import IDEMPOTENCY_NAMESPACE
 
     assert uuid.UUID("7d3f6c1e-2a4b-5c8d-9e0f-a1b2c3d4e5f6") == IDEMPOTENCY_NAMESPACE
+
+
+def test_an_authority_without_the_v2_endpoint_is_used_through_v1(harness: Harness) -> None:
+    harness.stack.identity.inject(Status(404, b""), times=None, path=r"/oauth2/v2\.0/token$")
+    assert harness.reset().status == 200
+    [v1] = harness.stack.identity.requests_to("POST", r"/oauth2/token$")
+    assert v1.form()["resource"] == "https://api.partnercenter.microsoft.com"
+    assert "scope" not in v1.form()
