@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from reset_password.names import CustomerRef, UserRef, parse_customer, parse_user
@@ -123,8 +123,10 @@ def test_a_upn_still_holding_a_percent_escape_is_refused(upn: str, data: st.Data
 
 @given(upns, st.sampled_from(sorted(LOOK_ALIKES)))
 def test_a_upn_with_a_unicode_look_alike_is_refused(upn: str, latin: str) -> None:
-    assume(latin in upn)
-    assert parse_user(upn.replace(latin, LOOK_ALIKES[latin], 1)) is None
+    # Planted at the front, so every example carries one look-alike (no filtering).
+    assert parse_user(LOOK_ALIKES[latin] + upn) is None
+    local, _, domain = upn.partition("@")
+    assert parse_user(f"{local}@{LOOK_ALIKES[latin]}{domain}") is None
 
 
 @pytest.mark.parametrize("local", [".ada", "ada.", "ada..lovelace", "a" * 114, "ada lovelace"])
