@@ -38,7 +38,7 @@ from shared.errors import (
     UpstreamTimeout,
     UserNotFound,
 )
-from shared.partner_center import CallContext, PartnerCenterClient
+from shared.partner_center import CallContext, PartnerCenterClient, customer_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -245,11 +245,6 @@ class NameResolver:
     def _find_user(
         self, customer_id: str, upn: str, correlation_id: uuid.UUID, deadline: Deadline
     ) -> str:
-        def customer_gone() -> CustomerNotFound:
-            return CustomerNotFound(
-                f"Partner Center knows no customer with tenant ID {customer_id}."
-            )
-
         continuation: str | None = None
         pages = 0
         while True:
@@ -258,7 +253,7 @@ class NameResolver:
                 params={"size": str(USER_PAGE_SIZE)},
                 continuation=continuation,
                 context=CallContext(uuid.uuid4(), correlation_id, deadline),
-                not_found=customer_gone,
+                not_found=lambda: customer_not_found(customer_id),
             )
             pages += 1
             for item in items:

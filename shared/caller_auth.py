@@ -131,8 +131,10 @@ class CallerTokenValidator:
             return self._keys[kid]
         with self._lock:
             now = self._clock()
-            if kid in self._keys and self._fetched_at is not None and (
-                now - self._fetched_at < KEY_SET_MAX_AGE_SECONDS
+            if (
+                kid in self._keys
+                and self._fetched_at is not None
+                and (now - self._fetched_at < KEY_SET_MAX_AGE_SECONDS)
             ):
                 return self._keys[kid]
             if self._fetched_at is None or now - self._fetched_at >= KEY_REFRESH_FLOOR_SECONDS:
@@ -190,9 +192,7 @@ class CustomerPolicy:
             return
         allowed = self._policy.get(caller.key, frozenset())
         if "*" not in allowed and customer_tenant_id.lower() not in allowed:
-            raise Forbidden(
-                f"Caller '{caller.key}' may not act on customer {customer_tenant_id}."
-            )
+            raise Forbidden(f"Caller '{caller.key}' may not act on customer {customer_tenant_id}.")
 
 
 def _bearer_token(value: str | None) -> str:

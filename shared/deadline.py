@@ -14,14 +14,10 @@ MIN_USEFUL_SECONDS = 0.05
 class Deadline:
     def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._start = clock()
-        self._end = self._start + seconds
+        self._end = clock() + seconds
 
     def remaining(self) -> float:
         return max(0.0, self._end - self._clock())
-
-    def elapsed(self) -> float:
-        return self._clock() - self._start
 
     def expired(self) -> bool:
         return self.remaining() < MIN_USEFUL_SECONDS

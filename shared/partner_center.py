@@ -137,7 +137,7 @@ class PartnerCenterClient:
     def get_customer(self, customer_id: str, *, context: CallContext) -> dict[str, Any]:
         response = self._call("GET", f"/v1/customers/{customer_id}", context=context)
         if response.status_code == 404:
-            raise _customer_not_found(customer_id)
+            raise customer_not_found(customer_id)
         self._raise_for_error(response)
         return _json_object(response)
 
@@ -302,7 +302,7 @@ class PartnerCenterClient:
     ) -> ProblemError:
         error = PartnerError.parse(response.content)
         if error.code in CUSTOMER_NOT_FOUND_CODES:
-            return _customer_not_found(customer_id)
+            return customer_not_found(customer_id)
         if error.code in USER_NOT_FOUND_CODES:
             return UserNotFound("Partner Center found no such user in this customer's tenant.")
         # Another 404 shape: ask whether the customer exists to tell the two apart.
@@ -313,7 +313,8 @@ class PartnerCenterClient:
         return UserNotFound("Partner Center found no such user in this customer's tenant.")
 
 
-def _customer_not_found(customer_id: str) -> CustomerNotFound:
+def customer_not_found(customer_id: str) -> CustomerNotFound:
+    """The 404 for a tenant ID Partner Center does not know (also used by the lookups)."""
     return CustomerNotFound(f"Partner Center knows no customer with tenant ID {customer_id}.")
 
 

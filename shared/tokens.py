@@ -103,7 +103,6 @@ class PartnerCenterTokens:
         self._sleep = sleep
         self._token: AccessToken | None = None
         self._lock = threading.Lock()
-        self.exchanges = 0
 
     def access_token(self, deadline: Deadline) -> SecretStr:
         token = self._token
@@ -171,7 +170,6 @@ class PartnerCenterTokens:
             answer = self._grant(app_id, app_secret, latest.value, deadline)
         token = self._token_from(answer)
         self._token = token
-        self.exchanges += 1
         new_refresh = answer.get("refresh_token")
         if not isinstance(new_refresh, str) or not new_refresh:
             return Exchange(token, refresh_token_rotated=False, stored=None)
