@@ -115,8 +115,9 @@ BODY_FIELDS: Mapping[str, JsonDict] = {
     "ticketId": {
         "x-ms-summary": "Ticket ID",
         "description": (
-            "Your ticket or incident number, 1-64 characters without control characters. "
-            "Recorded in the audit event and echoed back."
+            "Your ticket or incident number, 1-64 characters without control, format "
+            "(bidi, zero-width) or line-separator characters. Recorded in the audit event "
+            "and echoed back."
         ),
     },
 }
@@ -446,8 +447,8 @@ def reset_parameters() -> list[JsonDict]:
             "type": "string",
             "x-ms-summary": "Customer",
             "description": (
-                "The customer's tenant ID (GUID) or one of its verified domains "
-                "(contoso.com, contoso.onmicrosoft.com)."
+                "The customer's tenant ID (GUID), or the domain recorded in its Partner "
+                "Center company profile (usually contoso.onmicrosoft.com)."
             ),
             "x-ms-url-encoding": "single",
             "x-ms-visibility": "important",
@@ -470,8 +471,10 @@ def reset_parameters() -> list[JsonDict]:
             "default": False,
             "x-ms-summary": "Dry run",
             "description": (
-                "Run every check (caller, policy, validation, lookups, protected account) and "
-                "stop before the reset; the answer's status is then 'validated'."
+                "true or false (any case). Run every check (caller, policy, validation, "
+                "lookups, protected account) and stop before the reset; the answer's status "
+                "is then 'validated'. An empty or repeated dryRun, or any other query "
+                "parameter than dryRun and the function key's code, is refused with 400."
             ),
             "x-ms-visibility": "advanced",
         },
@@ -498,7 +501,8 @@ def reset_parameters() -> list[JsonDict]:
             "x-ms-summary": "Idempotency key",
             "description": (
                 "1-128 printable ASCII characters. Retries with the same key for the same "
-                "customer and user are the same reset for Partner Center."
+                "customer, user and password are the same reset for Partner Center; the "
+                "same key with another password is a new reset."
             ),
             "x-ms-visibility": "advanced",
         },

@@ -14,8 +14,9 @@ matched exactly (case-insensitively) here; a prefix or a display name never reso
   for the last user), which is why results are cached.
 
 Resolved IDs are cached for LOOKUP_CACHE_SECONDS. A cached ID may go stale (user deleted
-and re-created); the service drops the entry on a 404 and looks again. Misses are never
-cached, so a user created a minute ago resolves at once.
+and re-created); the service drops the entry on a 404 and looks again. A name that was
+not found is remembered as missing for LOOKUP_MISS_CACHE_SECONDS: ten requests for one
+missing UPN in a 20,000-user customer must not page through it ten times.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from reset_password.names import GUID, CustomerRef, UserRef
 from shared.deadline import Deadline
@@ -48,6 +49,8 @@ USER_PAGE_SIZE = 500
 # Bounds memory when callers name many distinct users; evicts the oldest entries.
 MAX_CACHE_ENTRIES = 50_000
 
+_V = TypeVar("_V")
+
 
 @dataclass(frozen=True)
 class Resolved:
@@ -57,7 +60,7 @@ class Resolved:
     cached: bool
 
 
-class TtlCache:
+class TtlCache(Generic[_V]):
     """A thread-safe map whose entries expire `ttl` seconds after they were stored."""
 
     def __init__(
@@ -71,9 +74,9 @@ class TtlCache:
         self._max_entries = max_entries
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: dict[Hashable, tuple[str, float]] = {}
+        self._entries: dict[Hashable, tuple[_V, float]] = {}
 
-    def get(self, key: Hashable) -> str | None:
+    def get(self, key: Hashable) -> _V | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -83,7 +86,7 @@ class TtlCache:
                 return None
             return entry[0]
 
-    def put(self, key: Hashable, value: str) -> None:
+    def put(self, key: Hashable, value: _V) -> None:
         if self._ttl <= 0:
             return
         with self._lock:
@@ -127,10 +130,14 @@ class NameResolver:
         partner_center: PartnerCenterClient,
         *,
         ttl_seconds: float,
+        miss_ttl_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._partner_center = partner_center
-        self._cache = TtlCache(ttl_seconds, clock=clock)
+        self._cache: TtlCache[str] = TtlCache(ttl_seconds, clock=clock)
+        self._misses: TtlCache[CustomerNotFound | UserNotFound] = TtlCache(
+            miss_ttl_seconds, clock=clock
+        )
         self._lock = threading.Lock()
         self._flights: dict[Hashable, _Flight] = {}
 
@@ -169,9 +176,9 @@ class NameResolver:
     # --- single flight -----------------------------------------------------------
 
     def _resolve(self, key: Hashable, find: Callable[[], str], deadline: Deadline) -> Resolved:
-        cached = self._cache.get(key)
+        cached = self._cached(key)
         if cached is not None:
-            return Resolved(cached, cached=True)
+            return cached
         with self._lock:
             flight = self._flights.setdefault(key, _Flight())
             flight.waiting += 1
@@ -182,10 +189,14 @@ class NameResolver:
                 )
             try:
                 # The request that held the flight may have stored the answer meanwhile.
-                cached = self._cache.get(key)
+                cached = self._cached(key)
                 if cached is not None:
-                    return Resolved(cached, cached=True)
-                found = find()
+                    return cached
+                try:
+                    found = find()
+                except (CustomerNotFound, UserNotFound) as missing:
+                    self._misses.put(key, missing)
+                    raise
                 self._cache.put(key, found)
                 return Resolved(found, cached=False)
             finally:
@@ -195,6 +206,16 @@ class NameResolver:
                 flight.waiting -= 1
                 if flight.waiting == 0:
                     del self._flights[key]
+
+    def _cached(self, key: Hashable) -> Resolved | None:
+        """The cached ID; a remembered miss raises its 404 again (a fresh copy)."""
+        found = self._cache.get(key)
+        if found is not None:
+            return Resolved(found, cached=True)
+        missing = self._misses.get(key)
+        if missing is not None:
+            raise type(missing)(missing.detail)
+        return None
 
     # --- Partner Center searches -----------------------------------------------
 
@@ -253,7 +274,7 @@ class NameResolver:
                 params={"size": str(USER_PAGE_SIZE)},
                 continuation=continuation,
                 context=CallContext(uuid.uuid4(), correlation_id, deadline),
-                not_found=lambda: customer_not_found(customer_id),
+                not_found=lambda _answer: customer_not_found(customer_id),
             )
             pages += 1
             for item in items:

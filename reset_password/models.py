@@ -6,6 +6,7 @@ echo (which holds the new password) is copied wholesale.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -32,8 +33,23 @@ def _entra_password(value: SecretStr) -> SecretStr:
     return value
 
 
+# Control, format (bidi overrides, zero-width), line and paragraph separators: each can
+# forge or hide text in the ticketing system or the audit log that shows the value.
+_REFUSED_TICKET_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def _plain_ticket_id(value: str) -> str:
+    if any(unicodedata.category(char) in _REFUSED_TICKET_CATEGORIES for char in value):
+        raise PydanticCustomError(
+            "ticket_characters", "must not contain control, format or separator characters"
+        )
+    return value
+
+
 TicketId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_plain_ticket_id),
 ]
 
 

@@ -8,22 +8,26 @@ from the raw input: pydantic errors carry the input and must not reach anyone.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import azure.functions as func
 from pydantic import SecretStr, ValidationError
 
 from reset_password.models import MAX_BODY_BYTES, ResetPasswordBody
 from reset_password.names import CustomerRef, UserRef, parse_customer, parse_user
+from reset_password.service import ResetOrder
 from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
 CUSTOMER_MESSAGE = "must be a customer tenant ID (GUID) or a verified domain such as contoso.com"
 USER_MESSAGE = "must be a user object ID (GUID) or a userPrincipalName such as ada@contoso.com"
 ROUTE = re.compile(r"/customers/(?P<customer>[^/]*)/users/(?P<user>[^/]*)/resetpassword/?$")
+# `code` is the host's function key; it reaches the function too and means nothing here.
+KNOWN_QUERY_PARAMETERS = frozenset({"dryRun", "code"})
+# A parameter name is echoed only when it is plainly a name, never arbitrary input.
+_ECHOABLE_NAME = re.compile(r"^[A-Za-z0-9_.\[\]-]{1,40}$")
 
 _BODY_MESSAGES = {
     "missing": "is required",
@@ -34,8 +38,13 @@ _BODY_MESSAGES = {
     "string_too_short": "must be 1 to 64 characters long",
     "string_too_long": "must be 1 to 64 characters long",
     "string_pattern_mismatch": "must not contain control characters",
+    "ticket_characters": "must not contain control, format or line-separator characters",
     "json_invalid": "is not valid JSON",
 }
+
+
+# The audit record keeps the path values as sent, cut to a length a log line can hold.
+MAX_AUDITED_PATH_VALUE = 256
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,27 @@ class ResetRequest:
     ticket_id: str | None
     idempotency_key: str | None
     dry_run: bool
+
+    def order(self, caller_key: str) -> ResetOrder:
+        return ResetOrder(
+            customer=self.customer,
+            user=self.user,
+            password=self.password,
+            force_change_password=self.force_change_password,
+            idempotency_key=self.idempotency_key,
+            dry_run=self.dry_run,
+            caller_key=caller_key,
+        )
+
+
+def path_values_as_sent(req: func.HttpRequest) -> tuple[str | None, str | None]:
+    """`{customer}` and `{user}` as the caller sent them, valid or not (for the audit)."""
+    route = _route_params(req)
+
+    def cut(value: str | None) -> str | None:
+        return None if value is None else value[:MAX_AUDITED_PATH_VALUE]
+
+    return cut(route.get("customer")), cut(route.get("user"))
 
 
 def check_media_type(headers: Mapping[str, str]) -> None:
@@ -83,14 +113,7 @@ def parse_reset_request(req: func.HttpRequest) -> ResetRequest:
             {"field": "Idempotency-Key", "message": "must be 1 to 128 printable ASCII characters"}
         )
 
-    dry_run = False
-    dry_run_text = _query(req).get("dryRun")
-    if dry_run_text is not None:
-        if dry_run_text.strip().lower() in {"true", "1"}:
-            dry_run = True
-        elif dry_run_text.strip().lower() not in {"false", "0", ""}:
-            errors.append({"field": "dryRun", "message": "must be true or false"})
-
+    dry_run = _dry_run(_query(req), errors)
     body = _parse_body(raw_body, errors)
     if errors or body is None or customer is None or user is None:
         raise InvalidRequest(_summary(errors), errors=errors)
@@ -105,15 +128,27 @@ def parse_reset_request(req: func.HttpRequest) -> ResetRequest:
     )
 
 
-def derive_request_id(*, caller: str, customer: str, user: str, key: str | None) -> uuid.UUID:
-    """The MS-RequestId: random per reset, or stable for one caller's Idempotency-Key."""
-    if key is None:
-        return uuid.uuid4()
-    name = "\n".join((caller.lower(), customer.lower(), user.lower(), key))
-    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, name)
-
-
-IDEMPOTENCY_NAMESPACE = uuid.UUID("7d3f6c1e-2a4b-5c8d-9e0f-a1b2c3d4e5f6")
+def _dry_run(query: Mapping[str, str], errors: list[dict[str, str]]) -> bool:
+    """A misspelt or empty switch must never fall back to a real reset: refuse it."""
+    for name in query:
+        if name not in KNOWN_QUERY_PARAMETERS:
+            field = name if _ECHOABLE_NAME.fullmatch(name) else "query"
+            errors.append(
+                {"field": field, "message": "is not a known query parameter (known: dryRun)"}
+            )
+    text = query.get("dryRun")
+    if text is None:
+        return False
+    value = text.strip().lower()
+    if value in {"true", "false"}:
+        return value == "true"
+    message = (
+        "must be given once, as true or false"
+        if "," in value
+        else "must be true or false (an empty or other value is refused, not guessed)"
+    )
+    errors.append({"field": "dryRun", "message": message})
+    return False
 
 
 def _parse_body(raw: bytes, errors: list[dict[str, str]]) -> ResetPasswordBody | None:
@@ -147,7 +182,11 @@ def _route_params(req: func.HttpRequest) -> Mapping[str, str]:
 def _query(req: func.HttpRequest) -> Mapping[str, str]:
     if req.params:
         return dict(req.params)
-    return {name: values[0] for name, values in parse_qs(urlsplit(req.url).query).items()}
+    # As the host does: blank values kept, repeated values joined with a comma.
+    joined: dict[str, str] = {}
+    for name, value in parse_qsl(urlsplit(req.url).query, keep_blank_values=True):
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined
 
 
 def _summary(errors: list[dict[str, str]]) -> str:

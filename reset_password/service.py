@@ -1,47 +1,81 @@
-"""The reset itself: name lookups, protected-account checks, then one PATCH to Partner
-Center.
+"""The reset itself: resolve the names, check the caller may act on the customer,
+confirm and guard the target, then one PATCH to Partner Center.
 
-Plain function, collaborators passed in; no HTTP types here, so it reads the same from
-the route, from a test or from a benchmark.
+Collaborators are handed in once (see the composition root); no HTTP types here, so it
+reads the same from the route, a test or a benchmark. Failures raise `ResetFailed`,
+which carries what was learnt before the failure, for the audit record.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from typing import Any, Literal
 
 from pydantic import SecretStr
 
-from reset_password.lookups import NameResolver
+from reset_password.idempotency import derive_request_id
+from reset_password.lookups import NameResolver, Resolved
 from reset_password.names import CustomerRef, UserRef
+from shared.caller_auth import NOT_YOUR_CUSTOMER, CustomerAccess
 from shared.deadline import Deadline
-from shared.errors import CustomerNotFound, ProtectedUser, UserNotCloudManaged, UserNotFound
+from shared.directory_roles import role_names, role_title
+from shared.errors import (
+    AmbiguousCustomer,
+    CustomerNotFound,
+    Forbidden,
+    ProblemError,
+    ProtectedUser,
+    UserNotCloudManaged,
+    UserNotFound,
+)
 from shared.partner_center import CallContext, CallStats, PartnerCenterClient
 
 
 @dataclass(frozen=True)
-class ResetCommand:
-    customer_id: str
-    user_id: str
-    password: SecretStr
-    force_change_password: bool
-    request_id: uuid.UUID
-    correlation_id: uuid.UUID
-    dry_run: bool = False
-    # Set when the user was named by UPN: the guard's read of the user then also proves
-    # that a cached object ID still belongs to that UPN.
-    expected_upn: str | None = None
-
-
-@dataclass(frozen=True)
-class ResetTarget:
-    """The customer and user as the caller named them, before any lookup."""
+class ResetOrder:
+    """What the caller asked for, validated."""
 
     customer: CustomerRef
     user: UserRef
+    password: SecretStr
+    force_change_password: bool
+    idempotency_key: str | None
+    dry_run: bool
+    caller_key: str
+
+
+@dataclass(frozen=True)
+class ResetFacts:
+    """What is known about one attempt; never holds the password."""
+
+    customer_id: str | None = None
+    user_id: str | None = None
+    request_id: uuid.UUID | None = None
+    user_principal_name: str | None = None
+    display_name: str | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class ResetResult:
+    status: Literal["succeeded", "validated"]
+    customer_id: str
+    user_id: str
+    facts: ResetFacts
+    completed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class ResetFailed(Exception):
+    """A domain error, with the facts learnt before it happened."""
+
+    def __init__(self, error: ProblemError, facts: ResetFacts) -> None:
+        super().__init__(error.code)
+        self.error = error
+        self.facts = facts
 
 
 @dataclass(frozen=True)
@@ -49,159 +83,215 @@ class GuardPolicy:
     enabled: bool
     protected_role_ids: frozenset[str]
 
+    @cached_property
+    def _ids_by_name(self) -> Mapping[str, str]:
+        return {name: rid for rid in self.protected_role_ids for name in role_names(rid)}
+
+    def protected_roles_held(self, roles: list[dict[str, Any]]) -> list[str]:
+        """Titles (from our table) of the protected roles among `roles`.
+
+        A directory role's object ID differs per tenant, so a role counts by its template
+        ID or by any name it is known by; the name is matched, never shown.
+        """
+        held: set[str] = set()
+        for role in roles:
+            role_id = str(role.get("id", "")).strip().lower()
+            name = role.get("name")
+            if role_id in self.protected_role_ids:
+                held.add(role_id)
+            elif isinstance(name, str) and name.strip().lower() in self._ids_by_name:
+                held.add(self._ids_by_name[name.strip().lower()])
+        return sorted(role_title(role_id) for role_id in held)
+
 
 @dataclass
-class ResetOutcome:
-    """What happened, for the answer and the audit record; never holds the password."""
+class _Attempt:
+    """One reset under way: what it works with and what it learnt (callers see
+    `ResetFacts`)."""
 
-    status: str = "succeeded"
+    order: ResetOrder
+    access: CustomerAccess
+    deadline: Deadline
+    correlation_id: uuid.UUID
     customer_id: str | None = None
     user_id: str | None = None
     request_id: uuid.UUID | None = None
     user_principal_name: str | None = None
     display_name: str | None = None
-    completed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     stats: CallStats = field(default_factory=CallStats)
 
-
-def reset_password(
-    *,
-    command: ResetCommand,
-    partner_center: PartnerCenterClient,
-    guard: GuardPolicy,
-    deadline: Deadline,
-    outcome: ResetOutcome,
-) -> ResetOutcome:
-    """Reset the password, filling `outcome` as facts become known (also on failure)."""
-    outcome.customer_id = command.customer_id
-    outcome.user_id = command.user_id
-    outcome.request_id = command.request_id
-    if guard.enabled:
-        _check_target(command, partner_center, guard, deadline, outcome)
-    if command.dry_run:
-        outcome.status = "validated"
-        outcome.completed_at = datetime.now(UTC)
-        return outcome
-    answer = partner_center.reset_password(
-        customer_id=command.customer_id,
-        user_id=command.user_id,
-        password=command.password,
-        force_change_password=command.force_change_password,
-        context=CallContext(command.request_id, command.correlation_id, deadline),
-        stats=outcome.stats,
-    )
-    if answer is not None:
-        _learn_names(answer, outcome)
-    outcome.status = "succeeded"
-    outcome.completed_at = datetime.now(UTC)
-    return outcome
-
-
-def _check_target(
-    command: ResetCommand,
-    partner_center: PartnerCenterClient,
-    guard: GuardPolicy,
-    deadline: Deadline,
-    outcome: ResetOutcome,
-) -> None:
-    def context() -> CallContext:
-        return CallContext(uuid.uuid4(), command.correlation_id, deadline)
-
-    user = partner_center.get_user(command.customer_id, command.user_id, context=context())
-    upn = user.get("userPrincipalName")
-    if command.expected_upn is not None and (
-        not isinstance(upn, str) or upn.lower() != command.expected_upn
-    ):
-        # The object ID (from the cache) now belongs to someone else: treated like a 404,
-        # so the caller's resolve-and-retry looks the UPN up afresh.
-        raise UserNotFound(
-            f"The user object ID found for {command.expected_upn} no longer carries that name."
-        )
-    _learn_names(user, outcome)
-    if user.get("lastDirectorySyncTime"):
-        raise UserNotCloudManaged(
-            "The user is synchronised from on-premises Active Directory: reset the password "
-            "there (or enable password writeback); a cloud reset would not take."
-        )
-    if str(user.get("userDomainType", "")).lower() == "federated":
-        raise UserNotCloudManaged(
-            "The user signs in through a federated domain: the identity provider of that "
-            "domain owns the password; a cloud reset would not take."
-        )
-    roles = partner_center.get_user_roles(command.customer_id, command.user_id, context=context())
-    held = sorted(
-        str(role.get("name") or role_id)
-        for role in roles
-        if (role_id := str(role.get("id", "")).lower()) in guard.protected_role_ids
-    )
-    if held:
-        raise ProtectedUser(
-            "The user holds a protected directory role (" + ", ".join(held) + "); this "
-            "function does not reset privileged accounts. Use the customer's own "
-            "privileged-access process."
+    def facts(self) -> ResetFacts:
+        return ResetFacts(
+            self.customer_id,
+            self.user_id,
+            self.request_id,
+            self.user_principal_name,
+            self.display_name,
+            self.stats.attempts,
         )
 
+    def context(self, request_id: uuid.UUID | None = None) -> CallContext:
+        return CallContext(request_id or uuid.uuid4(), self.correlation_id, self.deadline)
 
-def _learn_names(user: Mapping[str, Any], outcome: ResetOutcome) -> None:
-    upn = user.get("userPrincipalName")
-    name = user.get("displayName")
-    if isinstance(upn, str):
-        outcome.user_principal_name = upn
-    if isinstance(name, str):
-        outcome.display_name = name
+    def learn_names(self, user: Mapping[str, Any]) -> None:
+        """Names for the answer, from an allow-list, and never one quoting the password."""
+        secret = self.order.password.get_secret_value()
+        upn = user.get("userPrincipalName")
+        name = user.get("displayName")
+        if isinstance(upn, str) and secret not in upn:
+            self.user_principal_name = upn
+        if isinstance(name, str) and secret not in name:
+            self.display_name = name
 
 
-def resolve_and_reset(
-    *,
-    target: ResetTarget,
-    command_for: Callable[[str, str], ResetCommand],
-    names: NameResolver,
-    partner_center: PartnerCenterClient,
-    guard: GuardPolicy,
-    deadline: Deadline,
-    outcome: ResetOutcome,
-    correlation_id: uuid.UUID,
-    authorize_customer: Callable[[str], None] | None = None,
-) -> ResetOutcome:
-    """Resolve the names to IDs, then reset (`command_for(tenant ID, object ID)`).
+class ResetService:
+    def __init__(
+        self,
+        *,
+        partner_center: PartnerCenterClient,
+        names: NameResolver,
+        guard: GuardPolicy,
+        idempotency_hmac_key: Callable[[Deadline], bytes],
+    ) -> None:
+        self._partner_center = partner_center
+        self._names = names
+        self._guard = guard
+        self._hmac_key = idempotency_hmac_key
 
-    A 404 for an ID that came from the lookup cache may only mean the entry is stale
-    (the user was re-created, say): the entry is dropped and the lookup and the reset run
-    once more. `authorize_customer` sees the resolved tenant ID before any user is read.
-    """
-    retried = False
-    while True:
-        outcome.user_id = None
-        customer = names.customer(target.customer, correlation_id=correlation_id, deadline=deadline)
-        outcome.customer_id = customer.id
-        if authorize_customer is not None:
-            authorize_customer(customer.id)
+    def reset(
+        self,
+        order: ResetOrder,
+        *,
+        access: CustomerAccess,
+        deadline: Deadline,
+        correlation_id: uuid.UUID,
+    ) -> ResetResult:
+        attempt = _Attempt(order, access, deadline, correlation_id)
         try:
-            user = names.user(
-                customer.id, target.user, correlation_id=correlation_id, deadline=deadline
-            )
-        except CustomerNotFound:
-            if retried or not customer.cached:
-                raise
-            names.forget_customer(target.customer)
+            return self._resolve_and_reset(attempt)
+        except ProblemError as error:
+            raise ResetFailed(error, attempt.facts()) from None
+
+    def _resolve_and_reset(self, attempt: _Attempt) -> ResetResult:
+        """A 404 for an ID that came from the lookup cache may only mean the entry is
+        stale (the user was re-created, say): the entry is dropped and the lookup and the
+        reset run once more."""
+        order = attempt.order
+        retried = False
+        while True:
+            attempt.user_id = None
+            customer = self._customer(attempt)
+            attempt.customer_id = customer.id
+            attempt.access.check(customer.id)
+            user: Resolved | None = None
+            try:
+                user = self._names.user(
+                    customer.id,
+                    order.user,
+                    correlation_id=attempt.correlation_id,
+                    deadline=attempt.deadline,
+                )
+                attempt.user_id = user.id
+                return self._reset_user(attempt, customer.id, user.id)
+            except (CustomerNotFound, UserNotFound) as missing:
+                if retried or not self._forget_stale(order, customer, user, missing):
+                    raise
             retried = True
-            continue
-        outcome.user_id = user.id
-        command = replace(command_for(customer.id, user.id), expected_upn=target.user.upn)
+
+    def _customer(self, attempt: _Attempt) -> Resolved:
         try:
-            return reset_password(
-                command=command,
-                partner_center=partner_center,
-                guard=guard,
-                deadline=deadline,
-                outcome=outcome,
+            return self._names.customer(
+                attempt.order.customer,
+                correlation_id=attempt.correlation_id,
+                deadline=attempt.deadline,
             )
         except CustomerNotFound:
-            if retried or not customer.cached:
-                raise
-            names.forget_customer(target.customer)
-        except UserNotFound:
-            if retried or not user.cached:
-                raise
-            names.forget_user(customer.id, target.user)
-        retried = True
+            if attempt.access.restricted:
+                raise Forbidden(NOT_YOUR_CUSTOMER) from None
+            raise
+        except AmbiguousCustomer as ambiguous:
+            allowed = attempt.access.allows
+            candidates = [c for c in ambiguous.extra.get("candidates", []) if allowed(c)]
+            if not candidates:
+                raise Forbidden(NOT_YOUR_CUSTOMER) from None
+            raise AmbiguousCustomer(ambiguous.detail, extra={"candidates": candidates}) from None
+
+    def _forget_stale(
+        self,
+        order: ResetOrder,
+        customer: Resolved,
+        user: Resolved | None,
+        missing: ProblemError,
+    ) -> bool:
+        """Drop the cache entry a 404 proves stale; False when no cached entry explains it."""
+        if isinstance(missing, CustomerNotFound) and customer.cached:
+            self._names.forget_customer(order.customer)
+            return True
+        if isinstance(missing, UserNotFound) and user is not None and user.cached:
+            self._names.forget_user(customer.id, order.user)
+            return True
+        return False
+
+    def _reset_user(self, attempt: _Attempt, customer_id: str, user_id: str) -> ResetResult:
+        order = attempt.order
+        # A user named by UPN is confirmed to carry it, guard on or off: an ID from the
+        # lookup cache may belong to someone else by now.
+        if self._guard.enabled or order.user.upn is not None:
+            self._check_target(attempt, customer_id, user_id)
+        if order.dry_run:
+            return ResetResult("validated", customer_id, user_id, attempt.facts())
+        hmac_key = (
+            self._hmac_key(attempt.deadline) if order.idempotency_key is not None else None
+        )
+        attempt.request_id = derive_request_id(
+            hmac_key=hmac_key,
+            caller=order.caller_key,
+            customer=customer_id,
+            user=user_id,
+            idempotency_key=order.idempotency_key,
+            password=order.password,
+        )
+        answer = self._partner_center.reset_password(
+            customer_id=customer_id,
+            user_id=user_id,
+            password=order.password,
+            force_change_password=order.force_change_password,
+            context=attempt.context(attempt.request_id),
+            stats=attempt.stats,
+        )
+        if answer is not None:
+            attempt.learn_names(answer)
+        return ResetResult("succeeded", customer_id, user_id, attempt.facts())
+
+    def _check_target(self, attempt: _Attempt, customer_id: str, user_id: str) -> None:
+        expected_upn = attempt.order.user.upn
+        user = self._partner_center.get_user(customer_id, user_id, context=attempt.context())
+        upn = user.get("userPrincipalName")
+        if expected_upn is not None and (not isinstance(upn, str) or upn.lower() != expected_upn):
+            # Treated like a 404, so the resolve-and-retry looks the UPN up afresh.
+            raise UserNotFound(
+                f"The user object ID found for {expected_upn} no longer carries that name."
+            )
+        attempt.learn_names(user)
+        if not self._guard.enabled:
+            return
+        if user.get("lastDirectorySyncTime"):
+            raise UserNotCloudManaged(
+                "The user is synchronised from on-premises Active Directory: reset the password "
+                "there (or enable password writeback); a cloud reset would not take."
+            )
+        if str(user.get("userDomainType", "")).lower() == "federated":
+            raise UserNotCloudManaged(
+                "The user signs in through a federated domain: the identity provider of that "
+                "domain owns the password; a cloud reset would not take."
+            )
+        roles = self._partner_center.get_user_roles(
+            customer_id, user_id, context=attempt.context()
+        )
+        held = self._guard.protected_roles_held(roles)
+        if held:
+            raise ProtectedUser(
+                "The user holds a protected directory role (" + ", ".join(held) + "); this "
+                "function does not reset privileged accounts. Use the customer's own "
+                "privileged-access process."
+            )

@@ -48,6 +48,10 @@ def rotate_now() -> bool:
     except ProblemError as exc:
         logger.error("ALERT: refresh token rotation failed (%s): %s", exc.code, exc.detail)
         return False
+    except Exception as exc:  # noqa: BLE001 - every failure must raise the alert
+        # The type only: an unexpected exception's message may hold anything.
+        logger.error("ALERT: refresh token rotation failed unexpectedly (%s).", type(exc).__name__)
+        return False
     return _stored(exchange, deadline)
 
 
@@ -68,6 +72,9 @@ def _stored(exchange: Exchange, deadline: Deadline) -> bool:
         return False
     except ProblemError as exc:
         logger.error("ALERT: the new refresh token could not be stored: %s", exc.detail)
+        return False
+    except Exception as exc:  # noqa: BLE001
+        logger.error("ALERT: storing the new refresh token failed (%s).", type(exc).__name__)
         return False
     logger.info("Refresh token rotated and stored in Key Vault.")
     return True

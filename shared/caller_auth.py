@@ -19,7 +19,7 @@ import jwt
 import requests
 
 from shared.deadline import Deadline
-from shared.errors import DependencyUnavailable, Forbidden, Unauthenticated
+from shared.errors import DependencyUnavailable, Forbidden, Unauthenticated, UpstreamTimeout
 from shared.key_vault import DEPENDENCY_RETRY_AFTER
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ KEY_REFRESH_FLOOR_SECONDS = 10.0
 # Signing keys roll over rarely; re-read them daily even when every kid is known.
 KEY_SET_MAX_AGE_SECONDS = 24 * 3600.0
 HTTP_TIMEOUT = (3.0, 5.0)
+# How long a request waits for another request's key refresh before using what it has.
+KEY_LOCK_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class CallerTokenValidator:
         audience: str,
         required_role: str,
         clock: Callable[[], float] = time.monotonic,
+        refresh_floor: float = KEY_REFRESH_FLOOR_SECONDS,
+        lock_wait: float = KEY_LOCK_WAIT_SECONDS,
     ) -> None:
         self._session = session
         self._discovery_url = f"{authority_host}/{tenant_id}/v2.0/.well-known/openid-configuration"
@@ -73,10 +77,14 @@ class CallerTokenValidator:
         self._audience = audience
         self._required_role = required_role
         self._clock = clock
+        self._refresh_floor = refresh_floor
+        self._lock_wait = lock_wait
         self._lock = threading.Lock()
         self._keys: dict[str, Any] = {}
         self._issuers: tuple[str, ...] = ()
         self._fetched_at: float | None = None
+        self._attempted_at: float | None = None
+        self._last_failure: DependencyUnavailable | None = None
 
     def authenticate(self, headers: Mapping[str, str], deadline: Deadline) -> Caller:
         token = _bearer_token(headers.get("authorization"))
@@ -110,9 +118,16 @@ class CallerTokenValidator:
         tenant = claims.get("tid")
         if tenant is not None and str(tenant).lower() != self._tenant_id.lower():
             raise Unauthenticated("The bearer token was issued by another tenant.")
+        app_id = _text(claims.get("azp")) or _text(claims.get("appid"))
+        if app_id is None:
+            # Without it there is no caller to hold to CALLER_POLICY or name in the audit.
+            raise Unauthenticated(
+                "The bearer token names no calling application (no azp or appid claim): "
+                "request an app-only or delegated access token for the API."
+            )
         caller = Caller(
             kind="entra-application",
-            app_id=_text(claims.get("azp")) or _text(claims.get("appid")),
+            app_id=app_id,
             object_id=_text(claims.get("oid")),
             name=_text(claims.get("app_displayname")) or _text(claims.get("name")),
         )
@@ -125,23 +140,43 @@ class CallerTokenValidator:
         return caller
 
     def _signing_key(self, kid: str, deadline: Deadline) -> Any:
-        now = self._clock()
-        fresh = self._fetched_at is not None and now - self._fetched_at < KEY_SET_MAX_AGE_SECONDS
-        if fresh and kid in self._keys:
+        if self._is_fresh() and kid in self._keys:
             return self._keys[kid]
-        with self._lock:
-            now = self._clock()
-            if (
-                kid in self._keys
-                and self._fetched_at is not None
-                and (now - self._fetched_at < KEY_SET_MAX_AGE_SECONDS)
-            ):
+        # A hanging discovery call in another request must not queue everyone behind it.
+        if not self._lock.acquire(timeout=max(0.0, min(deadline.remaining(), self._lock_wait))):
+            return self._known_or_unavailable(kid, "another request is still loading them")
+        try:
+            if self._is_fresh() and kid in self._keys:
                 return self._keys[kid]
-            if self._fetched_at is None or now - self._fetched_at >= KEY_REFRESH_FLOOR_SECONDS:
-                self._refresh(deadline)
+            now = self._clock()
+            # The floor holds for failed refreshes too: a flood of made-up kids or a down
+            # identity platform costs one discovery call per floor period.
+            if self._attempted_at is None or now - self._attempted_at >= self._refresh_floor:
+                self._attempted_at = now
+                try:
+                    self._refresh(deadline)
+                    self._last_failure = None
+                except DependencyUnavailable as failure:
+                    self._last_failure = failure
+                    return self._known_or_unavailable(kid, "the refresh failed")
             if kid not in self._keys:
+                if self._last_failure is not None:
+                    raise self._last_failure
                 raise Unauthenticated("The bearer token is signed with an unknown key.")
             return self._keys[kid]
+        finally:
+            self._lock.release()
+
+    def _is_fresh(self) -> bool:
+        fetched_at = self._fetched_at
+        return fetched_at is not None and self._clock() - fetched_at < KEY_SET_MAX_AGE_SECONDS
+
+    def _known_or_unavailable(self, kid: str, reason: str) -> Any:
+        """Stale while revalidate: a key we hold stays good while a refresh cannot run."""
+        if kid in self._keys:
+            logger.warning("Using the cached caller signing keys: %s.", reason)
+            return self._keys[kid]
+        raise self._last_failure or _keys_unavailable(reason)
 
     def _refresh(self, deadline: Deadline) -> None:
         discovery = self._get_json(self._discovery_url, deadline)
@@ -157,7 +192,7 @@ class CallerTokenValidator:
             try:
                 keys[str(entry["kid"])] = jwt.PyJWK(entry, algorithm="RS256").key
             except jwt.PyJWTError:
-                logger.warning("Skipping an unusable signing key (kid %s).", entry.get("kid"))
+                logger.warning("Skipping an unusable signing key in the published key set.")
         self._keys = keys
         self._issuers = (issuer, f"https://sts.windows.net/{self._tenant_id}/")
         self._fetched_at = self._clock()
@@ -167,14 +202,41 @@ class CallerTokenValidator:
             response = self._session.get(
                 url,
                 timeout=(deadline.timeout(HTTP_TIMEOUT[0]), deadline.timeout(HTTP_TIMEOUT[1])),
+                allow_redirects=False,
             )
-            response.raise_for_status()
+            if response.status_code != 200:
+                raise _keys_unavailable(f"it answered HTTP {response.status_code}")
             body = response.json()
+        except UpstreamTimeout:
+            raise _keys_unavailable("the request's deadline ran out") from None
         except (requests.RequestException, ValueError) as exc:
             raise _keys_unavailable(type(exc).__name__) from None
         if not isinstance(body, dict):
             raise _keys_unavailable("it answered something other than a JSON object")
         return body
+
+
+# One answer for every customer a restricted caller may not touch, named or not, known
+# to Partner Center or not: anything else would let it map the partner's customers.
+NOT_YOUR_CUSTOMER = "This caller may not act on the customer it named."
+
+
+@dataclass(frozen=True)
+class CustomerAccess:
+    """What one caller may act on: every customer, or the tenant IDs of its list."""
+
+    tenant_ids: frozenset[str] | None
+
+    @property
+    def restricted(self) -> bool:
+        return self.tenant_ids is not None
+
+    def allows(self, customer_tenant_id: str) -> bool:
+        return self.tenant_ids is None or customer_tenant_id.lower() in self.tenant_ids
+
+    def check(self, customer_tenant_id: str) -> None:
+        if not self.allows(customer_tenant_id):
+            raise Forbidden(NOT_YOUR_CUSTOMER)
 
 
 class CustomerPolicy:
@@ -183,16 +245,14 @@ class CustomerPolicy:
     def __init__(self, policy: Mapping[str, frozenset[str]] | None) -> None:
         self._policy = policy
 
-    def check_caller(self, caller: Caller) -> None:
-        if self._policy is not None and caller.key not in self._policy:
-            raise Forbidden(f"Caller '{caller.key}' may not reset passwords for any customer.")
-
-    def check_customer(self, caller: Caller, customer_tenant_id: str) -> None:
+    def access_for(self, caller: Caller) -> CustomerAccess:
+        """The caller's access; a caller the policy does not list may act on nobody."""
         if self._policy is None:
-            return
-        allowed = self._policy.get(caller.key, frozenset())
-        if "*" not in allowed and customer_tenant_id.lower() not in allowed:
-            raise Forbidden(f"Caller '{caller.key}' may not act on customer {customer_tenant_id}.")
+            return CustomerAccess(None)
+        if caller.key not in self._policy:
+            raise Forbidden(f"Caller '{caller.key}' may not reset passwords for any customer.")
+        allowed = self._policy[caller.key]
+        return CustomerAccess(None if "*" in allowed else allowed)
 
 
 def _bearer_token(value: str | None) -> str:

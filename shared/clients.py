@@ -16,7 +16,9 @@ from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from requests.adapters import HTTPAdapter
 
+from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
+from reset_password.service import GuardPolicy, ResetService
 from shared.caller_auth import CallerTokenValidator, CustomerPolicy
 from shared.key_vault import KeyVaultSecrets, SecretCache, build_secret_client
 from shared.partner_center import PartnerCenterClient
@@ -28,6 +30,8 @@ from shared.tokens import PartnerCenterTokens, SecretNames
 _STANDARD_VARIABLES = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE")
 # The Functions worker runs sync handlers on a thread pool; keep a connection for each.
 HTTP_POOL_SIZE = 64
+# Read when the clients are built; tests swap in a policy that does not wait.
+RETRY_POLICY = RetryPolicy()
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Clients:
     customer_policy: CustomerPolicy
     # Per process, so resolved names outlive a request (LOOKUP_CACHE_SECONDS).
     names: NameResolver
+    reset_service: ResetService
 
 
 _lock = threading.Lock()
@@ -81,7 +86,7 @@ def build_clients(settings: Settings) -> Clients:
         ),
         ttl=settings.secret_cache_seconds,
     )
-    retry = RetryPolicy()
+    retry = RETRY_POLICY
     tokens = PartnerCenterTokens(
         session=session,
         authority_host=settings.authority_host,
@@ -106,6 +111,11 @@ def build_clients(settings: Settings) -> Clients:
             audience=settings.caller_audience,
             required_role=settings.caller_required_role,
         )
+    names = NameResolver(
+        partner_center,
+        ttl_seconds=settings.lookup_cache_seconds,
+        miss_ttl_seconds=settings.lookup_miss_cache_seconds,
+    )
     return Clients(
         settings,
         secrets,
@@ -113,7 +123,13 @@ def build_clients(settings: Settings) -> Clients:
         partner_center,
         caller_tokens,
         CustomerPolicy(settings.caller_policy),
-        NameResolver(partner_center, ttl_seconds=settings.lookup_cache_seconds),
+        names,
+        ResetService(
+            partner_center=partner_center,
+            names=names,
+            guard=GuardPolicy(settings.protected_role_guard, settings.protected_role_ids),
+            idempotency_hmac_key=lambda deadline: tokens.derived_key(HMAC_KEY_LABEL, deadline),
+        ),
     )
 
 
@@ -135,12 +151,14 @@ def build_credential(settings: Settings) -> TokenCredential:
             retry_total=1,
             connection_timeout=3,
             read_timeout=5,
+            permit_redirects=False,
         )
     return DefaultAzureCredential(
         authority=settings.authority_host,
         managed_identity_client_id=settings.azure_client_id,
         exclude_interactive_browser_credential=True,
         retry_total=1,
+        permit_redirects=False,
     )
 
 

@@ -39,3 +39,34 @@ PRIVILEGED_ROLES: MappingProxyType[str, str] = MappingProxyType(
         "f2ef992c-3afb-46b9-b7cf-a126ee74c451": "Global Reader",
     }
 )
+
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+PRIVILEGED_ROLE_ADMINISTRATOR = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+PRIVILEGED_AUTHENTICATION_ADMINISTRATOR = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"
+# Protected whenever the guard is on, whatever PROTECTED_ROLE_IDS says: each of them can
+# take over the whole tenant.
+ALWAYS_PROTECTED_ROLES = frozenset(
+    {GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, PRIVILEGED_AUTHENTICATION_ADMINISTRATOR}
+)
+
+# Names a directory role has carried (current and legacy), matched case-insensitively:
+# a directory role's object ID differs per tenant, so an answer may not carry the
+# template ID. Used for matching only; answers and logs show the names above.
+_LEGACY_NAMES: dict[str, tuple[str, ...]] = {
+    GLOBAL_ADMINISTRATOR: ("Company Administrator",),
+    "fe930be7-5e62-47db-91af-98c3a49a38b1": ("User Account Administrator",),
+    "29232cdf-9323-42fd-ade2-1d097af3e4de": ("Exchange Service Administrator",),
+    "f28a1f50-f6e7-4571-818b-6a12f2af6b6c": ("SharePoint Service Administrator",),
+    "3a2c62db-5318-420d-8d74-23affee5d9d5": ("Intune Service Administrator",),
+}
+
+
+def role_names(template_id: str) -> tuple[str, ...]:
+    """Every name the role with this template ID is known by, lower-cased."""
+    names = [PRIVILEGED_ROLES.get(template_id, ""), *_LEGACY_NAMES.get(template_id, ())]
+    return tuple(name.lower() for name in names if name)
+
+
+def role_title(template_id: str) -> str:
+    """The name shown to people for a protected role: from this table, never upstream."""
+    return PRIVILEGED_ROLES.get(template_id, f"role {template_id}")

@@ -28,6 +28,7 @@ from azure.core.exceptions import (
 from azure.keyvault.secrets import SecretClient
 from pydantic import SecretStr
 
+from shared.context import in_current_context
 from shared.deadline import Deadline
 from shared.errors import DependencyUnavailable
 
@@ -39,6 +40,9 @@ STALE_GRACE_SECONDS = 24 * 3600.0
 # Upper bounds for one SDK call; the reset's deadline usually cuts them shorter.
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
+# A refused write-back is tried again after these waits (seconds), then left to the
+# next exchange; the produced token stays in use meanwhile.
+WRITE_RETRY_DELAYS = (1.0, 5.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,9 @@ def _unavailable(name: str, action: str, exc: Exception) -> DependencyUnavailabl
 class _Entry:
     secret: FetchedSecret
     fetched_at: float
+    # A value this process produced and Key Vault does not hold yet: it is the only
+    # current one, so no read from the vault (an older value) may replace it.
+    unstored: bool = False
 
 
 class SecretCache:
@@ -132,11 +139,18 @@ class SecretCache:
         ttl: float,
         grace: float = STALE_GRACE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        write_retry_delays: tuple[float, ...] | None = None,
     ) -> None:
         self._reader = reader
         self._ttl = ttl
         self._grace = grace
         self._clock = clock
+        self._write_retry_delays = (
+            WRITE_RETRY_DELAYS if write_retry_delays is None else write_retry_delays
+        )
+        # Set by close(): a write-back waiting to retry gives up instead of holding
+        # the worker's shutdown.
+        self._closed = threading.Event()
         self._entries: dict[str, _Entry] = {}
         self._inflight: dict[str, Future[FetchedSecret]] = {}
         self._lock = threading.Lock()
@@ -146,12 +160,20 @@ class SecretCache:
         """The secret, read again when older than `max_age` (default: the cache TTL)."""
         limit = self._ttl if max_age is None else max_age
         entry = self._entries.get(name)
-        if entry is not None and self._clock() - entry.fetched_at < limit:
+        if entry is not None and (entry.unstored or self._clock() - entry.fetched_at < limit):
             return entry.secret
+        return self._read(name, entry, deadline)
+
+    def read_latest(self, name: str, deadline: Deadline) -> FetchedSecret:
+        """What Key Vault holds now (an operator may have stored a new value), even while
+        a produced value waits to be stored; it does not replace that value."""
+        return self._read(name, self._entries.get(name), deadline)
+
+    def _read(self, name: str, entry: _Entry | None, deadline: Deadline) -> FetchedSecret:
         with self._lock:
             future = self._inflight.get(name)
             if future is None:
-                future = self._executor.submit(self._fetch, name)
+                future = self._executor.submit(in_current_context(self._fetch), name)
                 self._inflight[name] = future
         try:
             return future.result(timeout=deadline.remaining())
@@ -164,25 +186,73 @@ class SecretCache:
             failure = exc
         return self._stale_or_raise(name, entry, failure)
 
-    def put(self, name: str, value: SecretStr) -> None:
-        """Remember a value we produced (a rotated refresh token) as the current one."""
-        self._entries[name] = _Entry(FetchedSecret(value, None), self._clock())
+    def keep(self, name: str, value: SecretStr) -> None:
+        """Use a value we produced (a rotated refresh token) from now on, whatever the
+        vault says, until it is stored there."""
+        self._entries[name] = _Entry(FetchedSecret(value, None), self._clock(), unstored=True)
 
     def write_in_background(self, name: str, value: SecretStr) -> Future[str | None]:
-        """Store a new version in Key Vault without holding up the request."""
-        self.put(name, value)
-        future = self._executor.submit(self._reader.write, name, value)
-        future.add_done_callback(lambda done: _log_write_outcome(name, done))
-        return future
+        """Keep the value and store it as a new version without holding up the request."""
+        self.keep(name, value)
+        return self._executor.submit(in_current_context(self._store), name, value)
+
+    def _store(self, name: str, value: SecretStr) -> str | None:
+        """Write with retries; the value stays in use (unstored) until a write lands."""
+        attempts = len(self._write_retry_delays) + 1
+        for attempt in range(1, attempts + 1):
+            if not self._is_current(name, value):
+                return None  # a newer value superseded this one; its own write stores it
+            try:
+                version = self._reader.write(name, value)
+            except DependencyUnavailable as exc:
+                if attempt == attempts:
+                    logger.error(
+                        "ALERT: could not store the new refresh token in Key Vault secret '%s' "
+                        "after %d attempts (%s). It stays in use in memory and the next token "
+                        "exchange stores its successor; if every instance restarts first, the "
+                        "vault's older token may already be revoked and a partner admin must "
+                        "consent again.",
+                        name,
+                        attempts,
+                        exc.detail,
+                    )
+                    raise
+                delay = self._write_retry_delays[attempt - 1]
+                logger.warning(
+                    "Could not store the new refresh token in Key Vault secret '%s' (attempt "
+                    "%d of %d: %s). It stays in use in memory; trying again in %.0f s.",
+                    name,
+                    attempt,
+                    attempts,
+                    exc.detail,
+                    delay,
+                )
+                if self._closed.wait(delay):
+                    raise
+                continue
+            with self._lock:
+                if self._is_current(name, value):
+                    self._entries[name] = _Entry(FetchedSecret(value, version), self._clock())
+            logger.info("Stored the new refresh token as a new version of '%s'.", name)
+            return version
+        return None  # pragma: no cover - the loop returns or raises
+
+    def _is_current(self, name: str, value: SecretStr) -> bool:
+        entry = self._entries.get(name)
+        return entry is not None and entry.unstored and entry.secret.value == value
 
     def close(self) -> None:
-        """Finish pending reads and write-backs, then stop the executor."""
+        """Finish pending reads and write-back attempts (no further retries), then stop."""
+        self._closed.set()
         self._executor.shutdown(wait=True)
 
     def _fetch(self, name: str) -> FetchedSecret:
         try:
             fetched = self._reader.read(name, READ_TIMEOUT * 2)
-            self._entries[name] = _Entry(fetched, self._clock())
+            with self._lock:
+                current = self._entries.get(name)
+                if current is None or not current.unstored:
+                    self._entries[name] = _Entry(fetched, self._clock())
             return fetched
         finally:
             with self._lock:
@@ -201,20 +271,6 @@ class SecretCache:
         raise failure
 
 
-def _log_write_outcome(name: str, done: Future[str | None]) -> None:
-    error = done.exception()
-    if error is None:
-        logger.info("Stored the rotated refresh token as a new version of '%s'.", name)
-    else:
-        reason = error.detail if isinstance(error, DependencyUnavailable) else type(error).__name__
-        logger.error(
-            "Could not write the rotated refresh token back to Key Vault secret '%s': %s "
-            "The reset went through; the previous refresh token stays valid.",
-            name,
-            reason,
-        )
-
-
 def build_secret_client(
     *, vault_url: str, credential: TokenCredential, verify_challenge_resource: bool
 ) -> SecretClient:
@@ -229,4 +285,6 @@ def build_secret_client(
         retry_backoff_max=2,
         connection_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
+        # A redirect would carry the bearer token, or a refresh token being stored, away.
+        permit_redirects=False,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -38,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 20.0
+# Only a number is ever quoted from an error answer: a string code or description could
+# carry anything, the password of the request included.
+_NUMERIC_CODE = re.compile(r"^[0-9]{1,9}$")
 CUSTOMER_NOT_FOUND_CODES = frozenset({"60003"})
 USER_NOT_FOUND_CODES = frozenset({"60002"})
 GDAP_HINT = (
@@ -50,25 +54,23 @@ GDAP_HINT = (
 
 @dataclass(frozen=True)
 class PartnerError:
-    """Partner Center's error answer, in either of its shapes; description kept internal."""
+    """Partner Center's error code, in either answer shape: a number, or nothing."""
 
     code: str | None
-    description: str | None
 
     @classmethod
     def parse(cls, body: bytes) -> PartnerError:
         try:
             data = json.loads(body)
         except ValueError:
-            return cls(None, None)
+            return cls(None)
         if not isinstance(data, dict):
-            return cls(None, None)
+            return cls(None)
         code = data.get("code", data.get("statusCode"))
-        description = data.get("description", data.get("message"))
-        return cls(
-            str(code) if isinstance(code, int | str) and not isinstance(code, bool) else None,
-            description if isinstance(description, str) else None,
-        )
+        if isinstance(code, bool) or not isinstance(code, int | str):
+            return cls(None)
+        text = str(code).strip()
+        return cls(text if _NUMERIC_CODE.fullmatch(text) else None)
 
 
 @dataclass(frozen=True)
@@ -153,16 +155,20 @@ class PartnerCenterClient:
     def get_user_roles(
         self, customer_id: str, user_id: str, *, context: CallContext
     ) -> list[dict[str, Any]]:
-        response = self._call(
-            "GET", f"/v1/customers/{customer_id}/users/{user_id}/directoryroles", context=context
-        )
-        if response.status_code == 404:
-            raise self._which_not_found(response, customer_id, context)
-        self._raise_for_error(response)
-        items = _json_object(response).get("items")
-        if not isinstance(items, list):
-            raise UpstreamError("Partner Center's directory roles answer had no item list.")
-        return [item for item in items if isinstance(item, dict)]
+        """Every page of the user's directory roles: a role on page two protects as well."""
+        roles: list[dict[str, Any]] = []
+        continuation: str | None = None
+        while True:
+            items, continuation = self.get_collection_page(
+                f"/v1/customers/{customer_id}/users/{user_id}/directoryroles",
+                params={},
+                continuation=continuation,
+                context=context,
+                not_found=lambda response: self._which_not_found(response, customer_id, context),
+            )
+            roles += items
+            if continuation is None:
+                return roles
 
     def get_collection_page(
         self,
@@ -171,7 +177,7 @@ class PartnerCenterClient:
         params: Mapping[str, str],
         continuation: str | None,
         context: CallContext,
-        not_found: Callable[[], ProblemError] | None = None,
+        not_found: Callable[[requests.Response], ProblemError] | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of a Partner Center collection and the token for the next page.
 
@@ -183,7 +189,7 @@ class PartnerCenterClient:
             query["seekOperation"] = "Next"
         response = self._call("GET", path, context=context, params=query, headers=headers)
         if response.status_code == 404 and not_found is not None:
-            raise not_found()
+            raise not_found(response)
         self._raise_for_error(response)
         body = _json_object(response)
         items = body.get("items")

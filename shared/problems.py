@@ -10,6 +10,8 @@ import azure.functions as func
 from shared.errors import ProblemError, Unauthenticated
 
 PROBLEM_TYPE_BASE = "urn:partner-password-reset:problem:"
+# Whatever upstream asked for, callers get a wait they can act on.
+RETRY_AFTER_BOUNDS = (1, 300)
 
 
 def json_response(
@@ -46,7 +48,8 @@ def problem_body(error: ProblemError, correlation_id: str) -> dict[str, Any]:
 def problem_response(error: ProblemError, correlation_id: str) -> func.HttpResponse:
     headers = {"x-correlation-id": correlation_id, "Cache-Control": "no-store"}
     if error.retry_after is not None:
-        headers["Retry-After"] = str(max(0, error.retry_after))
+        low, high = RETRY_AFTER_BOUNDS
+        headers["Retry-After"] = str(min(high, max(low, int(error.retry_after))))
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = error.challenge
     return func.HttpResponse(

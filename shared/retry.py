@@ -6,12 +6,16 @@ full jitter, and every wait is clipped to what is left of the reset's deadline.
 
 from __future__ import annotations
 
+import math
 import random
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# ASCII digits only: str.isdigit() also accepts '²' and other digits float() refuses.
+_DELTA_SECONDS = re.compile(r"^[0-9]{1,10}$")
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,25 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if _DELTA_SECONDS.fullmatch(text):
         return float(text)
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, seconds)
+
+
+def parse_seconds(value: object) -> float | None:
+    """A finite, non-negative number of seconds from JSON (number or digit string), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+        return number if math.isfinite(number) and number >= 0 else None
+    if isinstance(value, str) and _DELTA_SECONDS.fullmatch(value.strip()):
+        return float(value.strip())
+    return None

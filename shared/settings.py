@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared.directory_roles import PRIVILEGED_ROLES
+from shared.directory_roles import ALWAYS_PROTECTED_ROLES, PRIVILEGED_ROLES
 
 _SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 _TENANT = re.compile(r"^[0-9A-Za-z.-]{1,253}$")
@@ -51,12 +51,20 @@ EnvBool = Annotated[bool, BeforeValidator(_parse_bool)]
 OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
 
 
-def _url(value: str, *, require_https: bool) -> str:
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _url(value: str) -> str:
+    """An https URL; plain http only on a loopback host (the local emulators).
+
+    Tokens and secrets travel to these URLs: anything else could hand them to whoever
+    sits on the network path.
+    """
     parts = urlsplit(value.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError("must be an absolute URL such as https://host")
-    if require_https and parts.scheme != "https":
-        raise ValueError("must use https")
+    if parts.scheme != "https" and parts.hostname.lower() not in LOOPBACK_HOSTS:
+        raise ValueError("must use https (plain http is allowed only on a loopback host)")
     if parts.query or parts.fragment:
         raise ValueError("must not carry a query or fragment")
     return value.strip().rstrip("/")
@@ -96,17 +104,12 @@ class Settings(BaseModel):
         frozenset(PRIVILEGED_ROLES), alias="PROTECTED_ROLE_IDS"
     )
     lookup_cache_seconds: float = Field(3600.0, ge=0, alias="LOOKUP_CACHE_SECONDS")
+    lookup_miss_cache_seconds: float = Field(60.0, ge=0, alias="LOOKUP_MISS_CACHE_SECONDS")
 
-    @field_validator("key_vault_url")
-    @classmethod
-    def _vault_url(cls, value: str) -> str:
-        # The Key Vault SDK refuses bearer tokens over plain HTTP, so catch it here.
-        return _url(value, require_https=True)
-
-    @field_validator("partner_center_base_url", "authority_host")
+    @field_validator("key_vault_url", "partner_center_base_url", "authority_host")
     @classmethod
     def _service_url(cls, value: str) -> str:
-        return _url(value, require_https=False)
+        return _url(value)
 
     @field_validator("partner_tenant_id", "caller_tenant_id")
     @classmethod
@@ -132,15 +135,16 @@ class Settings(BaseModel):
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"must be a JSON object ({exc.msg})") from None
+        # Messages name positions, never values: the answer goes out before the caller
+        # is authenticated, and the entries name who may act on which customer.
         if not isinstance(value, dict):
             raise ValueError("must be a JSON object: caller app ID -> list of tenant IDs")
         policy: dict[str, frozenset[str]] = {}
-        for caller, customers in value.items():
+        for position, (caller, customers) in enumerate(value.items(), start=1):
             if not isinstance(customers, list) or not all(isinstance(c, str) for c in customers):
-                raise ValueError(f"entry {caller!r} must be a list of customer tenant IDs")
-            for customer in customers:
-                if customer != "*" and not _is_guid(customer):
-                    raise ValueError(f"entry {caller!r} holds {customer!r}: not a GUID or '*'")
+                raise ValueError(f"entry {position} must be a list of customer tenant IDs")
+            if any(customer != "*" and not _is_guid(customer) for customer in customers):
+                raise ValueError(f"entry {position} holds a value that is not a GUID or '*'")
             policy[caller.lower()] = frozenset(c.lower() for c in customers)
         return policy
 
@@ -149,11 +153,19 @@ class Settings(BaseModel):
     def _role_ids(cls, value: object) -> object:
         if isinstance(value, str):
             ids = [part.strip().lower() for part in value.split(",") if part.strip()]
-            bad = [part for part in ids if not _is_guid(part)]
-            if bad:
-                raise ValueError(f"must be comma-separated role template GUIDs, not {bad[0]!r}")
+            if not ids:
+                # Blank is a slip, not a wish to protect nobody: keep Microsoft's list.
+                return frozenset(PRIVILEGED_ROLES)
+            if not all(_is_guid(part) for part in ids):
+                raise ValueError("must be comma-separated role template GUIDs")
             return frozenset(ids)
         return value
+
+    @field_validator("protected_role_ids", mode="after")
+    @classmethod
+    def _core_roles_always(cls, value: frozenset[str]) -> frozenset[str]:
+        # Whatever the list says, the roles that own the tenant stay protected.
+        return value | ALWAYS_PROTECTED_ROLES
 
     @model_validator(mode="after")
     def _caller_auth_pair(self) -> Settings:

@@ -16,11 +16,19 @@ def quiet_sdk_logging() -> None:
 
 
 def report_settings_problems() -> list[str]:
-    """Log each settings problem at start-up; requests then answer 500 naming them."""
+    """Log each settings problem at start-up (requests then answer 500 naming them),
+    and the protected roles in force, so an operator sees what the guard refuses."""
     try:
-        load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         for problem in exc.problems:
             logger.error("App setting problem: %s", problem)
         return exc.problems
+    if settings.protected_role_guard:
+        logger.info(
+            "Protected role template IDs in force: %s",
+            ",".join(sorted(settings.protected_role_ids)),
+        )
+    else:
+        logger.warning("PROTECTED_ROLE_GUARD is off: privileged accounts can be reset.")
     return []

@@ -8,6 +8,7 @@ while the others keep using the still-valid token.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -23,7 +24,7 @@ from pydantic import SecretStr
 from shared.deadline import Deadline
 from shared.errors import DependencyUnavailable, PartnerCredentialsInvalid, UpstreamTimeout
 from shared.key_vault import DEPENDENCY_RETRY_AFTER, SecretCache
-from shared.retry import RetryPolicy
+from shared.retry import RetryPolicy, parse_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,10 @@ PARTNER_CENTER_SCOPE = f"{PARTNER_CENTER_RESOURCE}/.default"
 REFRESH_MARGIN_SECONDS = 300.0
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
-_AADSTS = re.compile(r"AADSTS(\d+)")
+DEFAULT_LIFETIME_SECONDS = 3600.0
+_AADSTS = re.compile(r"AADSTS([0-9]{1,9})")
+# What an HTTP header can carry: a token with anything else is unusable, not a crash.
+_HEADER_SAFE_TOKEN = re.compile(r"^[\x21-\x7e]{1,16384}$")
 _CREDENTIAL_ERRORS = frozenset(
     {
         "invalid_grant",
@@ -163,22 +167,26 @@ class PartnerCenterTokens:
             answer = self._grant(app_id, app_secret, refresh.value, deadline)
         except PartnerCredentialsInvalid:
             # An operator may have stored a new refresh token after re-consent: look once.
-            latest = self._secrets.get(self._names.refresh_token, deadline, max_age=0)
+            latest = self._secrets.read_latest(self._names.refresh_token, deadline)
             if latest.value == refresh.value:
                 raise
             logger.warning("Refresh token rejected; retrying with the newer one in Key Vault.")
             answer = self._grant(app_id, app_secret, latest.value, deadline)
+        # The new refresh token is kept first: the identity platform may already have
+        # revoked the old one, so nothing below may lose it.
+        new_refresh = answer.get("refresh_token")
+        stored = None
+        rotated = isinstance(new_refresh, str) and bool(new_refresh.strip())
+        if rotated:
+            stored = self._keep_refresh_token(SecretStr(str(new_refresh).strip()))
         token = self._token_from(answer)
         self._token = token
-        new_refresh = answer.get("refresh_token")
-        if not isinstance(new_refresh, str) or not new_refresh:
-            return Exchange(token, refresh_token_rotated=False, stored=None)
-        return Exchange(token, True, self._keep_refresh_token(SecretStr(new_refresh)))
+        return Exchange(token, refresh_token_rotated=rotated, stored=stored)
 
     def _keep_refresh_token(self, value: SecretStr) -> Future[str | None] | None:
         if self._rotate:
             return self._secrets.write_in_background(self._names.refresh_token, value)
-        self._secrets.put(self._names.refresh_token, value)
+        self._secrets.keep(self._names.refresh_token, value)
         return None
 
     def _grant(
@@ -204,12 +212,19 @@ class PartnerCenterTokens:
                         deadline.timeout(CONNECT_TIMEOUT),
                         deadline.timeout(READ_TIMEOUT),
                     ),
+                    # A redirect would re-post the app secret and refresh token elsewhere.
+                    allow_redirects=False,
                 )
             except UpstreamTimeout:
                 raise _token_endpoint_down("the reset's deadline ran out") from None
             except requests.RequestException as exc:
                 failure = f"it could not be reached ({type(exc).__name__})"
             else:
+                if 300 <= response.status_code < 400:
+                    raise _token_endpoint_down(
+                        f"it answered with a redirect (HTTP {response.status_code}), "
+                        "which is never followed"
+                    )
                 body = _json_object(response)
                 if response.status_code == 200:
                     if body is None or not isinstance(body.get("access_token"), str):
@@ -229,7 +244,7 @@ class PartnerCenterTokens:
                 ):
                     raise _token_endpoint_down(f"it answered HTTP {response.status_code}")
                 failure = f"it answered HTTP {response.status_code}"
-                retry_after = _seconds(response.headers.get("Retry-After"))
+                retry_after = parse_seconds(response.headers.get("Retry-After"))
             if attempt >= self._retry.max_attempts:
                 raise _token_endpoint_down(failure)
             delay = self._retry.throttle_delay(retry_after, attempt)
@@ -243,18 +258,28 @@ class PartnerCenterTokens:
         return self._v2_url, {"scope": PARTNER_CENTER_SCOPE}
 
     def _token_from(self, answer: dict[str, Any]) -> AccessToken:
+        value = str(answer["access_token"])
+        if not _HEADER_SAFE_TOKEN.fullmatch(value):
+            raise _token_endpoint_down("it issued an access token that no header can carry")
         now = self._clock()
-        lifetime = _seconds(answer.get("expires_in"))
+        # An unreadable lifetime counts as absent: the default, not a failed request.
+        lifetime = parse_seconds(answer.get("expires_in"))
         if lifetime is None:
-            expires_on = _seconds(answer.get("expires_on"))
-            lifetime = (expires_on - now) if expires_on is not None else 3600.0
-        lifetime = max(lifetime, 0.0)
+            expires_on = parse_seconds(answer.get("expires_on"))
+            lifetime = (expires_on - now) if expires_on is not None else DEFAULT_LIFETIME_SECONDS
+        lifetime = min(max(lifetime, 0.0), 24 * 3600.0)
         margin = min(REFRESH_MARGIN_SECONDS, lifetime / 2)
         return AccessToken(
-            value=SecretStr(str(answer["access_token"])),
+            value=SecretStr(value),
             expires_at=now + lifetime,
             refresh_at=now + lifetime - margin,
         )
+
+    def derived_key(self, label: bytes, deadline: Deadline) -> bytes:
+        """A key only this function (every instance of it) holds: the app secret, hashed
+        under `label` so the secret itself serves no second purpose."""
+        secret = self._secrets.get(self._names.app_secret, deadline).value
+        return hashlib.sha256(label + b"\x00" + secret.get_secret_value().encode()).digest()
 
 
 def _json_object(response: requests.Response) -> dict[str, Any] | None:
@@ -263,16 +288,6 @@ def _json_object(response: requests.Response) -> dict[str, Any] | None:
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
-
-
-def _seconds(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return float(value.strip())
-    return None
 
 
 def _token_error(body: dict[str, Any] | None) -> TokenError | None:
@@ -285,7 +300,7 @@ def _token_error(body: dict[str, Any] | None) -> TokenError | None:
     else:
         found = _AADSTS.search(str(body.get("error_description", "")))
         aadsts = int(found.group(1)) if found else None
-    return TokenError(body["error"], aadsts)
+    return TokenError(body["error"], aadsts if aadsts is not None and aadsts >= 0 else None)
 
 
 def _token_endpoint_down(reason: str) -> DependencyUnavailable:
@@ -320,6 +335,7 @@ _ADVICE: dict[int, str] = {
 
 
 def _credential_advice(error: TokenError, names: SecretNames) -> str:
+    # error.error is one of _CREDENTIAL_ERRORS (our own constants) when this runs.
     code = f"AADSTS{error.aadsts}" if error.aadsts is not None else "no AADSTS code"
     template = _ADVICE.get(error.aadsts or 0)
     if template is None:

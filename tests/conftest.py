@@ -12,9 +12,12 @@ from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "project",
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=bool(os.environ.get("CI")),
     print_blob=True,
 )
-settings.load_profile("project")
+# HYPOTHESIS_PROFILE=deep python3 dev/test.py: twenty times the examples, for fuzzing.
+settings.register_profile("deep", parent=settings.get_profile("project"), max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "project"))

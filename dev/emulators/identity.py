@@ -56,6 +56,8 @@ class IdentityEmulator(EmulatorServer):
             self.caller_audience = CALLER_AUDIENCE
             self.access_token_lifetime: float = 3600
             self.revoke_used_refresh_tokens = False
+            # Fields merged into every token answer: hostile or odd values for tests.
+            self.token_answer_overrides: dict[str, Any] = {}
             self._apps: dict[str, str] = {}
             self._expired_secrets: set[str] = set()
             self._refresh_tokens: dict[str, str] = {}
@@ -287,6 +289,8 @@ class IdentityEmulator(EmulatorServer):
                 "access_token": access_token,
                 "refresh_token": new_refresh_token,
             }
+        with self._state:
+            body.update(self.token_answer_overrides)
         return json_response(200, body, headers)
 
     def _check_client(self, client_id: str, client_secret: str) -> AadstsError | None:

@@ -28,6 +28,7 @@ PARTNER_CENTER_AUDIENCE = "https://api.partnercenter.microsoft.com"
 
 CUSTOMERS_DEFAULT_SIZE = 200
 USERS_DEFAULT_SIZE = 100
+ROLES_DEFAULT_SIZE = 100
 MAX_PAGE_SIZE = 500
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -62,6 +63,7 @@ class PartnerCenterEmulator(EmulatorServer):
         self._applied: list[AppliedReset] = []
         self._tokens = ContinuationTokens()
         self.answer_reset_with_204 = False
+        self.directory_roles_page_size = ROLES_DEFAULT_SIZE
         self._router = Router(ignore_case=True)
         users = f"/v1/customers/(?P<cid>{_ID})/users"
         user = f"{users}/(?P<uid>{_ID})"
@@ -82,6 +84,7 @@ class PartnerCenterEmulator(EmulatorServer):
             self._applied.clear()
         self._tokens.clear()
         self.answer_reset_with_204 = False
+        self.directory_roles_page_size = ROLES_DEFAULT_SIZE
         self.latency = 0.0
 
     def add_customer(
@@ -246,16 +249,18 @@ class PartnerCenterEmulator(EmulatorServer):
         return json_response(200, user_json(customer, user, echo_password=None))
 
     def _get_roles(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        del request
         found = self._find_user(match["cid"], match["uid"])
         if isinstance(found, Response):
             return found
-        _, user = found
+        customer, user = found
+        collection = f"roles:{customer.id.lower()}:{user.id.lower()}"
+        cursor = self._cursor(request, collection, self.directory_roles_page_size)
+        if isinstance(cursor, Response):
+            return cursor
         items = [role_json(name, role_id) for name, role_id in user.roles]
-        return json_response(
-            200,
-            {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}},
-        )
+        base_uri = f"/customers/{customer.id}/users/{user.id}/directoryroles"
+        page = collection_page(items, cursor, base_uri=base_uri, tokens=self._tokens)
+        return json_response(200, page)
 
     def _find_user(self, customer_id: str, user_id: str) -> tuple[Customer, User] | Response:
         with self._state_lock:

@@ -168,6 +168,8 @@ def harness(
     for name, value in stack.settings().items():
         monkeypatch.setenv(name, value)
     caplog.set_level(logging.DEBUG)
+    # Refused write-backs are retried after seconds in production; here at once.
+    monkeypatch.setattr("shared.key_vault.WRITE_RETRY_DELAYS", (0.01, 0.01))
     reset_clients()
     running = Harness(stack, registered, monkeypatch, caplog)
     yield running

@@ -237,8 +237,16 @@ def test_the_guard_can_be_switched_off(harness: Harness) -> None:
 
 
 def test_the_protected_list_can_be_replaced(harness: Harness) -> None:
+    exchange_admin = harness.stack.partner_center.add_user(
+        SAMPLE_CUSTOMER_ID,
+        user_principal_name="exchange-admin@contoso.onmicrosoft.com",
+        first_name="Exchange",
+        last_name="Admin",
+        roles=[("Exchange Administrator", "29232cdf-9323-42fd-ade2-1d097af3e4de")],
+    ).id
+    assert_problem(harness.reset(user=exchange_admin), 403, "protected_user")
     harness.configure(PROTECTED_ROLE_IDS=str(uuid.uuid4()))
-    assert harness.reset(user=SAMPLE_ADMIN_USER_ID).status == 200
+    assert harness.reset(user=exchange_admin).status == 200
 
 
 @pytest.mark.parametrize("user", [SAMPLE_SYNCED_USER_ID, SAMPLE_FEDERATED_USER_ID])

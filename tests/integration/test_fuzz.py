@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import string
 import uuid
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dev.emulators.faults import Status
 from dev.emulators.samples import (
     SAMPLE_ADMIN_USER_ID,
     SAMPLE_CUSTOMER_DOMAIN,
@@ -17,6 +19,7 @@ from dev.emulators.samples import (
     SAMPLE_USER_ID,
     SAMPLE_USER_UPN,
 )
+from shared.retry import RetryPolicy
 from tests.integration.conftest import CANARY_PASSWORD, Harness
 
 customers = st.one_of(
@@ -70,14 +73,18 @@ bodies = st.one_of(
     st.binary(max_size=64).map(lambda raw: CANARY_PASSWORD.encode() + raw),
     st.just(json.dumps({"password": CANARY_PASSWORD}).encode()[:-3]),
 )
-queries = st.fixed_dictionaries({}, optional={"dryRun": st.sampled_from(["true", "false", "x"])})
-
-
-@settings(
-    max_examples=2000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+queries = st.fixed_dictionaries(
+    {},
+    optional={
+        "dryRun": st.sampled_from(["true", "false", "x", "", "true,true"]),
+        "code": header_text,
+        "dryrun": st.just("true"),
+    },
 )
+
+
+# Example counts come from the Hypothesis profile (tests/conftest.py): `deep` for fuzzing.
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(customer=customers, user=users, headers=headers, body=bodies, query=queries)
 def test_no_request_answers_500_or_echoes_the_password(
     harness: Harness,
@@ -95,3 +102,40 @@ def test_no_request_answers_500_or_echoes_the_password(
         problem: dict[str, Any] = answer.json
         assert uuid.UUID(problem["correlationId"])
         assert problem["code"]
+
+
+upstream_strings = st.one_of(
+    st.just(CANARY_PASSWORD),
+    st.text(max_size=20).map(lambda text: text + CANARY_PASSWORD),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    json_values,
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    status=st.sampled_from([400, 401, 403, 404, 409, 429, 500, 503]),
+    code=upstream_strings,
+    description=upstream_strings,
+    retry_after=st.none() | header_text,
+)
+def test_no_upstream_error_answer_puts_the_password_in_an_answer_or_a_log(
+    harness: Harness, status: int, code: object, description: object, retry_after: str | None
+) -> None:
+    """Partner Center quoting the password in its error (code, description) never leaks
+    it; the harness searches every captured log line when the test ends."""
+    headers = {"Retry-After": retry_after.strip()} if retry_after and retry_after.strip() else {}
+    echo = {"code": code, "description": description, "message": CANARY_PASSWORD}
+    harness.stack.partner_center.inject(
+        Status(status, echo, headers), times=None, path=r"/resetpassword$"
+    )
+    if os.environ.get("RESET_DEADLINE_SECONDS") != "1":
+        # Once: later examples stay warm. Retries back off without waiting.
+        harness.monkeypatch.setattr(
+            "shared.clients.RETRY_POLICY", RetryPolicy(base_delay=0.001, max_retry_after=0.001)
+        )
+        harness.configure(RESET_DEADLINE_SECONDS="1")
+    answer = harness.reset()
+    harness.stack.partner_center.clear_faults()
+    assert answer.status < 500 or answer.status in (502, 503, 504), answer.raw
+    assert CANARY_PASSWORD not in answer.raw.decode(errors="replace") + json.dumps(answer.headers)

@@ -104,7 +104,7 @@ def test_concurrent_requests_for_one_name_share_one_search() -> None:
 
 
 def test_the_cache_holds_at_most_its_limit_dropping_the_oldest() -> None:
-    cache = TtlCache(60, max_entries=2)
+    cache: TtlCache[str] = TtlCache(60, max_entries=2)
     for key in ("a", "b", "c"):
         cache.put(key, key.upper())
 

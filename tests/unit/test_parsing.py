@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import azure.functions as func
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reset_password.parsing import derive_request_id, parse_reset_request
+from reset_password.parsing import parse_reset_request
 from shared.errors import InvalidRequest, PayloadTooLarge, ProblemError, UnsupportedMediaType
 
 CUSTOMER = "0b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -147,19 +146,6 @@ def test_a_malformed_idempotency_key_is_400(key: str) -> None:
 
 def test_dry_run_must_be_a_boolean() -> None:
     assert "dryRun" in errors_of(request(params={"dryRun": "perhaps"}))
-
-
-def test_the_same_idempotency_key_gives_the_same_request_id() -> None:
-    first = derive_request_id(caller="app", customer=CUSTOMER, user=USER, key="k-1")
-    again = derive_request_id(caller="app", customer=CUSTOMER.upper(), user=USER, key="k-1")
-    assert first == again
-    assert first != derive_request_id(caller="other", customer=CUSTOMER, user=USER, key="k-1")
-    assert first != derive_request_id(caller="app", customer=CUSTOMER, user=USER, key="k-2")
-
-
-def test_without_a_key_every_request_gets_a_new_request_id() -> None:
-    ids = {derive_request_id(caller="a", customer=CUSTOMER, user=USER, key=None) for _ in range(3)}
-    assert len(ids) == 3 and all(isinstance(i, uuid.UUID) for i in ids)
 
 
 json_values = st.recursive(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.directory_roles import PRIVILEGED_ROLES
+from shared.directory_roles import ALWAYS_PROTECTED_ROLES, PRIVILEGED_ROLES
 from shared.settings import SettingsError, load_settings
 
 BASE = {
@@ -45,7 +45,9 @@ def test_each_missing_required_setting_is_named() -> None:
 
 def test_a_plain_http_vault_url_is_refused_by_name() -> None:
     problems = _problems({**BASE, "KEY_VAULT_URL": "http://vault.local"})
-    assert problems == ["KEY_VAULT_URL must use https"]
+    assert problems == [
+        "KEY_VAULT_URL must use https (plain http is allowed only on a loopback host)"
+    ]
 
 
 def test_a_malformed_boolean_names_the_setting() -> None:
@@ -101,13 +103,69 @@ def test_a_malformed_caller_policy_is_refused_at_start_up(policy: str, fragment:
     assert fragment in problems[0]
 
 
-def test_protected_role_ids_replace_the_default_list() -> None:
+def test_protected_role_ids_replace_the_default_list_but_keep_the_core_roles() -> None:
     settings = load_settings(
-        {**BASE, "PROTECTED_ROLE_IDS": "62E90394-69F5-4237-9190-012177145E10, "}
+        {**BASE, "PROTECTED_ROLE_IDS": "FE930BE7-5E62-47DB-91AF-98C3A49A38B1, "}
     )
-    assert settings.protected_role_ids == frozenset({"62e90394-69f5-4237-9190-012177145e10"})
+    assert settings.protected_role_ids == ALWAYS_PROTECTED_ROLES | {
+        "fe930be7-5e62-47db-91af-98c3a49a38b1"
+    }
 
 
 def test_a_bad_secret_name_is_named() -> None:
     problems = _problems({**BASE, "SECRET_NAME_APP_SECRET": "bad_name"})
     assert problems[0].startswith("SECRET_NAME_APP_SECRET")
+
+
+@pytest.mark.parametrize("blank", ["", " ", ",", " , ,"])
+def test_a_blank_protected_role_list_means_the_default_list(blank: str) -> None:
+    settings = load_settings({**BASE, "PROTECTED_ROLE_IDS": blank})
+    assert settings.protected_role_ids == frozenset(PRIVILEGED_ROLES)
+
+
+def test_the_core_roles_are_always_protected() -> None:
+    assert {
+        "62e90394-69f5-4237-9190-012177145e10",  # Global Administrator
+        "e8611ab8-c189-46e8-94e1-60213ab1f814",  # Privileged Role Administrator
+        "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",  # Privileged Authentication Administrator
+    } == ALWAYS_PROTECTED_ROLES
+
+
+@pytest.mark.parametrize("name", ["AUTHORITY_HOST", "PARTNER_CENTER_BASE_URL", "KEY_VAULT_URL"])
+@pytest.mark.parametrize(
+    "url", ["http://login.example.com", "http://10.0.0.5", "ftp://127.0.0.1", "http://127.0.0.2"]
+)
+def test_upstream_urls_must_be_https_off_loopback(name: str, url: str) -> None:
+    problems = _problems({**BASE, name: url})
+    assert problems and problems[0].startswith(name)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8443", "[::1]:8443", "localhost:8443"])
+@pytest.mark.parametrize("name", ["AUTHORITY_HOST", "PARTNER_CENTER_BASE_URL", "KEY_VAULT_URL"])
+def test_plain_http_is_allowed_on_a_loopback_host(name: str, host: str) -> None:
+    load_settings({**BASE, name: f"http://{host}"})
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        '{"caller-app": "cust-secret-1"}',
+        '{"caller-app": ["cust-secret-1"]}',
+        '["cust-secret-1"]',
+    ],
+)
+def test_a_malformed_policy_is_named_without_its_values(policy: str) -> None:
+    problems = _problems({**BASE, "CALLER_POLICY": policy})
+    assert problems[0].startswith("CALLER_POLICY")
+    assert "cust-secret-1" not in " ".join(problems)
+    assert "caller-app" not in " ".join(problems)
+
+
+def test_a_malformed_role_id_list_is_named_without_its_values() -> None:
+    problems = _problems({**BASE, "PROTECTED_ROLE_IDS": "role-secret-1"})
+    assert problems[0].startswith("PROTECTED_ROLE_IDS")
+    assert "role-secret-1" not in problems[0]
+
+
+def test_lookup_misses_are_remembered_for_a_minute_by_default() -> None:
+    assert load_settings(BASE).lookup_miss_cache_seconds == 60
