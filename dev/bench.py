@@ -343,14 +343,14 @@ class Bench:
 
     def configure(self, **settings: str) -> None:
         """Change app settings and start cold, as after a restart."""
-        from shared.clients import reset_clients
+        from composition import rebuild as reset_clients
 
         os.environ.update(settings)
         reset_clients()
 
     def cold_instance(self) -> None:
         """Forget the clients (waiting for background writes) and reseed the emulators."""
-        from shared.clients import reset_clients
+        from composition import rebuild as reset_clients
 
         reset_clients()
         self.stack.reset_state()
@@ -1172,7 +1172,7 @@ def run(plan: Plan) -> int:
             bench.by_names()
         with section(summary, "memory"):
             bench.memory()
-        from shared.clients import reset_clients
+        from composition import rebuild as reset_clients
 
         reset_clients()
     heading("Summary")

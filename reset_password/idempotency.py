@@ -31,8 +31,9 @@ def derive_request_id(
 ) -> uuid.UUID:
     if idempotency_key is None or hmac_key is None:
         return uuid.uuid4()
-    message = "\n".join(
-        (caller.lower(), customer.lower(), user.lower(), idempotency_key, "")
-    ).encode() + password.get_secret_value().encode()
+    message = (
+        "\n".join((caller.lower(), customer.lower(), user.lower(), idempotency_key, "")).encode()
+        + password.get_secret_value().encode()
+    )
     digest = hmac.new(hmac_key, message, hashlib.sha256).digest()
     return uuid.UUID(bytes=digest[:16], version=4)

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 import azure.functions as func
 
+import composition
 from reset_password.audit import emit_audit
 from reset_password.models import ResetPasswordAnswer
 from reset_password.parsing import ResetRequest, parse_reset_request, path_values_as_sent
 from reset_password.service import ResetFacts, ResetFailed, ResetResult
 from shared.caller_auth import Caller
-from shared.clients import Clients, get_clients
 from shared.context import correlation_scope
 from shared.correlation import correlation_id_from
 from shared.deadline import Deadline
@@ -76,14 +76,14 @@ def reset_password_route(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def _serve(req: func.HttpRequest, correlation_id: uuid.UUID, served: _Served) -> None:
-    clients = _clients()
-    deadline = Deadline(clients.settings.reset_deadline_seconds)
+    deps = _dependencies()
+    deadline = Deadline(deps.settings.reset_deadline_seconds)
     # Who calls is settled before anything about the request is revealed.
-    if clients.caller_tokens is not None:
-        served.caller = clients.caller_tokens.authenticate(req.headers, deadline)
-    access = clients.customer_policy.access_for(served.caller)
+    if deps.caller_tokens is not None:
+        served.caller = deps.caller_tokens.authenticate(req.headers, deadline)
+    access = deps.customer_policy.access_for(served.caller)
     served.request = request = parse_reset_request(req)
-    result = clients.reset_service.reset(
+    result = deps.reset_service.reset(
         request.order(served.caller.key),
         access=access,
         deadline=deadline,
@@ -151,9 +151,9 @@ def _audit(
     )
 
 
-def _clients() -> Clients:
+def _dependencies() -> composition.ResetDependencies:
     try:
-        return get_clients()
+        return composition.reset_dependencies()
     except SettingsError as exc:
         raise ConfigurationError(
             "The function's app settings are incomplete: " + "; ".join(exc.problems)

@@ -240,9 +240,7 @@ class ResetService:
             self._check_target(attempt, customer_id, user_id)
         if order.dry_run:
             return ResetResult("validated", customer_id, user_id, attempt.facts())
-        hmac_key = (
-            self._hmac_key(attempt.deadline) if order.idempotency_key is not None else None
-        )
+        hmac_key = self._hmac_key(attempt.deadline) if order.idempotency_key is not None else None
         attempt.request_id = derive_request_id(
             hmac_key=hmac_key,
             caller=order.caller_key,
@@ -285,9 +283,7 @@ class ResetService:
                 "The user signs in through a federated domain: the identity provider of that "
                 "domain owns the password; a cloud reset would not take."
             )
-        roles = self._partner_center.get_user_roles(
-            customer_id, user_id, context=attempt.context()
-        )
+        roles = self._partner_center.get_user_roles(customer_id, user_id, context=attempt.context())
         held = self._guard.protected_roles_held(roles)
         if held:
             raise ProtectedUser(

@@ -8,22 +8,19 @@ Application Insights alert rule on `message startswith "ALERT"` catches them.
 from __future__ import annotations
 
 import logging
-import os
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import azure.functions as func
 
-from shared.clients import get_clients
+import composition
 from shared.deadline import Deadline
 from shared.errors import ProblemError
-from shared.settings import SettingsError
+from shared.settings import SettingsError, rotation_schedule
 from shared.tokens import Exchange
 
 logger = logging.getLogger("token_rotation")
 
-# Mondays 03:00 UTC; read at indexing time because the host resolves the schedule then.
-DEFAULT_SCHEDULE = "0 0 3 * * 1"
-SCHEDULE = os.environ.get("REFRESH_TOKEN_ROTATION_SCHEDULE") or DEFAULT_SCHEDULE
+SCHEDULE = rotation_schedule()
 ROTATION_DEADLINE_SECONDS = 60.0
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
@@ -38,13 +35,13 @@ def rotate_refresh_token(timer: func.TimerRequest) -> None:
 def rotate_now() -> bool:
     """One rotation; True when a new refresh token was obtained and stored."""
     try:
-        clients = get_clients()
+        tokens = composition.credentials().tokens
     except SettingsError as exc:
         logger.error("ALERT: refresh token rotation skipped: %s", "; ".join(exc.problems))
         return False
     deadline = Deadline(ROTATION_DEADLINE_SECONDS)
     try:
-        exchange = clients.tokens.exchange(deadline)
+        exchange = tokens.exchange(deadline)
     except ProblemError as exc:
         logger.error("ALERT: refresh token rotation failed (%s): %s", exc.code, exc.detail)
         return False

@@ -10,7 +10,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -70,8 +70,12 @@ def _url(value: str) -> str:
     return value.strip().rstrip("/")
 
 
-class Settings(BaseModel):
-    """The function's configuration (contract section 3)."""
+class CredentialSettings(BaseModel):
+    """What the Partner Center credentials need: Key Vault, the token authority.
+
+    The rotation timer validates only these, so a bad setting of the reset route (say
+    CALLER_POLICY) never stops the refresh token from being renewed.
+    """
 
     model_config = ConfigDict(frozen=True, populate_by_name=False, extra="ignore")
 
@@ -82,17 +86,54 @@ class Settings(BaseModel):
     secret_name_refresh_token: str = Field(
         "partner-center-refresh-token", alias="SECRET_NAME_REFRESH_TOKEN"
     )
-    partner_center_base_url: str = Field(
-        "https://api.partnercenter.microsoft.com", alias="PARTNER_CENTER_BASE_URL"
-    )
     authority_host: str = Field("https://login.microsoftonline.com", alias="AUTHORITY_HOST")
     key_vault_verify_challenge_resource: EnvBool = Field(
         True, alias="KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"
     )
-    reset_deadline_seconds: float = Field(25.0, gt=0, le=220, alias="RESET_DEADLINE_SECONDS")
     azure_client_id: OptionalText = Field(None, alias="AZURE_CLIENT_ID")
     secret_cache_seconds: float = Field(300.0, ge=0, alias="SECRET_CACHE_SECONDS")
     rotate_refresh_token: EnvBool = Field(True, alias="ROTATE_REFRESH_TOKEN")
+    # Standard App Service variables: where they are set, the managed identity is used.
+    identity_endpoint: OptionalText = Field(None, alias="IDENTITY_ENDPOINT")
+    identity_header: OptionalText = Field(None, alias="IDENTITY_HEADER", repr=False)
+
+    @field_validator("key_vault_url", "authority_host")
+    @classmethod
+    def _credential_url(cls, value: str) -> str:
+        return _url(value)
+
+    @field_validator("partner_tenant_id")
+    @classmethod
+    def _partner_tenant(cls, value: str) -> str:
+        return _tenant(value)
+
+    @field_validator("secret_name_app_id", "secret_name_app_secret", "secret_name_refresh_token")
+    @classmethod
+    def _secret_name(cls, value: str) -> str:
+        if not _SECRET_NAME.fullmatch(value):
+            raise ValueError("must be a Key Vault secret name (1-127 letters, digits, dashes)")
+        return value
+
+    @property
+    def managed_identity_available(self) -> bool:
+        return self.identity_endpoint is not None and self.identity_header is not None
+
+    @property
+    def secret_names(self) -> tuple[str, str, str]:
+        return (
+            self.secret_name_app_id,
+            self.secret_name_app_secret,
+            self.secret_name_refresh_token,
+        )
+
+
+class Settings(CredentialSettings):
+    """The function's whole configuration: the credentials' and the reset route's."""
+
+    partner_center_base_url: str = Field(
+        "https://api.partnercenter.microsoft.com", alias="PARTNER_CENTER_BASE_URL"
+    )
+    reset_deadline_seconds: float = Field(25.0, gt=0, le=220, alias="RESET_DEADLINE_SECONDS")
     caller_tenant_id: OptionalText = Field(None, alias="CALLER_TENANT_ID")
     caller_audience: OptionalText = Field(None, alias="CALLER_AUDIENCE")
     caller_required_role: str = Field(
@@ -106,24 +147,15 @@ class Settings(BaseModel):
     lookup_cache_seconds: float = Field(3600.0, ge=0, alias="LOOKUP_CACHE_SECONDS")
     lookup_miss_cache_seconds: float = Field(60.0, ge=0, alias="LOOKUP_MISS_CACHE_SECONDS")
 
-    @field_validator("key_vault_url", "partner_center_base_url", "authority_host")
+    @field_validator("partner_center_base_url")
     @classmethod
     def _service_url(cls, value: str) -> str:
         return _url(value)
 
-    @field_validator("partner_tenant_id", "caller_tenant_id")
+    @field_validator("caller_tenant_id")
     @classmethod
-    def _tenant(cls, value: str | None) -> str | None:
-        if value is not None and not _TENANT.fullmatch(value.strip()):
-            raise ValueError("must be a tenant ID (GUID) or a tenant domain name")
-        return value.strip() if value is not None else None
-
-    @field_validator("secret_name_app_id", "secret_name_app_secret", "secret_name_refresh_token")
-    @classmethod
-    def _secret_name(cls, value: str) -> str:
-        if not _SECRET_NAME.fullmatch(value):
-            raise ValueError("must be a Key Vault secret name (1-127 letters, digits, dashes)")
-        return value
+    def _caller_tenant(cls, value: str | None) -> str | None:
+        return _tenant(value) if value is not None else None
 
     @field_validator("caller_policy", mode="before")
     @classmethod
@@ -180,13 +212,11 @@ class Settings(BaseModel):
     def caller_tokens_required(self) -> bool:
         return self.caller_tenant_id is not None
 
-    @property
-    def secret_names(self) -> tuple[str, str, str]:
-        return (
-            self.secret_name_app_id,
-            self.secret_name_app_secret,
-            self.secret_name_refresh_token,
-        )
+
+def _tenant(value: str) -> str:
+    if not _TENANT.fullmatch(value.strip()):
+        raise ValueError("must be a tenant ID (GUID) or a tenant domain name")
+    return value.strip()
 
 
 def _is_guid(value: str) -> bool:
@@ -216,13 +246,34 @@ def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]
     return {name: source[name] for name in SETTING_NAMES if name in source}
 
 
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Validate the app settings, raising SettingsError that names every bad setting."""
+    return _load(Settings, environ)
+
+
+def load_credential_settings(environ: Mapping[str, str] | None = None) -> CredentialSettings:
+    """Only the settings the credentials need (for the rotation timer)."""
+    return _load(CredentialSettings, environ)
+
+
+def _load(model: type[_Model], environ: Mapping[str, str] | None) -> _Model:
     raw: dict[str, Any] = dict(read_environment(environ))
     try:
-        return Settings.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
+
+
+DEFAULT_ROTATION_SCHEDULE = "0 0 3 * * 1"
+
+
+def rotation_schedule(environ: Mapping[str, str] | None = None) -> str:
+    """The timer's NCRONTAB schedule; read at indexing time, when the host resolves it."""
+    source = os.environ if environ is None else environ
+    return source.get("REFRESH_TOKEN_ROTATION_SCHEDULE") or DEFAULT_ROTATION_SCHEDULE
 
 
 def _describe(exc: ValidationError) -> list[str]:

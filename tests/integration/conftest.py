@@ -16,6 +16,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
+from composition import rebuild
 from dev.emulators.samples import (
     SAMPLE_APP_SECRET,
     SAMPLE_CUSTOMER_ID,
@@ -23,7 +24,6 @@ from dev.emulators.samples import (
     SECRET_NAME_REFRESH_TOKEN,
 )
 from dev.emulators.stack import EmulatorStack
-from shared.clients import reset_clients
 from shared.settings import SETTING_NAMES
 
 CANARY_PASSWORD = "Canary#Pw-7f3a9c"
@@ -74,7 +74,7 @@ class Harness:
                 self.monkeypatch.delenv(name, raising=False)
             else:
                 self.monkeypatch.setenv(name, value)
-        reset_clients()
+        rebuild()
 
     def call(
         self,
@@ -170,8 +170,8 @@ def harness(
     caplog.set_level(logging.DEBUG)
     # Refused write-backs are retried after seconds in production; here at once.
     monkeypatch.setattr("shared.key_vault.WRITE_RETRY_DELAYS", (0.01, 0.01))
-    reset_clients()
+    rebuild()
     running = Harness(stack, registered, monkeypatch, caplog)
     yield running
     running.assert_nothing_leaked()
-    reset_clients()
+    rebuild()

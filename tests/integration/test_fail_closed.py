@@ -27,9 +27,9 @@ from dev.emulators.samples import (
     SECRET_NAME_REFRESH_TOKEN,
 )
 from shared.caller_auth import CallerTokenValidator
-from shared.clients import build_session
 from shared.deadline import Deadline
 from shared.errors import DependencyUnavailable
+from shared.http import build_session
 from tests.integration.conftest import CANARY_PASSWORD, ROUTE, Answer, Harness
 from tests.integration.test_caller_errors import assert_problem
 from tests.integration.test_callers import audit_records, bearer
@@ -203,7 +203,7 @@ def test_a_string_error_code_from_partner_center_is_never_quoted(
     harness: Harness, status: int
 ) -> None:
     harness.configure(PROTECTED_ROLE_GUARD="false")
-    echo = {"code": f"Bad {CANARY_PASSWORD}", "description": f"echo {CANARY_PASSWORD}"}
+    echo: dict[str, object] = {"code": f"Bad {CANARY_PASSWORD}", "description": CANARY_PASSWORD}
     harness.stack.partner_center.inject(Status(status, echo), times=None, path=RESET)
     answer = harness.reset()
     assert answer.status >= 400

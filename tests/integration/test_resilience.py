@@ -302,3 +302,17 @@ def test_an_authority_without_the_v2_endpoint_is_used_through_v1(harness: Harnes
     [v1] = harness.stack.identity.requests_to("POST", r"/oauth2/token$")
     assert v1.form()["resource"] == "https://api.partnercenter.microsoft.com"
     assert "scope" not in v1.form()
+
+
+def test_a_bad_reset_setting_does_not_stop_the_rotation_timer(harness: Harness) -> None:
+    harness.configure(CALLER_POLICY="{not json", PROTECTED_ROLE_IDS="not-a-guid")
+    run_timer(harness)
+    assert harness.stack.identity.exchanges == 1
+    assert harness.stack.key_vault.writes(SECRET_NAME_REFRESH_TOKEN) == 1
+
+
+def test_the_timer_and_the_route_share_one_token_cache(harness: Harness) -> None:
+    harness.configure(PROTECTED_ROLE_GUARD="false")
+    run_timer(harness)
+    assert harness.reset().status == 200
+    assert harness.stack.identity.exchanges == 1

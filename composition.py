@@ -1,0 +1,168 @@
+"""Composition root: what each function needs, built once per process from validated
+settings and handed to it.
+
+The rotation timer asks only for the credentials, so a bad setting of the reset route
+cannot stop it; the reset route gets the whole graph, sharing those same credentials
+(one token cache per process). Tests call `rebuild()` to start cold, as a new worker.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from azure.core.credentials import TokenCredential
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+from reset_password.idempotency import HMAC_KEY_LABEL
+from reset_password.lookups import NameResolver
+from reset_password.service import GuardPolicy, ResetService
+from shared.caller_auth import CallerTokenValidator, CustomerPolicy
+from shared.http import build_session
+from shared.key_vault import KeyVaultSecrets, SecretCache, build_secret_client
+from shared.partner_center import PartnerCenterClient
+from shared.retry import RetryPolicy
+from shared.settings import (
+    CredentialSettings,
+    Settings,
+    load_credential_settings,
+    load_settings,
+)
+from shared.tokens import PartnerCenterTokens, SecretNames
+
+# Read when the graph is built; tests swap in a policy that does not wait.
+RETRY_POLICY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    settings: CredentialSettings
+    secrets: SecretCache
+    tokens: PartnerCenterTokens
+
+
+@dataclass(frozen=True)
+class ResetDependencies:
+    settings: Settings
+    credentials: Credentials
+    caller_tokens: CallerTokenValidator | None
+    customer_policy: CustomerPolicy
+    reset_service: ResetService
+
+
+_lock = threading.Lock()
+_credentials: Credentials | None = None
+_reset: ResetDependencies | None = None
+
+
+def credentials() -> Credentials:
+    """The credentials; raises SettingsError naming any bad credential setting."""
+    global _credentials  # noqa: PLW0603 - the per-process graph is the point
+    built = _credentials
+    if built is not None:
+        return built
+    with _lock:
+        if _credentials is None:
+            _credentials = _build_credentials(load_credential_settings())
+        return _credentials
+
+
+def reset_dependencies() -> ResetDependencies:
+    """The reset route's graph; raises SettingsError naming any bad setting."""
+    global _reset  # noqa: PLW0603
+    built = _reset
+    if built is not None:
+        return built
+    settings = load_settings()
+    shared_credentials = credentials()
+    with _lock:
+        if _reset is None:
+            _reset = _build_reset(settings, shared_credentials)
+        return _reset
+
+
+def rebuild() -> None:
+    """Forget the graph: the next request starts cold, as in a new worker."""
+    global _credentials, _reset  # noqa: PLW0603
+    with _lock:
+        if _credentials is not None:
+            _credentials.secrets.close()
+        _credentials = None
+        _reset = None
+
+
+def _build_credentials(settings: CredentialSettings) -> Credentials:
+    secrets = SecretCache(
+        KeyVaultSecrets(
+            build_secret_client(
+                vault_url=settings.key_vault_url,
+                credential=_azure_credential(settings),
+                verify_challenge_resource=settings.key_vault_verify_challenge_resource,
+            )
+        ),
+        ttl=settings.secret_cache_seconds,
+    )
+    tokens = PartnerCenterTokens(
+        session=build_session(),
+        authority_host=settings.authority_host,
+        tenant_id=settings.partner_tenant_id,
+        secrets=secrets,
+        names=SecretNames(*settings.secret_names),
+        rotate_refresh_token=settings.rotate_refresh_token,
+        retry=RETRY_POLICY,
+    )
+    return Credentials(settings, secrets, tokens)
+
+
+def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependencies:
+    session = build_session()
+    tokens = credentials.tokens
+    partner_center = PartnerCenterClient(
+        base_url=settings.partner_center_base_url,
+        session=session,
+        tokens=tokens,
+        retry=RETRY_POLICY,
+    )
+    caller_tokens = None
+    if settings.caller_tenant_id is not None and settings.caller_audience is not None:
+        caller_tokens = CallerTokenValidator(
+            session=session,
+            authority_host=settings.authority_host,
+            tenant_id=settings.caller_tenant_id,
+            audience=settings.caller_audience,
+            required_role=settings.caller_required_role,
+        )
+    names = NameResolver(
+        partner_center,
+        ttl_seconds=settings.lookup_cache_seconds,
+        miss_ttl_seconds=settings.lookup_miss_cache_seconds,
+    )
+    service = ResetService(
+        partner_center=partner_center,
+        names=names,
+        guard=GuardPolicy(settings.protected_role_guard, settings.protected_role_ids),
+        idempotency_hmac_key=lambda deadline: tokens.derived_key(HMAC_KEY_LABEL, deadline),
+    )
+    return ResetDependencies(
+        settings, credentials, caller_tokens, CustomerPolicy(settings.caller_policy), service
+    )
+
+
+def _azure_credential(settings: CredentialSettings) -> TokenCredential:
+    """Managed identity in Azure; developer credentials elsewhere. Few, short attempts:
+    a hanging identity endpoint must not outlast the reset. Redirects are never followed."""
+    if settings.managed_identity_available:
+        return ManagedIdentityCredential(
+            client_id=settings.azure_client_id,
+            retry_total=1,
+            connection_timeout=3,
+            read_timeout=5,
+            permit_redirects=False,
+        )
+    return DefaultAzureCredential(
+        authority=settings.authority_host,
+        managed_identity_client_id=settings.azure_client_id,
+        exclude_interactive_browser_credential=True,
+        retry_total=1,
+        permit_redirects=False,
+    )
