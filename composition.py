@@ -9,6 +9,7 @@ cannot stop it; the reset route gets the whole graph, sharing those same credent
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from azure.core.credentials import TokenCredential
@@ -48,6 +49,7 @@ class ResetDependencies:
     caller_tokens: CallerTokenValidator | None
     customer_policy: CustomerPolicy
     reset_service: ResetService
+    reads: ThreadPoolExecutor
 
 
 _lock = threading.Lock()
@@ -87,6 +89,8 @@ def rebuild() -> None:
     with _lock:
         if _credentials is not None:
             _credentials.secrets.close()
+        if _reset is not None:
+            _reset.reads.shutdown(wait=True)
         _credentials = None
         _reset = None
 
@@ -132,6 +136,7 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
             audience=settings.caller_audience,
             required_role=settings.caller_required_role,
         )
+    reads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="guard-reads")
     names = NameResolver(
         partner_center,
         ttl_seconds=settings.lookup_cache_seconds,
@@ -142,9 +147,10 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         names=names,
         guard=GuardPolicy(settings.protected_role_guard, settings.protected_role_ids),
         idempotency_hmac_key=lambda deadline: tokens.derived_key(HMAC_KEY_LABEL, deadline),
+        reads=reads,
     )
     return ResetDependencies(
-        settings, credentials, caller_tokens, CustomerPolicy(settings.caller_policy), service
+        settings, credentials, caller_tokens, CustomerPolicy(settings.caller_policy), service, reads
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -21,6 +23,7 @@ from reset_password.idempotency import derive_request_id
 from reset_password.lookups import NameResolver, Resolved
 from reset_password.names import CustomerRef, UserRef
 from shared.caller_auth import NOT_YOUR_CUSTOMER, CustomerAccess
+from shared.context import in_current_context
 from shared.deadline import Deadline
 from shared.directory_roles import role_names, role_title
 from shared.errors import (
@@ -29,6 +32,7 @@ from shared.errors import (
     Forbidden,
     ProblemError,
     ProtectedUser,
+    UpstreamTimeout,
     UserNotCloudManaged,
     UserNotFound,
 )
@@ -152,11 +156,14 @@ class ResetService:
         names: NameResolver,
         guard: GuardPolicy,
         idempotency_hmac_key: Callable[[Deadline], bytes],
+        reads: Executor,
     ) -> None:
         self._partner_center = partner_center
         self._names = names
         self._guard = guard
         self._hmac_key = idempotency_hmac_key
+        # The guard's two reads are independent: the roles are read beside the user.
+        self._reads = reads
 
     def reset(
         self,
@@ -263,6 +270,14 @@ class ResetService:
 
     def _check_target(self, attempt: _Attempt, customer_id: str, user_id: str) -> None:
         expected_upn = attempt.order.user.upn
+        roles_read = None
+        if self._guard.enabled:
+            roles_read = self._reads.submit(
+                in_current_context(self._partner_center.get_user_roles),
+                customer_id,
+                user_id,
+                context=attempt.context(),
+            )
         user = self._partner_center.get_user(customer_id, user_id, context=attempt.context())
         upn = user.get("userPrincipalName")
         if expected_upn is not None and (not isinstance(upn, str) or upn.lower() != expected_upn):
@@ -271,7 +286,7 @@ class ResetService:
                 f"The user object ID found for {expected_upn} no longer carries that name."
             )
         attempt.learn_names(user)
-        if not self._guard.enabled:
+        if roles_read is None:
             return
         if user.get("lastDirectorySyncTime"):
             raise UserNotCloudManaged(
@@ -283,7 +298,12 @@ class ResetService:
                 "The user signs in through a federated domain: the identity provider of that "
                 "domain owns the password; a cloud reset would not take."
             )
-        roles = self._partner_center.get_user_roles(customer_id, user_id, context=attempt.context())
+        try:
+            roles = roles_read.result(timeout=attempt.deadline.remaining())
+        except FutureTimeout:
+            raise UpstreamTimeout(
+                "The reset's deadline ran out before Partner Center listed the user's roles."
+            ) from None
         held = self._guard.protected_roles_held(roles)
         if held:
             raise ProtectedUser(

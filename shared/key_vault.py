@@ -154,27 +154,48 @@ class SecretCache:
         self._entries: dict[str, _Entry] = {}
         self._inflight: dict[str, Future[FetchedSecret]] = {}
         self._lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="key-vault")
+        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="key-vault")
 
-    def get(self, name: str, deadline: Deadline, *, max_age: float | None = None) -> FetchedSecret:
-        """The secret, read again when older than `max_age` (default: the cache TTL)."""
-        limit = self._ttl if max_age is None else max_age
-        entry = self._entries.get(name)
-        if entry is not None and (entry.unstored or self._clock() - entry.fetched_at < limit):
-            return entry.secret
-        return self._read(name, entry, deadline)
+    def get(self, name: str, deadline: Deadline) -> FetchedSecret:
+        """The secret, read again once older than the cache TTL."""
+        return self.get_many((name,), deadline)[0]
+
+    def get_many(self, names: tuple[str, ...], deadline: Deadline) -> list[FetchedSecret]:
+        """Several secrets, the missing ones read from Key Vault at the same time: a cold
+        start waits for one round trip, not one per secret."""
+        due = {}
+        for name in names:
+            entry = self._entries.get(name)
+            if entry is None or not (
+                entry.unstored or self._clock() - entry.fetched_at < self._ttl
+            ):
+                due[name] = (entry, self._start_read(name))
+        return [
+            self._await(name, *due[name], deadline) if name in due else self._entries[name].secret
+            for name in names
+        ]
 
     def read_latest(self, name: str, deadline: Deadline) -> FetchedSecret:
         """What Key Vault holds now (an operator may have stored a new value), even while
         a produced value waits to be stored; it does not replace that value."""
-        return self._read(name, self._entries.get(name), deadline)
+        return self._await(name, self._entries.get(name), self._start_read(name), deadline)
 
-    def _read(self, name: str, entry: _Entry | None, deadline: Deadline) -> FetchedSecret:
+    def _start_read(self, name: str) -> Future[FetchedSecret]:
+        """The read under way for `name` (single flight), or a new one."""
         with self._lock:
             future = self._inflight.get(name)
             if future is None:
                 future = self._executor.submit(in_current_context(self._fetch), name)
                 self._inflight[name] = future
+            return future
+
+    def _await(
+        self,
+        name: str,
+        entry: _Entry | None,
+        future: Future[FetchedSecret],
+        deadline: Deadline,
+    ) -> FetchedSecret:
         try:
             return future.result(timeout=deadline.remaining())
         except FutureTimeout:

@@ -160,9 +160,9 @@ class PartnerCenterTokens:
             return token.value
 
     def _exchange(self, deadline: Deadline) -> Exchange:
-        app_id = self._secrets.get(self._names.app_id, deadline).value
-        app_secret = self._secrets.get(self._names.app_secret, deadline).value
-        refresh = self._secrets.get(self._names.refresh_token, deadline)
+        names = (self._names.app_id, self._names.app_secret, self._names.refresh_token)
+        app_id_secret, app_secret_secret, refresh = self._secrets.get_many(names, deadline)
+        app_id, app_secret = app_id_secret.value, app_secret_secret.value
         try:
             answer = self._grant(app_id, app_secret, refresh.value, deadline)
         except PartnerCredentialsInvalid:

@@ -145,7 +145,13 @@ class Harness:
     def assert_nothing_leaked(self, *extra_secrets: str) -> None:
         """No secret in any answer (body, headers) or any captured log line."""
         seen = [a.raw.decode(errors="replace") + json.dumps(a.headers) for a in self.answers]
-        for record in self.caplog.records:
+        # At teardown caplog.records holds only teardown's lines: read every phase.
+        records = [
+            record
+            for phase in ("setup", "call", "teardown")
+            for record in self.caplog.get_records(phase)  # type: ignore[arg-type]
+        ]
+        for record in records:
             seen.append(record.getMessage())
             if record.exc_info:
                 seen.append(logging.Formatter().formatException(record.exc_info))

@@ -165,3 +165,11 @@ def test_health_is_anonymous_and_calls_nothing(harness: Harness) -> None:
     assert answer.json["status"] == "ok"
     assert answer.json["version"]
     assert all(server.requests == [] for server in harness.stack.servers)
+
+
+def test_the_guards_two_reads_both_precede_the_reset(harness: Harness) -> None:
+    assert harness.reset().status == 200
+    calls = [(r.method, r.path.rsplit("/", 1)[-1]) for r in harness.stack.partner_center.requests]
+    assert calls[-1] == ("PATCH", "resetpassword")
+    assert sorted(calls[:-1]) == [("GET", SAMPLE_USER_ID), ("GET", "directoryroles")]
+
