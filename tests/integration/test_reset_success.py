@@ -133,17 +133,6 @@ def test_a_cold_reset_reads_each_secret_once_and_exchanges_once(harness: Harness
     assert harness.stack.identity.exchanges == 1
 
 
-def test_with_the_guard_on_the_target_and_its_roles_are_read_first(harness: Harness) -> None:
-    harness.reset()
-    paths = [(r.method, r.path) for r in harness.stack.partner_center.requests]
-    user_path = f"/v1/customers/{SAMPLE_CUSTOMER_ID}/users/{SAMPLE_USER_ID}"
-    assert paths == [
-        ("GET", user_path),
-        ("GET", user_path + "/directoryroles"),
-        ("PATCH", RESET_PATH),
-    ]
-
-
 def test_dry_run_checks_everything_but_does_not_reset(harness: Harness) -> None:
     answer = harness.reset(params={"dryRun": "true"})
     assert answer.status == 200
