@@ -159,7 +159,7 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
                 else "Open it in a browser on this machine: the answer comes back to"
                 f" {listener.redirect_uri}."
             )
-            console.say(f"Waiting up to {args.timeout:.0f} s for the sign-in ...")
+            console.say(f"Waiting up to {args.timeout:g} s for the sign-in ...")
             callback = listener.wait(args.timeout)
         code = _code_from(callback, proof.state, listener.redirect_uri, args.timeout)
         tokens = redeem_code(
