@@ -152,14 +152,14 @@ def test_without_a_browser_the_url_is_printed_for_the_operator_to_open(
 ) -> None:
     operator.browser = Browser(follow=False, available=False)
 
-    outcome = operator.consent("--timeout", "0.2")
+    outcome = operator.consent("--timeout", "0.05")
 
     assert "Open it in a browser on this machine" in outcome.out
     assert operator.browser.opened, "opening a browser is still tried"
 
 
 def test_no_browser_flag_never_opens_one(operator: Operator) -> None:
-    outcome = operator.consent("--no-browser", "--timeout", "0.2")
+    outcome = operator.consent("--no-browser", "--timeout", "0.05")
 
     assert operator.browser.opened == []
     assert outcome.code == 1
@@ -234,6 +234,15 @@ def test_declined_consent_is_reported_and_nothing_stored(operator: Operator) -> 
     _assert_nothing_stored(stack)
 
 
+def test_a_sign_in_error_is_named_by_its_oauth_and_aadsts_codes(operator: Operator) -> None:
+    outcome = operator.consent("--partner-center-resource", "https://graph.microsoft.com")
+
+    assert outcome.code == 1
+    assert "The sign-in failed: invalid_scope (AADSTS70011)" in outcome.err
+    assert _token_posts(operator.stack) == []
+    _assert_nothing_stored(operator.stack)
+
+
 def test_a_busy_port_fails_before_the_sign_in_starts(operator: Operator) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
         busy.bind(("127.0.0.1", 0))
@@ -255,11 +264,11 @@ def test_a_busy_port_fails_before_the_sign_in_starts(operator: Operator) -> None
 def test_no_answer_within_the_timeout_stores_nothing(operator: Operator) -> None:
     operator.browser = Browser(follow=False)
 
-    outcome = operator.consent("--timeout", "0.2")
+    outcome = operator.consent("--timeout", "0.05")
 
     assert outcome.code == 1
     assert "No sign-in answer reached http://localhost:" in outcome.err
-    assert "within 0.2 s; nothing was stored" in outcome.err
+    assert "within 0.05 s; nothing was stored" in outcome.err
     _assert_nothing_stored(operator.stack)
 
 
