@@ -23,6 +23,7 @@ from ops.deps import Deps
 from ops.errors import NoTerminal, OpsError
 from ops.loopback import DEFAULT_REDIRECT_URI, Callback, LoopbackListener
 from ops.partner_center_read import CHECK_PATH, read_customers
+from ops.pkce import Proof
 from ops.settings import (
     SettingSource,
     application_id,
@@ -142,33 +143,16 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
         authority = Authority(settings.authority_host, settings.tenant)
         scopes = consent_scopes(settings.partner_center_resource)
         proof = deps.new_proof()
-        with LoopbackListener(args.redirect_uri) as listener:
-            url = sign_in_url(
-                authority,
-                client_id=client_id,
-                redirect_uri=listener.redirect_uri,
-                scopes=scopes,
-                proof=proof,
-            )
-            console.say("Sign in as a partner admin (Admin Agents group), with MFA, at:")
-            console.say(url)
-            opened = not args.no_browser and deps.open_browser(url)
-            console.say(
-                "A browser window was opened for it."
-                if opened
-                else "Open it in a browser on this machine: the answer comes back to"
-                f" {listener.redirect_uri}."
-            )
-            console.say(f"Waiting up to {args.timeout:g} s for the sign-in ...")
-            callback = listener.wait(args.timeout)
-        code = _code_from(callback, proof.state, listener.redirect_uri, args.timeout)
+        code, redirect_uri = _sign_in(
+            args, deps, authority=authority, client_id=client_id, scopes=scopes, proof=proof
+        )
         tokens = redeem_code(
             session,
             authority,
             client_id=client_id,
             client_secret=client_secret,
             code=code,
-            redirect_uri=listener.redirect_uri,
+            redirect_uri=redirect_uri,
             scopes=scopes,
             proof=proof,
         )
@@ -176,6 +160,41 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
         version = _store(vault, settings, tokens, consented_by, deps)
     console.say(f"stored {settings.refresh_token_name} version {version}")
     return 0
+
+
+def _sign_in(
+    args: argparse.Namespace,
+    deps: Deps,
+    *,
+    authority: Authority,
+    client_id: str,
+    scopes: list[str],
+    proof: Proof,
+) -> tuple[str, str]:
+    """The authorization code and the redirect URI it was sent to."""
+    console = deps.console
+    # Listening before the URL is shown: a busy port fails before anyone signs in.
+    with LoopbackListener(args.redirect_uri) as listener:
+        url = sign_in_url(
+            authority,
+            client_id=client_id,
+            redirect_uri=listener.redirect_uri,
+            scopes=scopes,
+            proof=proof,
+        )
+        console.say("Sign in as a partner admin (Admin Agents group), with MFA, at:")
+        console.say(url)
+        opened = not args.no_browser and deps.open_browser(url)
+        console.say(
+            "A browser window was opened for it."
+            if opened
+            else "Open it in a browser on this machine: the answer comes back to"
+            f" {listener.redirect_uri}."
+        )
+        console.say(f"Waiting up to {args.timeout:g} s for the sign-in ...")
+        callback = listener.wait(args.timeout)
+    code = _code_from(callback, proof.state, listener.redirect_uri, args.timeout)
+    return code, listener.redirect_uri
 
 
 def _app_id(args: argparse.Namespace, settings: ConsentSettings, vault: Vault) -> str:
