@@ -12,6 +12,7 @@ from typing import Any
 
 from dev.emulators import aadsts as aad
 from dev.emulators.aadsts import AadstsError
+from dev.emulators.authorize import AuthorizationCodes
 from dev.emulators.base import EmulatorServer
 from dev.emulators.ledger import TokenLedger
 from dev.emulators.messages import RecordedRequest, Response, json_response
@@ -41,6 +42,12 @@ class IdentityEmulator(EmulatorServer):
         self._initial_key = SigningKey.generate()
         self._restore_defaults()
         self._router = Router()
+        # Sign-in and the code grant (authorize.py); first, as it shares the v2 token route.
+        self.authorization = AuthorizationCodes(self)
+        self._router.add("GET", f"/{_TENANT}/oauth2/v2.0/authorize", self.authorization.authorize)
+        self._router.add(
+            "POST", f"/{_TENANT}/oauth2/v2.0/token", self.authorization.token(self._token_v2)
+        )
         self._router.add("POST", f"/{_TENANT}/oauth2/token", self._token_v1)
         self._router.add("POST", f"/{_TENANT}/oauth2/v2.0/token", self._token_v2)
         self._router.add(
@@ -70,6 +77,7 @@ class IdentityEmulator(EmulatorServer):
 
     def reset(self) -> None:
         self._restore_defaults()
+        self.authorization.reset()
         self.latency = 0.0
 
     # -- configuration ---------------------------------------------------------

@@ -33,6 +33,12 @@ class TokenLedger:
             self._grants[token] = grant
         return token
 
+    def record(self, token: str, audience: str, lifetime_s: float) -> None:
+        """Honour a token minted elsewhere: the code grant's access token is a JWT with `amr`."""
+        grant = _Grant(normalize_audience(audience), time.time() + lifetime_s)
+        with self._lock:
+            self._grants[token] = grant
+
     def is_valid(self, token: str | None, audience: str) -> bool:
         if not token:
             return False

@@ -1,0 +1,1 @@
+"""Specs of the operator commands (python3 -m ops)."""
