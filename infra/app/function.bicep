@@ -135,7 +135,7 @@ var rotationFunctionName = 'rotate_refresh_token'
 // group, so that each zone has one.
 var zoneRedundantMinimum = 2
 var httpAlwaysReady = zoneRedundant ? max(zoneRedundantMinimum, alwaysReadyHttpInstances) : alwaysReadyHttpInstances
-var httpAlwaysReadyGroup = httpAlwaysReady > 0 ? [
+var httpAlwaysReadyGroup = (httpAlwaysReady > 0) ? [
   {
     name: 'http'
     instanceCount: httpAlwaysReady

@@ -23,7 +23,7 @@ param publicNetworkAccess string
 @description('Resource ID of the Log Analytics workspace that receives the vault audit log.')
 param logAnalyticsWorkspaceId string
 
-var firewallDefaultAction = publicNetworkAccess == 'Disabled' ? 'Deny' : 'Allow'
+var firewallDefaultAction = (publicNetworkAccess == 'Disabled') ? 'Deny' : 'Allow'
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name

@@ -31,7 +31,7 @@ param skuName string = 'Standard_LRS'
 ])
 param publicNetworkAccess string
 
-var firewallDefaultAction = publicNetworkAccess == 'Disabled' ? 'Deny' : 'Allow'
+var firewallDefaultAction = (publicNetworkAccess == 'Disabled') ? 'Deny' : 'Allow'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
