@@ -67,6 +67,19 @@ def az_rest_get_all(runner: Runner, url: str, subscription: str) -> list[dict[st
     return items
 
 
+def azd_environment(runner: Runner, environ: Mapping[str, str]) -> Mapping[str, str]:
+    """The azd environment's values: azd hands them to a hook; run by hand, ask azd for them."""
+    if environ.get("AZURE_ENV_NAME"):
+        return environ
+    try:
+        values = json.loads(runner(["azd", "env", "get-values", "--output", "json"]))
+    except (CommandError, json.JSONDecodeError):
+        return environ
+    if not isinstance(values, dict):
+        return environ
+    return {**{k: str(v) for k, v in values.items()}, **environ}
+
+
 def required(environ: Mapping[str, str], *names: str) -> list[str]:
     """The values of azd environment variables, or exit naming the ones that are missing."""
     missing = [name for name in names if not environ.get(name, "").strip()]

@@ -46,6 +46,7 @@ from azcli import (
     Runner,
     az_json,
     az_rest_get_all,
+    azd_environment,
     required,
     run,
     say,
@@ -271,7 +272,7 @@ def main(
     parser = argparse.ArgumentParser(prog="postprovision.py", description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     args = parser.parse_args(argv)
-    env = os.environ if environ is None else environ
+    env = azd_environment(runner, os.environ) if environ is None else environ
 
     subscription, vault_id, principal_id = required(
         env,

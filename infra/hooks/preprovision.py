@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from azcli import CommandError, Runner, az_json, run, say
+from azcli import CommandError, Runner, az_json, azd_environment, run, say
 
 SALT_VARIABLE = "KEY_VAULT_NAME_SALT"
 SALT_ALPHABET = string.ascii_lowercase + string.digits
@@ -104,7 +104,7 @@ def main(
     parser = argparse.ArgumentParser(prog="preprovision.py", description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="change nothing, say what to do")
     args = parser.parse_args(argv)
-    env = os.environ if environ is None else environ
+    env = azd_environment(runner, os.environ) if environ is None else environ
 
     previous_vault = env.get("AZURE_KEY_VAULT_NAME", "").strip()
     current_salt = env.get(SALT_VARIABLE, "").strip()

@@ -305,3 +305,18 @@ def test_the_hooks_never_read_secret_values() -> None:
     # secrets in a process's output; the hooks ask Resource Manager for names only.
     for path in HOOKS.glob("*.py"):
         assert not re.search(r"keyvault\W+secret", path.read_text()), path.name
+
+
+def test_run_by_hand_the_hooks_read_the_azd_environment() -> None:
+    calls: list[list[str]] = []
+
+    def azd(argv: Sequence[str]) -> str:
+        calls.append(list(argv))
+        return json.dumps({"AZURE_ENV_NAME": "prod", "AZURE_KEY_VAULT_ID": VAULT})
+
+    merged = hook.azd_environment(azd, {"PATH": "/usr/bin"})
+    assert calls == [["azd", "env", "get-values", "--output", "json"]]
+    assert merged["AZURE_KEY_VAULT_ID"] == VAULT and merged["PATH"] == "/usr/bin"
+    # Run by azd, the values are already in the environment: azd is not asked again.
+    assert hook.azd_environment(azd, {"AZURE_ENV_NAME": "prod"}) == {"AZURE_ENV_NAME": "prod"}
+    assert len(calls) == 1
