@@ -48,18 +48,16 @@ def az_json(runner: Runner, *args: str) -> Any:
     return json.loads(out) if out.strip() else None
 
 
-def az_rest_get_all(runner: Runner, url: str, subscription: str) -> list[dict[str, Any]]:
+def az_rest_get_all(runner: Runner, url: str) -> list[dict[str, Any]]:
     """Every item of an Azure Resource Manager list, following nextLink.
 
     `url` is relative (a resource ID path with its query), so `az rest` prefixes the Resource
-    Manager endpoint of the current cloud.
+    Manager endpoint of the current cloud and signs in for the subscription in the path.
     """
     items: list[dict[str, Any]] = []
     next_url: str | None = url
     while next_url:
-        page = az_json(
-            runner, "rest", "--method", "get", "--url", next_url, "--subscription", subscription
-        )
+        page = az_json(runner, "rest", "--method", "get", "--url", next_url)
         if not isinstance(page, dict):
             break
         items.extend(item for item in page.get("value", []) if isinstance(item, dict))

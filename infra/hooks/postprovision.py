@@ -176,22 +176,19 @@ def build_plan(
     return Plan(tuple(create), tuple(remove), tuple(keep), missing, tuple(inherited))
 
 
-def existing_secret_names(runner: Runner, vault_id: str, subscription: str) -> list[str]:
+def existing_secret_names(runner: Runner, vault_id: str) -> list[str]:
     """Names of the vault's secrets, from Resource Manager (names and attributes, no values)."""
-    items = az_rest_get_all(runner, f"{vault_id}/secrets?api-version={KEY_VAULT_API}", subscription)
+    items = az_rest_get_all(runner, f"{vault_id}/secrets?api-version={KEY_VAULT_API}")
     return [str(item["name"]) for item in items if "name" in item]
 
 
-def identity_assignments(
-    runner: Runner, vault_id: str, principal_id: str, subscription: str
-) -> list[Assignment]:
+def identity_assignments(runner: Runner, vault_id: str, principal_id: str) -> list[Assignment]:
     """The identity's role assignments at, above and below the vault (Key Vault roles kept)."""
     query = quote(f"principalId eq '{principal_id}'", safe="'")
     items = az_rest_get_all(
         runner,
         f"{vault_id}/providers/Microsoft.Authorization/roleAssignments"
         f"?api-version={ROLE_ASSIGNMENT_API}&$filter={query}",
-        subscription,
     )
     found = []
     for item in items:
@@ -296,8 +293,8 @@ def main(
         plan = build_plan(
             vault_id=vault_id,
             desired=desired,
-            existing_secrets=existing_secret_names(runner, vault_id, subscription),
-            assignments=identity_assignments(runner, vault_id, principal_id, subscription),
+            existing_secrets=existing_secret_names(runner, vault_id),
+            assignments=identity_assignments(runner, vault_id, principal_id),
         )
         report(plan, vault_id, dry_run=args.dry_run, vnet_enabled=vnet_enabled)
         if not args.dry_run:

@@ -203,8 +203,9 @@ class FakeAz:
         if self.fail:
             raise hook.CommandError("az: Please run 'az login' to setup account.")
         assert argv[0] == "az"
-        assert argv[argv.index("--subscription") + 1] == SUBSCRIPTION
         if argv[1] == "rest":
+            # az rest has no --subscription: it signs in for the subscription in the URL.
+            assert "--subscription" not in argv
             url = argv[argv.index("--url") + 1]
             assert url.startswith("/subscriptions/"), "relative: the current cloud's ARM"
             if url.startswith(f"{VAULT}/secrets?"):
@@ -214,6 +215,7 @@ class FakeAz:
                 assert f"principalId%20eq%20'{PRINCIPAL}'" in url
                 return json.dumps({"value": self.held})
         if argv[1:4] in (["role", "assignment", "create"], ["role", "assignment", "delete"]):
+            assert argv[argv.index("--subscription") + 1] == SUBSCRIPTION
             return "{}"
         raise AssertionError(f"unexpected command {argv}")
 
