@@ -1,21 +1,70 @@
 // Entry point for `azd provision`: one resource group holding a Flex Consumption function app
 // that resets CSP customer users' passwords through Partner Center, its user-assigned identity,
-// the Key Vault with the Partner Center credentials, host storage and monitoring.
+// the Key Vault with the Partner Center credentials, host storage, monitoring and, with
+// vnetEnabled, a virtual network with private endpoints for storage and the vault.
+//
+// Every parameter an operator may change is mapped to an azd environment value in
+// main.parameters.json: `azd env set NAME value` persists it, and the next `azd provision`
+// applies it. The function app's settings are rewritten from these parameters on every
+// provision, so a change made only in the portal does not survive.
 targetScope = 'subscription'
+
+// --- azd environment ---------------------------------------------------------------------
 
 @minLength(1)
 @maxLength(64)
-@description('Name of the azd environment; it names the resource group and seeds every resource name.')
+@description('Name of the azd environment (AZURE_ENV_NAME); it names the resource group and seeds every resource name.')
 param environmentName string
 
+// The regions that offer the Flex Consumption plan, as in the Azure-Samples Flex Consumption
+// quickstarts; `az functionapp list-flexconsumption-locations` prints the current list.
 @minLength(1)
-@description('Azure region of every resource; it must offer the Flex Consumption plan.')
+@description('Azure region of every resource (AZURE_LOCATION); only regions that offer the Flex Consumption plan.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'eastus2euap'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
 param location string
 
-@description('Object ID of the person or pipeline running azd (AZURE_PRINCIPAL_ID), granted Key Vault Secrets Officer to put the three secrets in; empty grants nothing.')
+@description('Object ID of the person or pipeline running azd (AZURE_PRINCIPAL_ID), granted Key Vault Secrets Officer on the vault to load the three secrets; empty grants nothing.')
 param principalId string = ''
 
-@description('Kind of principal principalId is.')
+@description('Kind of principal principalId is (AZURE_PRINCIPAL_TYPE).')
 @allowed([
   'User'
   'Group'
@@ -23,35 +72,103 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
+// A deleted vault keeps its name for the 90 days of purge protection, so a vault created again
+// after `azd down` needs another name. The preprovision hook sets a new salt when it finds the
+// environment's previous vault soft-deleted; empty keeps the name kv-<token>.
+@maxLength(7)
+@description('KEY_VAULT_NAME_SALT: 1-7 lower-case letters or digits appended to the vault name (kv-<token>-<salt>); empty: kv-<token>. Set by infra/hooks/preprovision.py.')
+param keyVaultNameSalt string = ''
+
+// --- Network -----------------------------------------------------------------------------
+
+@description('VNET_ENABLED: true puts the app in a virtual network (a subnet delegated to Flex Consumption) and reaches storage and Key Vault through private endpoints only, with their public network access off.')
+param vnetEnabled bool = false
+
+// --- App settings (contract section 3) ------------------------------------------------------
+
 @minLength(36)
 @maxLength(36)
-@description('The partner\'s own Microsoft Entra tenant ID (PARTNER_TENANT_ID): the authority for the Partner Center token.')
+@description('PARTNER_TENANT_ID: the partner\'s own Microsoft Entra tenant ID, the authority for the Partner Center token.')
 param partnerTenantId string
 
-@description('true: the app writes each new refresh token back to Key Vault, so its identity gets Key Vault Secrets Officer; false: Key Vault Secrets User (read only).')
-param rotateRefreshToken bool = true
-
-@description('Optional: tenant whose Entra ID tokens callers must present (CALLER_TENANT_ID). Empty leaves caller tokens off.')
-param callerTenantId string = ''
-
-@description('Optional: audience those caller tokens must carry (CALLER_AUDIENCE).')
-param callerAudience string = ''
-
-@description('Name of the Key Vault secret with the Secure Application Model app\'s client ID.')
+@description('SECRET_NAME_APP_ID: name of the Key Vault secret with the Secure Application Model app\'s client ID.')
 param secretNameAppId string = 'partner-center-app-id'
 
-@description('Name of the Key Vault secret with that app\'s client secret.')
+@description('SECRET_NAME_APP_SECRET: name of the Key Vault secret with that app\'s client secret.')
 param secretNameAppSecret string = 'partner-center-app-secret'
 
-@description('Name of the Key Vault secret with the partner admin\'s refresh token.')
+@description('SECRET_NAME_REFRESH_TOKEN: name of the Key Vault secret with the partner admin\'s refresh token.')
 param secretNameRefreshToken string = 'partner-center-refresh-token'
 
-@description('Most instances the function app scales out to.')
+@description('PARTNER_CENTER_BASE_URL: Partner Center REST root.')
+param partnerCenterBaseUrl string = 'https://api.partnercenter.microsoft.com'
+
+@description('PARTNER_CENTER_RESOURCE: the token\'s resource (v1) or scope base (v2), for sovereign clouds.')
+param partnerCenterResource string = 'https://api.partnercenter.microsoft.com'
+
+@description('PARTNER_CENTER_RESET_CALL: resetpassword, or users for the older PATCH /v1/customers/{id}/users/{id}.')
+@allowed([
+  'resetpassword'
+  'users'
+])
+param partnerCenterResetCall string = 'resetpassword'
+
+@description('AUTHORITY_HOST: Microsoft identity platform host.')
+param authorityHost string = 'https://login.microsoftonline.com'
+
+@description('GRAPH_BASE_URL: Microsoft Graph root, for revokeSessions.')
+param graphBaseUrl string = 'https://graph.microsoft.com'
+
+@description('RESET_DEADLINE_SECONDS: the whole reset\'s budget, retries included.')
 @minValue(1)
+@maxValue(220)
+param resetDeadlineSeconds int = 25
+
+@description('SECRET_CACHE_SECONDS: how long secrets read from Key Vault are reused.')
+@minValue(0)
+param secretCacheSeconds int = 300
+
+@description('ROTATE_REFRESH_TOKEN: the app writes each new refresh token back to Key Vault; also decides whether the postprovision hook grants it write on that one secret.')
+param rotateRefreshToken bool = true
+
+@description('REFRESH_TOKEN_ROTATION_SCHEDULE: NCRONTAB schedule of the rotation timer (default Mondays 03:00 UTC).')
+param refreshTokenRotationSchedule string = '0 0 3 * * 1'
+
+@description('CALLER_TENANT_ID: tenant whose Entra ID tokens callers must present; set together with callerAudience. Empty leaves caller tokens off.')
+param callerTenantId string = ''
+
+@description('CALLER_AUDIENCE: audience those caller tokens must carry.')
+param callerAudience string = ''
+
+@description('CALLER_REQUIRED_ROLE: app role the caller token must hold in roles.')
+param callerRequiredRole string = 'PasswordReset.Invoke'
+
+@description('CALLER_POLICY: caller app ID -> list of customer tenant IDs it may act on, or ["*"]. Empty ({}) leaves the setting out: every caller may act on every customer.')
+param callerPolicy object = {}
+
+@description('PROTECTED_ROLE_GUARD: read the target and its directory roles before a reset; false skips both reads.')
+param protectedRoleGuard bool = true
+
+@description('PROTECTED_ROLE_IDS: comma-separated role template IDs replacing the default protected list; empty keeps Microsoft\'s privileged roles.')
+param protectedRoleIds string = ''
+
+@description('LOOKUP_CACHE_SECONDS: how long a resolved domain or UPN is reused.')
+@minValue(0)
+param lookupCacheSeconds int = 3600
+
+@description('LOOKUP_MISS_CACHE_SECONDS: how long a domain or UPN that was not found is remembered as missing.')
+@minValue(0)
+param lookupMissCacheSeconds int = 60
+
+// --- Scale -------------------------------------------------------------------------------
+
+// 40 is the lowest maximum the Flex Consumption documentation promises in every region.
+@description('MAXIMUM_INSTANCE_COUNT: most instances the function app scales out to.')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Memory of each instance, in MB.')
+@description('INSTANCE_MEMORY_MB: memory of each instance, in MB.')
 @allowed([
   512
   2048
@@ -59,25 +176,23 @@ param maximumInstanceCount int = 40
 ])
 param instanceMemoryMB int = 2048
 
-@description('Most HTTP requests one instance works on at once; keep it at or below pythonThreadpoolThreadCount.')
+@description('HTTP_PER_INSTANCE_CONCURRENCY: most HTTP requests one instance works on at once; keep it at or below pythonThreadpoolThreadCount.')
 @minValue(1)
 @maxValue(1000)
 param httpPerInstanceConcurrency int = 16
 
-@description('Spread the function app over availability zones (only where Flex Consumption offers it; keeps at least two always-ready instances, billed while idle).')
-param zoneRedundant bool = false
-
-@description('Threads of the Python worker that run the (synchronous) handlers: PYTHON_THREADPOOL_THREAD_COUNT.')
+@description('PYTHON_THREADPOOL_THREAD_COUNT: threads of the Python worker that run the (synchronous) handlers; 32 is the documented maximum.')
 @minValue(1)
-@maxValue(64)
+@maxValue(32)
 param pythonThreadpoolThreadCount int = 16
 
-@description('Enabled: Key Vault answers on its public endpoint (Entra token and RBAC role still required). Disabled needs private endpoints and a virtual network, which this template does not create.')
-@allowed([
-  'Enabled'
-  'Disabled'
-])
-param keyVaultPublicNetworkAccess string = 'Enabled'
+@description('ZONE_REDUNDANT: spread the app over availability zones (only where Flex Consumption offers it). Also makes host storage ZRS and keeps at least two always-ready instances per scale group, billed while idle. Decide before the first azd up.')
+param zoneRedundant bool = false
+
+@description('ALWAYS_READY_HTTP_INSTANCES: instances kept running for the HTTP functions (billed while idle); at least 2 when zoneRedundant.')
+@minValue(0)
+@maxValue(1000)
+param alwaysReadyHttpInstances int = 0
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -86,6 +201,8 @@ var tags = {
 }
 var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
 var deploymentContainerName = 'app-package-${resourceToken}'
+// kv- (3) + token (13) + '-' + salt (7 at most) = 24, the longest vault name Azure accepts.
+var keyVaultName = empty(keyVaultNameSalt) ? '${abbrs.keyVaultVaults}${resourceToken}' : '${abbrs.keyVaultVaults}${resourceToken}-${keyVaultNameSalt}'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -122,6 +239,9 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
+    // Zone-redundant Flex Consumption apps should keep their host state in zone-redundant storage.
+    skuName: zoneRedundant ? 'Standard_ZRS' : 'Standard_LRS'
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
   }
 }
 
@@ -129,14 +249,90 @@ module keyVault 'app/keyvault.bicep' = {
   name: 'keyvault'
   scope: rg
   params: {
-    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    name: keyVaultName
     location: location
     tags: tags
-    publicNetworkAccess: keyVaultPublicNetworkAccess
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
 }
 
+module network 'app/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+// One private endpoint, with its private DNS zone, per storage service the host uses and one
+// for the vault. They exist only with the virtual network.
+module blobEndpoint 'app/private-endpoint.bicep' = if (vnetEnabled) {
+  name: 'private-endpoint-blob'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}blob-${resourceToken}'
+    location: location
+    tags: tags
+    groupId: 'blob'
+    privateDnsZoneName: 'privatelink.blob.${environment().suffixes.storage}'
+    targetResourceId: storage.outputs.id
+    subnetId: vnetEnabled ? network.outputs.privateEndpointSubnetId : ''
+    virtualNetworkId: vnetEnabled ? network.outputs.id : ''
+  }
+}
+
+module queueEndpoint 'app/private-endpoint.bicep' = if (vnetEnabled) {
+  name: 'private-endpoint-queue'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}queue-${resourceToken}'
+    location: location
+    tags: tags
+    groupId: 'queue'
+    privateDnsZoneName: 'privatelink.queue.${environment().suffixes.storage}'
+    targetResourceId: storage.outputs.id
+    subnetId: vnetEnabled ? network.outputs.privateEndpointSubnetId : ''
+    virtualNetworkId: vnetEnabled ? network.outputs.id : ''
+  }
+}
+
+module tableEndpoint 'app/private-endpoint.bicep' = if (vnetEnabled) {
+  name: 'private-endpoint-table'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}table-${resourceToken}'
+    location: location
+    tags: tags
+    groupId: 'table'
+    privateDnsZoneName: 'privatelink.table.${environment().suffixes.storage}'
+    targetResourceId: storage.outputs.id
+    subnetId: vnetEnabled ? network.outputs.privateEndpointSubnetId : ''
+    virtualNetworkId: vnetEnabled ? network.outputs.id : ''
+  }
+}
+
+module vaultEndpoint 'app/private-endpoint.bicep' = if (vnetEnabled) {
+  name: 'private-endpoint-vault'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}vault-${resourceToken}'
+    location: location
+    tags: tags
+    groupId: 'vault'
+    // privatelink.vaultcore.azure.net in the public cloud; the matching zone in sovereign ones.
+    privateDnsZoneName: 'privatelink${replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.')}'
+    targetResourceId: keyVault.outputs.id
+    subnetId: vnetEnabled ? network.outputs.privateEndpointSubnetId : ''
+    virtualNetworkId: vnetEnabled ? network.outputs.id : ''
+  }
+}
+
+// Storage, telemetry and the operator's vault role. The app's own Key Vault roles are scoped
+// to single secrets, so they can only be granted once the secrets exist: the postprovision hook
+// (infra/hooks/postprovision.py) does that after the operator has loaded them.
 module rbac 'app/rbac.bicep' = {
   name: 'rbac'
   scope: rg
@@ -144,7 +340,6 @@ module rbac 'app/rbac.bicep' = {
     identityPrincipalId: identity.outputs.principalId
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
-    rotateRefreshToken: rotateRefreshToken
     storageAccountName: storage.outputs.name
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
@@ -167,22 +362,43 @@ module api 'app/function.bicep' = {
     deploymentContainerName: storage.outputs.deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultUri: keyVault.outputs.uri
+    appSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
     partnerTenantId: partnerTenantId
     secretNameAppId: secretNameAppId
     secretNameAppSecret: secretNameAppSecret
     secretNameRefreshToken: secretNameRefreshToken
+    partnerCenterBaseUrl: partnerCenterBaseUrl
+    partnerCenterResource: partnerCenterResource
+    partnerCenterResetCall: partnerCenterResetCall
+    authorityHost: authorityHost
+    graphBaseUrl: graphBaseUrl
+    resetDeadlineSeconds: resetDeadlineSeconds
+    secretCacheSeconds: secretCacheSeconds
     rotateRefreshToken: rotateRefreshToken
+    refreshTokenRotationSchedule: refreshTokenRotationSchedule
     callerTenantId: callerTenantId
     callerAudience: callerAudience
+    callerRequiredRole: callerRequiredRole
+    callerPolicy: callerPolicy
+    protectedRoleGuard: protectedRoleGuard
+    protectedRoleIds: protectedRoleIds
+    lookupCacheSeconds: lookupCacheSeconds
+    lookupMissCacheSeconds: lookupMissCacheSeconds
     pythonThreadpoolThreadCount: pythonThreadpoolThreadCount
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     httpPerInstanceConcurrency: httpPerInstanceConcurrency
     zoneRedundant: zoneRedundant
+    alwaysReadyHttpInstances: alwaysReadyHttpInstances
   }
-  // The host starts as soon as the app exists: give it its storage and telemetry roles first.
+  // The host starts as soon as the app exists: give it its storage and telemetry roles first,
+  // and, with the virtual network, the private endpoints it reaches storage and the vault by.
   dependsOn: [
     rbac
+    blobEndpoint
+    queueEndpoint
+    tableEndpoint
+    vaultEndpoint
   ]
 }
 
@@ -193,7 +409,15 @@ output AZURE_FUNCTION_NAME string = api.outputs.name
 output SERVICE_API_NAME string = api.outputs.name
 output AZURE_FUNCTION_URI string = 'https://${api.outputs.defaultHostName}'
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_KEY_VAULT_ID string = keyVault.outputs.id
 output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
 output AZURE_USER_ASSIGNED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output AZURE_USER_ASSIGNED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString
+// What the postprovision hook grants on, exactly as deployed (names of secrets, never values).
+output SECRET_NAME_APP_ID string = secretNameAppId
+output SECRET_NAME_APP_SECRET string = secretNameAppSecret
+output SECRET_NAME_REFRESH_TOKEN string = secretNameRefreshToken
+output ROTATE_REFRESH_TOKEN bool = rotateRefreshToken
+output VNET_ENABLED bool = vnetEnabled

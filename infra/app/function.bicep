@@ -1,5 +1,7 @@
 // The Flex Consumption plan and the function app. The app runs as the user-assigned identity;
-// its settings name where the secrets live, never what they are.
+// its settings name where the secrets live, never what they are. siteConfig.appSettings replaces
+// the app's whole settings list on every provision: a setting belongs in main.bicep and
+// main.parameters.json, never only in the portal.
 
 @description('Name of the function app.')
 param name string
@@ -37,52 +39,114 @@ param applicationInsightsConnectionString string
 @description('Vault URI, for KEY_VAULT_URL.')
 param keyVaultUri string
 
-@description('The partner\'s own Entra tenant ID, for PARTNER_TENANT_ID.')
+@description('Subnet delegated to Flex Consumption for virtual network integration; empty: no virtual network.')
+param appSubnetId string = ''
+
+// App settings. main.bicep holds their defaults (the contract's) and range checks; every one is
+// passed here, so the settings below are exactly what main.parameters.json and the azd
+// environment say.
+
+@description('PARTNER_TENANT_ID')
 param partnerTenantId string
 
-@description('Name of the secret that holds the Secure Application Model app\'s client ID.')
-param secretNameAppId string = 'partner-center-app-id'
+@description('SECRET_NAME_APP_ID')
+param secretNameAppId string
 
-@description('Name of the secret that holds that app\'s client secret.')
-param secretNameAppSecret string = 'partner-center-app-secret'
+@description('SECRET_NAME_APP_SECRET')
+param secretNameAppSecret string
 
-@description('Name of the secret that holds the partner admin\'s refresh token.')
-param secretNameRefreshToken string = 'partner-center-refresh-token'
+@description('SECRET_NAME_REFRESH_TOKEN')
+param secretNameRefreshToken string
 
-@description('Whether the app writes each new refresh token back to Key Vault.')
-param rotateRefreshToken bool = true
+@description('PARTNER_CENTER_BASE_URL')
+param partnerCenterBaseUrl string
 
-@description('Tenant whose Entra ID tokens callers must present; empty leaves the setting out.')
-param callerTenantId string = ''
+@description('PARTNER_CENTER_RESOURCE')
+param partnerCenterResource string
 
-@description('Audience those tokens must carry; empty leaves the setting out.')
-param callerAudience string = ''
+@description('PARTNER_CENTER_RESET_CALL')
+param partnerCenterResetCall string
 
-@description('Worker threads per Python worker process (PYTHON_THREADPOOL_THREAD_COUNT).')
-@minValue(1)
-@maxValue(64)
-param pythonThreadpoolThreadCount int = 16
+@description('AUTHORITY_HOST')
+param authorityHost string
+
+@description('GRAPH_BASE_URL')
+param graphBaseUrl string
+
+@description('RESET_DEADLINE_SECONDS')
+param resetDeadlineSeconds int
+
+@description('SECRET_CACHE_SECONDS')
+param secretCacheSeconds int
+
+@description('ROTATE_REFRESH_TOKEN')
+param rotateRefreshToken bool
+
+@description('REFRESH_TOKEN_ROTATION_SCHEDULE')
+param refreshTokenRotationSchedule string
+
+@description('CALLER_TENANT_ID; empty leaves the setting out.')
+param callerTenantId string
+
+@description('CALLER_AUDIENCE; empty leaves the setting out.')
+param callerAudience string
+
+@description('CALLER_REQUIRED_ROLE')
+param callerRequiredRole string
+
+@description('CALLER_POLICY as an object; empty leaves the setting out (every caller, every customer).')
+param callerPolicy object
+
+@description('PROTECTED_ROLE_GUARD')
+param protectedRoleGuard bool
+
+@description('PROTECTED_ROLE_IDS; empty leaves the setting out (Microsoft\'s privileged roles).')
+param protectedRoleIds string
+
+@description('LOOKUP_CACHE_SECONDS')
+param lookupCacheSeconds int
+
+@description('LOOKUP_MISS_CACHE_SECONDS')
+param lookupMissCacheSeconds int
+
+@description('PYTHON_THREADPOOL_THREAD_COUNT')
+param pythonThreadpoolThreadCount int
 
 @description('Most instances the app scales out to.')
-@minValue(1)
-@maxValue(1000)
-param maximumInstanceCount int = 40
+param maximumInstanceCount int
 
 @description('Memory of each instance, in MB.')
-@allowed([
-  512
-  2048
-  4096
-])
-param instanceMemoryMB int = 2048
+param instanceMemoryMB int
 
 @description('Most HTTP requests one instance works on at once.')
-@minValue(1)
-@maxValue(1000)
-param httpPerInstanceConcurrency int = 16
+param httpPerInstanceConcurrency int
 
-@description('Spread instances over availability zones (only in regions that offer it for Flex Consumption; keeps at least two always-ready instances, billed while idle).')
-param zoneRedundant bool = false
+@description('Spread instances over availability zones.')
+param zoneRedundant bool
+
+@description('Always-ready instances for the HTTP functions; raised to 2 when zoneRedundant.')
+param alwaysReadyHttpInstances int
+
+// Timer trigger of the weekly refresh-token exchange (reset_password/token_rotation.py); outside
+// the HTTP group it scales, and is kept ready, as its own group.
+var rotationFunctionName = 'rotate_refresh_token'
+
+// A zone-redundant Flex Consumption app needs at least two always-ready instances in every scale
+// group, so that each zone has one.
+var zoneRedundantMinimum = 2
+var httpAlwaysReady = zoneRedundant ? max(zoneRedundantMinimum, alwaysReadyHttpInstances) : alwaysReadyHttpInstances
+var httpAlwaysReadyGroup = (httpAlwaysReady > 0) ? [
+  {
+    name: 'http'
+    instanceCount: httpAlwaysReady
+  }
+] : []
+var rotationAlwaysReadyGroup = zoneRedundant ? [
+  {
+    name: 'function:${rotationFunctionName}'
+    instanceCount: zoneRedundantMinimum
+  }
+] : []
 
 var baseAppSettings = [
   {
@@ -130,8 +194,56 @@ var baseAppSettings = [
     value: secretNameRefreshToken
   }
   {
+    name: 'PARTNER_CENTER_BASE_URL'
+    value: partnerCenterBaseUrl
+  }
+  {
+    name: 'PARTNER_CENTER_RESOURCE'
+    value: partnerCenterResource
+  }
+  {
+    name: 'PARTNER_CENTER_RESET_CALL'
+    value: partnerCenterResetCall
+  }
+  {
+    name: 'AUTHORITY_HOST'
+    value: authorityHost
+  }
+  {
+    name: 'GRAPH_BASE_URL'
+    value: graphBaseUrl
+  }
+  {
+    name: 'RESET_DEADLINE_SECONDS'
+    value: string(resetDeadlineSeconds)
+  }
+  {
+    name: 'SECRET_CACHE_SECONDS'
+    value: string(secretCacheSeconds)
+  }
+  {
     name: 'ROTATE_REFRESH_TOKEN'
     value: rotateRefreshToken ? 'true' : 'false'
+  }
+  {
+    name: 'REFRESH_TOKEN_ROTATION_SCHEDULE'
+    value: refreshTokenRotationSchedule
+  }
+  {
+    name: 'CALLER_REQUIRED_ROLE'
+    value: callerRequiredRole
+  }
+  {
+    name: 'PROTECTED_ROLE_GUARD'
+    value: protectedRoleGuard ? 'true' : 'false'
+  }
+  {
+    name: 'LOOKUP_CACHE_SECONDS'
+    value: string(lookupCacheSeconds)
+  }
+  {
+    name: 'LOOKUP_MISS_CACHE_SECONDS'
+    value: string(lookupMissCacheSeconds)
   }
   {
     name: 'PYTHON_THREADPOOL_THREAD_COUNT'
@@ -139,7 +251,8 @@ var baseAppSettings = [
   }
 ]
 
-// Caller-token settings appear only when given, so an empty value never reaches the app.
+// Optional settings appear only when given, so an empty value never reaches the app (an empty
+// CALLER_POLICY would mean "no caller may act on any customer", not "unset").
 var callerTenantAppSettings = empty(callerTenantId) ? [] : [
   {
     name: 'CALLER_TENANT_ID'
@@ -154,6 +267,20 @@ var callerAudienceAppSettings = empty(callerAudience) ? [] : [
   }
 ]
 
+var callerPolicyAppSettings = empty(callerPolicy) ? [] : [
+  {
+    name: 'CALLER_POLICY'
+    value: string(callerPolicy)
+  }
+]
+
+var protectedRoleIdsAppSettings = empty(protectedRoleIds) ? [] : [
+  {
+    name: 'PROTECTED_ROLE_IDS'
+    value: protectedRoleIds
+  }
+]
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -164,7 +291,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
     tier: 'FlexConsumption'
   }
   properties: {
-    // checkov:skip=CKV_AZURE_225:Zone redundancy is the zoneRedundant parameter, off by default: on Flex Consumption it keeps at least two always-ready instances billed while idle, and not every region offers it.
+    // checkov:skip=CKV_AZURE_225:Zone redundancy is the zoneRedundant parameter (ZONE_REDUNDANT), off by default: on Flex Consumption it keeps at least two always-ready instances per scale group billed while idle, and not every region offers it.
     reserved: true
     zoneRedundant: zoneRedundant
   }
@@ -187,6 +314,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     // checkov:skip=CKV_AZURE_213:The App Service health check (siteConfig.healthCheckPath) is not offered on Flex Consumption; GET /api/health serves external availability tests.
     // checkov:skip=CKV_AZURE_17:Client certificates would break the documented callers (Power Automate custom connector, ServiceNow REST Message); callers authenticate with a function key or an Entra ID token.
     serverFarmId: plan.id
+    // Outbound traffic through the delegated subnet when the virtual network is on.
+    virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
     httpsOnly: true
     clientCertEnabled: false
     siteConfig: {
@@ -194,7 +323,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: concat(baseAppSettings, callerTenantAppSettings, callerAudienceAppSettings)
+      appSettings: concat(baseAppSettings, callerTenantAppSettings, callerAudienceAppSettings, callerPolicyAppSettings, protectedRoleIdsAppSettings)
     }
     functionAppConfig: {
       deployment: {
@@ -208,6 +337,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         }
       }
       scaleAndConcurrency: {
+        alwaysReady: concat(httpAlwaysReadyGroup, rotationAlwaysReadyGroup)
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
         triggers: {

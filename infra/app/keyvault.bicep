@@ -1,8 +1,10 @@
 // The vault that holds the three Partner Center secrets (app ID, app secret, refresh token).
-// Access is Azure RBAC only (no access policies); deleted secrets are kept 90 days and cannot
-// be purged early. Nothing here writes a secret: the operator puts them in after `azd up`.
+// Access is Azure RBAC only (no access policies); deleted secrets and the vault itself are kept
+// 90 days and cannot be purged early (purge protection). Nothing here writes a secret: the
+// operator loads them after `azd up` (python3 -m ops secrets / consent), and the postprovision
+// hook then grants the app roles on each secret, never on the whole vault.
 
-@description('Name of the vault (3-24 characters, globally unique).')
+@description('Name of the vault (3-24 characters, globally unique; main.bicep salts it so a vault can be created again while a deleted one keeps the old name).')
 param name string
 
 @description('Azure region of the vault.')
@@ -11,23 +13,25 @@ param location string
 @description('Tags put on the vault.')
 param tags object = {}
 
-@description('Enabled: the vault answers on its public endpoint (callers still need an Entra token and an RBAC role). Disabled: only through private endpoints, which this template does not create.')
+@description('Disabled (main.bicep: whenever vnetEnabled): only the private endpoint answers and the firewall denies by default. Enabled (no virtual network): the public endpoint is the app\'s only way in; an Entra token and an RBAC role are still required.')
 @allowed([
   'Enabled'
   'Disabled'
 ])
-param publicNetworkAccess string = 'Enabled'
+param publicNetworkAccess string
 
 @description('Resource ID of the Log Analytics workspace that receives the vault audit log.')
 param logAnalyticsWorkspaceId string
+
+var firewallDefaultAction = (publicNetworkAccess == 'Disabled') ? 'Deny' : 'Allow'
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
   tags: tags
   properties: {
-    // checkov:skip=CKV_AZURE_109:The Flex Consumption app has no virtual network here and App Service is not a trusted service for the vault firewall, so the firewall default stays Allow; every call still needs an Entra token and an RBAC role, and publicNetworkAccess can be set to Disabled.
-    // checkov:skip=CKV_AZURE_189:Public network access is a parameter (keyVaultPublicNetworkAccess), Enabled by default for the same reason as CKV_AZURE_109.
+    // checkov:skip=CKV_AZURE_109:The firewall default is Deny whenever vnetEnabled is true (asserted in tests/infra); it stays Allow only without a virtual network, because App Service is not a trusted service for the vault firewall, and every call still needs an Entra token and an RBAC role. checkov does not evaluate the condition.
+    // checkov:skip=CKV_AZURE_189:Public network access is Disabled whenever vnetEnabled is true (asserted in tests/infra) and Enabled only without a virtual network, for the reason given for CKV_AZURE_109; checkov cannot read the conditional value.
     tenantId: subscription().tenantId
     sku: {
       family: 'A'
@@ -43,7 +47,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     publicNetworkAccess: publicNetworkAccess
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: firewallDefaultAction
     }
   }
 }

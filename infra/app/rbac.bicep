@@ -1,5 +1,11 @@
-// Every Azure RBAC grant of the deployment, in one place. Role definition IDs are the
+// Every Azure RBAC grant the templates make, in one place. Role definition IDs are the
 // built-in roles' fixed GUIDs (the same in every subscription).
+//
+// The app identity gets no role on the vault here. Its Key Vault roles are scoped to single
+// secrets (read on the three, write on the refresh token only), and a role can only be scoped
+// to a secret that exists; declaring the secrets here would overwrite the rotated refresh
+// token on every provision. So infra/hooks/postprovision.py grants them after the operator
+// has loaded the secrets (see infra/README.md for the order).
 
 @description('Principal (object) ID of the user-assigned managed identity.')
 param identityPrincipalId string
@@ -15,24 +21,17 @@ param operatorPrincipalId string = ''
 ])
 param operatorPrincipalType string = 'User'
 
-@description('true: the identity may also write secrets (the app stores each new refresh token); false: read only.')
-param rotateRefreshToken bool = true
-
 param storageAccountName string
 param keyVaultName string
 param applicationInsightsName string
 
 var roles = {
-  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
-
-// Secrets Officer (read and write) only when the app writes rotated refresh tokens back.
-var appKeyVaultRole = rotateRefreshToken ? roles.keyVaultSecretsOfficer : roles.keyVaultSecretsUser
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -79,18 +78,7 @@ resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
   }
 }
 
-// The app reads the Partner Center secrets (and, with rotation, writes the refresh token).
-resource appSecretsAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, identityPrincipalId, appKeyVaultRole)
-  scope: vault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', appKeyVaultRole)
-    principalId: identityPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// The operator puts the three secrets in after `azd up`.
+// The operator loads the three secrets after `azd up` (python3 -m ops secrets, ops consent).
 resource operatorSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
   name: guid(vault.id, operatorPrincipalId, roles.keyVaultSecretsOfficer)
   scope: vault
@@ -111,5 +99,3 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
     principalType: 'ServicePrincipal'
   }
 }
-
-output appKeyVaultRoleId string = appKeyVaultRole

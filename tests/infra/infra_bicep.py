@@ -11,9 +11,13 @@ Runs only in the infra virtualenv (dev/infra_check.py), where pycep is installed
 from __future__ import annotations
 
 import functools
+import importlib.util
+import json
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from lark import Token, Tree
@@ -22,6 +26,8 @@ from pycep import BicepParser
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 MAIN = INFRA / "main.bicep"
+PARAMETERS_FILE = INFRA / "main.parameters.json"
+HOOKS = INFRA / "hooks"
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _INTERPOLATED_NAME = re.compile(r"\$\{\s*([A-Za-z_]\w*)\s*(\()?")
@@ -221,14 +227,59 @@ def app_settings() -> dict[str, Any]:
 
 def conditional_app_settings() -> dict[str, Any]:
     """App settings that appear only under a condition (`cond ? [] : [...]`), name -> condition."""
-    path, _, _ = only_resource("Microsoft.Web/sites")
+    path, _, site = only_resource("Microsoft.Web/sites")
     variables = parse(path).get("variables", {})
+    expression = resource_body(site)["properties"]["siteConfig"]["appSettings"]
+    arguments = function(expression, "concat")
+    names = list(arguments.values()) if arguments is not None else [expression]
     found: dict[str, Any] = {}
-    for variable in variables.values():
-        operands = operator(variable["value"], "conditional")
+    for name in names:
+        if not (isinstance(name, str) and name in variables):
+            continue
+        operands = operator(variables[name]["value"], "conditional")
         if operands is None:
             continue
         for branch in ("true_value", "false_value"):
             for item in operands[branch] or []:
                 found[item["name"]] = operands["condition"]
     return found
+
+
+def parameters_file() -> dict[str, str]:
+    """main.parameters.json as parameter name -> value (the azd `${VAR}` reference)."""
+    document = json.loads(PARAMETERS_FILE.read_text())
+    return {name: entry["value"] for name, entry in document["parameters"].items()}
+
+
+def azd_variable(value: str) -> str:
+    """`${NAME}` -> "NAME"; fails the test for anything else (a literal, a default, two names)."""
+    match = re.fullmatch(r"\$\{([A-Z][A-Z0-9_]*)\}", value)
+    assert match, f"{value!r} is not a plain azd environment reference"
+    return match.group(1)
+
+
+def decorator(parameter: dict[str, Any], kind: str) -> Any:
+    """A parameter's decorator argument (pycep names: `allowed`, `min_value`...), or None."""
+    for item in parameter["decorators"]:
+        if item["type"] == kind:
+            return item.get("argument")
+    return None
+
+
+def module_params(name: str) -> dict[str, Any]:
+    """What main.bicep passes to module `name`."""
+    params: dict[str, Any] = resource_body(parse(MAIN)["modules"][name])["params"]
+    return params
+
+
+@functools.cache
+def load_hook(name: str) -> ModuleType:
+    """An azd hook script under infra/hooks, imported as a module (its `main` is not run)."""
+    if str(HOOKS) not in sys.path:
+        sys.path.insert(0, str(HOOKS))
+    spec = importlib.util.spec_from_file_location(f"hook_{name}", HOOKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module

@@ -1,4 +1,5 @@
-"""App settings follow the contract (section 3) and hold no secret; outputs are named the azd
+"""App settings follow the contract (section 3), every one an operator may change comes from
+the azd environment through a parameter, and none holds a secret; outputs are named the azd
 way and leak nothing."""
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ import pytest
 from infra_bicep import (
     INFRA,
     MAIN,
+    ROOT,
     accessor_path,
     app_settings,
+    azd_variable,
     bicep_files,
     conditional_app_settings,
     function,
     is_literal,
     module_file,
+    module_params,
     only_resource,
     operator,
+    parameters_file,
     parse,
-    resource_body,
 )
 
 SECRET_LIKE = re.compile(
@@ -47,10 +51,74 @@ REQUIRED_AZD_OUTPUTS = {
     "AZURE_FUNCTION_NAME",
     "SERVICE_API_NAME",
     "AZURE_KEY_VAULT_NAME",
+    "AZURE_KEY_VAULT_ID",
     "AZURE_KEY_VAULT_ENDPOINT",
     "AZURE_USER_ASSIGNED_IDENTITY_CLIENT_ID",
+    "AZURE_USER_ASSIGNED_IDENTITY_PRINCIPAL_ID",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
 }
+
+REQUIRED = object()  # a parameter without a default: azd asks for it
+# Contract section 3, setting by setting: the main.bicep parameter an operator changes it with
+# (through the azd environment variable of the same name) and the contract's default.
+OPERATOR_SETTINGS: dict[str, tuple[str, object]] = {
+    "PARTNER_TENANT_ID": ("partnerTenantId", REQUIRED),
+    "SECRET_NAME_APP_ID": ("secretNameAppId", "partner-center-app-id"),
+    "SECRET_NAME_APP_SECRET": ("secretNameAppSecret", "partner-center-app-secret"),
+    "SECRET_NAME_REFRESH_TOKEN": ("secretNameRefreshToken", "partner-center-refresh-token"),
+    "PARTNER_CENTER_BASE_URL": ("partnerCenterBaseUrl", "https://api.partnercenter.microsoft.com"),
+    "AUTHORITY_HOST": ("authorityHost", "https://login.microsoftonline.com"),
+    "RESET_DEADLINE_SECONDS": ("resetDeadlineSeconds", 25),
+    "SECRET_CACHE_SECONDS": ("secretCacheSeconds", 300),
+    "ROTATE_REFRESH_TOKEN": ("rotateRefreshToken", True),
+    "CALLER_TENANT_ID": ("callerTenantId", ""),
+    "CALLER_AUDIENCE": ("callerAudience", ""),
+    "CALLER_REQUIRED_ROLE": ("callerRequiredRole", "PasswordReset.Invoke"),
+    "CALLER_POLICY": ("callerPolicy", {}),
+    "PROTECTED_ROLE_GUARD": ("protectedRoleGuard", True),
+    "PROTECTED_ROLE_IDS": ("protectedRoleIds", ""),
+    "LOOKUP_CACHE_SECONDS": ("lookupCacheSeconds", 3600),
+    "LOOKUP_MISS_CACHE_SECONDS": ("lookupMissCacheSeconds", 60),
+    "PARTNER_CENTER_RESOURCE": ("partnerCenterResource", "https://api.partnercenter.microsoft.com"),
+    "PARTNER_CENTER_RESET_CALL": ("partnerCenterResetCall", "resetpassword"),
+    "GRAPH_BASE_URL": ("graphBaseUrl", "https://graph.microsoft.com"),
+    # Not in the contract's table, but read by the app (reset_password/token_rotation.py).
+    "REFRESH_TOKEN_ROTATION_SCHEDULE": ("refreshTokenRotationSchedule", "0 0 3 * * 1"),
+    # The Python worker's own setting.
+    "PYTHON_THREADPOOL_THREAD_COUNT": ("pythonThreadpoolThreadCount", 16),
+}
+# Contract settings an operator does not set: the templates derive them from what they deploy.
+DERIVED_SETTINGS = {"KEY_VAULT_URL": "keyVaultUri", "AZURE_CLIENT_ID": "identityClientId"}
+# Only for a local Key Vault emulator; in Azure the app's default (true) must stand.
+LOCAL_ONLY_SETTINGS = {"KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"}
+# Contract section 3 as written (the table's first column).
+CONTRACT_SECTION_3 = {
+    "KEY_VAULT_URL",
+    "PARTNER_TENANT_ID",
+    "SECRET_NAME_APP_ID",
+    "SECRET_NAME_APP_SECRET",
+    "SECRET_NAME_REFRESH_TOKEN",
+    "PARTNER_CENTER_BASE_URL",
+    "AUTHORITY_HOST",
+    "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE",
+    "RESET_DEADLINE_SECONDS",
+    "AZURE_CLIENT_ID",
+    "SECRET_CACHE_SECONDS",
+    "ROTATE_REFRESH_TOKEN",
+    "CALLER_TENANT_ID",
+    "CALLER_AUDIENCE",
+    "CALLER_REQUIRED_ROLE",
+    "CALLER_POLICY",
+    "PROTECTED_ROLE_GUARD",
+    "PROTECTED_ROLE_IDS",
+    "LOOKUP_CACHE_SECONDS",
+    "LOOKUP_MISS_CACHE_SECONDS",
+    "PARTNER_CENTER_RESOURCE",
+    "PARTNER_CENTER_RESET_CALL",
+    "GRAPH_BASE_URL",
+}
+# Optional settings left out of the app entirely while their parameter is empty.
+OPTIONAL_SETTINGS = {"CALLER_TENANT_ID", "CALLER_AUDIENCE", "CALLER_POLICY", "PROTECTED_ROLE_IDS"}
 
 
 def _function_file() -> Path:
@@ -110,11 +178,138 @@ def test_the_leak_check_catches_a_planted_secret() -> None:
     ]
 
 
+def _resolved_parameters() -> dict[str, Any]:
+    """function.bicep's parameters, each replaced by the main.bicep parameter feeding it.
+
+    The module's app-setting parameters have no defaults of their own: main.bicep holds them.
+    """
+    module = parse(_function_file())["parameters"]
+    main = parse(MAIN)["parameters"]
+    passed = module_params("api")
+    return {
+        name: main[passed[name]]
+        if isinstance(passed.get(name), str) and passed[name] in main
+        else definition
+        for name, definition in module.items()
+    }
+
+
 def test_no_app_setting_carries_a_secret_value() -> None:
     path = _function_file()
     settings = app_settings()
-    parameters = parse(path)["parameters"]
-    assert not leaked_settings(settings, lambda v: is_literal(path, v), parameters)
+    assert not leaked_settings(settings, lambda v: is_literal(path, v), _resolved_parameters())
+
+
+# --- Every operator setting comes from the azd environment ----------------------------------
+
+
+def test_every_contract_setting_is_provisioned_or_deliberately_left_out() -> None:
+    covered = set(OPERATOR_SETTINGS) | set(DERIVED_SETTINGS) | LOCAL_ONLY_SETTINGS
+    assert covered >= CONTRACT_SECTION_3, sorted(CONTRACT_SECTION_3 - covered)
+    assert not LOCAL_ONLY_SETTINGS & set(app_settings()), "emulator-only setting deployed"
+
+
+def test_every_setting_the_app_reads_is_provisioned_or_deliberately_left_out() -> None:
+    # The settings model names each setting by its environment variable (alias="..."); one the
+    # templates do not know would only ever be set in the portal, and lost on the next provision.
+    source = (ROOT / "shared" / "settings.py").read_text()
+    read = set(re.findall(r'alias="([A-Z][A-Z0-9_]*)"', source))
+    assert read, "no settings found in shared/settings.py"
+    covered = set(OPERATOR_SETTINGS) | set(DERIVED_SETTINGS) | LOCAL_ONLY_SETTINGS
+    assert read <= covered, f"settings the templates do not provision: {sorted(read - covered)}"
+
+
+@pytest.mark.parametrize("setting", sorted(OPERATOR_SETTINGS))
+def test_operator_setting_flows_from_the_azd_environment_to_the_app(setting: str) -> None:
+    parameter, default = OPERATOR_SETTINGS[setting]
+    declared = parse(MAIN)["parameters"][parameter]
+    if default is REQUIRED:
+        assert declared.get("default") is None, f"{parameter} should have no default"
+    else:
+        assert declared["default"] == default, f"{parameter}: not the contract's default"
+    # main.parameters.json: the azd variable is the app setting's own name.
+    assert azd_variable(parameters_file()[parameter]) == setting
+    # main.bicep hands it to the app module under the same name...
+    assert module_params("api")[parameter] == parameter
+    # ...and the module turns it into the app setting.
+    value = app_settings()[setting]
+    if declared["type"] == "bool":
+        assert operator(value, "conditional") == {
+            "condition": parameter,
+            "true_value": "true",
+            "false_value": "false",
+        }, "string(true) would be 'True'; the app expects 'true' / 'false'"
+    elif declared["type"] in ("int", "object"):
+        # string() of an object is its JSON text.
+        assert function(value, "string") == {"value_to_convert": parameter}
+    else:
+        assert value == parameter
+
+
+def test_optional_settings_appear_only_when_given() -> None:
+    conditional = conditional_app_settings()
+    assert set(conditional) == OPTIONAL_SETTINGS
+    for setting, condition in conditional.items():
+        parameter, _ = OPERATOR_SETTINGS[setting]
+        assert condition == {
+            "function": {"type": "empty", "parameters": {"item_to_test": parameter}}
+        }
+    variables = parse(_function_file())["variables"]
+    for name, variable in variables.items():
+        branches = operator(variable["value"], "conditional")
+        if name.endswith("AppSettings") and branches is not None:
+            # empty(...) true: no setting at all, rather than one with an empty value.
+            assert branches["true_value"] == [], name
+            assert branches["false_value"], name
+
+
+def test_derived_settings_come_from_the_deployed_resources() -> None:
+    settings = app_settings()
+    for setting, parameter in DERIVED_SETTINGS.items():
+        assert settings[setting] == parameter
+    api = module_params("api")
+    assert accessor_path(api["keyVaultUri"]) == ["keyVault", "outputs", "uri"]
+    assert accessor_path(api["identityClientId"]) == ["identity", "outputs", "clientId"]
+    keyvault_outputs = parse(module_file("keyVault"))["outputs"]
+    assert accessor_path(keyvault_outputs["uri"]["value"]) == ["vault", "properties", "vaultUri"]
+
+
+def test_host_and_telemetry_settings() -> None:
+    settings = app_settings()
+    assert settings["AzureWebJobsStorage__accountName"] == "storageAccountName"
+    assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
+    assert settings["AzureWebJobsStorage__clientId"] == "identityClientId"
+    assert (
+        settings["APPLICATIONINSIGHTS_CONNECTION_STRING"] == "applicationInsightsConnectionString"
+    )
+    assert settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == (
+        "ClientId=${identityClientId};Authorization=AAD"
+    )
+    api = module_params("api")
+    assert accessor_path(api["applicationInsightsConnectionString"]) == [
+        "monitoring",
+        "outputs",
+        "connectionString",
+    ]
+    assert accessor_path(api["storageAccountName"]) == ["storage", "outputs", "name"]
+
+
+def test_every_app_setting_is_accounted_for() -> None:
+    host = {
+        "AzureWebJobsStorage__accountName",
+        "AzureWebJobsStorage__credential",
+        "AzureWebJobsStorage__clientId",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    }
+    expected = host | set(OPERATOR_SETTINGS) | set(DERIVED_SETTINGS)
+    assert set(app_settings()) == expected, sorted(set(app_settings()) ^ expected)
+
+
+def test_the_caller_policy_is_taken_as_a_json_object() -> None:
+    # azd parses an object parameter's variable as JSON (azd env set CALLER_POLICY '{...}'), where
+    # a string parameter would break on the quotes inside the value.
+    assert parse(MAIN)["parameters"]["callerPolicy"]["type"] == "object"
 
 
 def test_no_template_takes_or_reads_a_secret() -> None:
@@ -131,71 +326,6 @@ def test_no_template_takes_or_reads_a_secret() -> None:
         for name, parameter in parse(path).get("parameters", {}).items():
             kinds = {d["type"] for d in parameter["decorators"]}
             assert "secure" not in kinds, f"{path.name}: @secure() param {name}: secrets stay out"
-
-
-def test_app_settings_follow_the_contract() -> None:
-    settings = app_settings()
-    assert settings["AzureWebJobsStorage__accountName"] == "storageAccountName"
-    assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
-    assert settings["AzureWebJobsStorage__clientId"] == "identityClientId"
-    assert settings["AZURE_CLIENT_ID"] == "identityClientId"
-    assert settings["KEY_VAULT_URL"] == "keyVaultUri"
-    assert settings["PARTNER_TENANT_ID"] == "partnerTenantId"
-    assert settings["SECRET_NAME_APP_ID"] == "secretNameAppId"
-    assert settings["SECRET_NAME_APP_SECRET"] == "secretNameAppSecret"
-    assert settings["SECRET_NAME_REFRESH_TOKEN"] == "secretNameRefreshToken"
-    assert (
-        settings["APPLICATIONINSIGHTS_CONNECTION_STRING"] == "applicationInsightsConnectionString"
-    )
-    assert settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == (
-        "ClientId=${identityClientId};Authorization=AAD"
-    )
-    assert function(settings["PYTHON_THREADPOOL_THREAD_COUNT"], "string") == {
-        "value_to_convert": "pythonThreadpoolThreadCount"
-    }
-
-
-def test_rotation_setting_is_lower_case_true_or_false() -> None:
-    # string(true) would give 'True'; the app expects 'true' / 'false'.
-    branches = operator(app_settings()["ROTATE_REFRESH_TOKEN"], "conditional")
-    assert branches == {
-        "condition": "rotateRefreshToken",
-        "true_value": "true",
-        "false_value": "false",
-    }
-
-
-def test_settings_come_from_the_right_places_in_main() -> None:
-    api = resource_body(parse(MAIN)["modules"]["api"])["params"]
-    assert accessor_path(api["keyVaultUri"]) == ["keyVault", "outputs", "uri"]
-    assert accessor_path(api["applicationInsightsConnectionString"]) == [
-        "monitoring",
-        "outputs",
-        "connectionString",
-    ]
-    assert accessor_path(api["storageAccountName"]) == ["storage", "outputs", "name"]
-    assert api["partnerTenantId"] == "partnerTenantId"
-    keyvault_outputs = parse(module_file("keyVault"))["outputs"]
-    assert accessor_path(keyvault_outputs["uri"]["value"]) == ["vault", "properties", "vaultUri"]
-
-
-def test_caller_token_settings_appear_only_when_given() -> None:
-    conditional = conditional_app_settings()
-    assert conditional == {
-        "CALLER_TENANT_ID": {
-            "function": {"type": "empty", "parameters": {"item_to_test": "callerTenantId"}}
-        },
-        "CALLER_AUDIENCE": {
-            "function": {"type": "empty", "parameters": {"item_to_test": "callerAudience"}}
-        },
-    }
-    variables = parse(_function_file())["variables"]
-    for variable in variables.values():
-        branches = operator(variable["value"], "conditional")
-        if branches is not None:
-            assert branches["true_value"] == [], (
-                "the setting must be absent when the value is empty"
-            )
 
 
 def test_no_setting_that_flex_consumption_manages_itself() -> None:
@@ -226,6 +356,17 @@ def test_host_storage_is_identity_based_not_a_connection_string() -> None:
 def test_outputs_carry_the_azd_names() -> None:
     outputs = parse(MAIN)["outputs"]
     assert set(outputs) >= REQUIRED_AZD_OUTPUTS
+    # What the postprovision hook reads back from the azd environment.
+    assert outputs["ROTATE_REFRESH_TOKEN"]["value"] == "rotateRefreshToken"
+    assert outputs["VNET_ENABLED"]["value"] == "vnetEnabled"
+    for setting in ("SECRET_NAME_APP_ID", "SECRET_NAME_APP_SECRET", "SECRET_NAME_REFRESH_TOKEN"):
+        assert outputs[setting]["value"] == OPERATOR_SETTINGS[setting][0]
+    assert accessor_path(outputs["AZURE_KEY_VAULT_ID"]["value"]) == ["keyVault", "outputs", "id"]
+    assert accessor_path(outputs["AZURE_USER_ASSIGNED_IDENTITY_PRINCIPAL_ID"]["value"]) == [
+        "identity",
+        "outputs",
+        "principalId",
+    ]
     for name in outputs:
         assert re.fullmatch(r"[A-Z][A-Z0-9_]*", name), f"output {name} is not an azd-style name"
 
@@ -235,9 +376,15 @@ def test_no_output_carries_a_secret(path: Path) -> None:
     for name, output in parse(path).get("outputs", {}).items():
         kinds = {d["type"] for d in output["decorators"]}
         assert "secure" not in kinds, name
+        if HOLDS_A_SECRET_NAME.fullmatch(name):
+            # The name of a secret, straight from the non-secure parameter that sets it.
+            value = output["value"]
+            assert isinstance(value, str) and value in parse(path)["parameters"], name
+            continue
         sounds_secret = SECRET_LIKE.search(re.sub(r"KEY_?VAULT", "", name, flags=re.IGNORECASE))
         if sounds_secret and name.lower() not in {
             "applicationinsights_connection_string",
             "connectionstring",
+            "rotate_refresh_token",
         }:
             pytest.fail(f"{path.name}: output {name} sounds like a secret")

@@ -1,6 +1,7 @@
 """The templates hang together: they parse, every name they read exists, modules are wired
-to what the module files declare, and azd finds what it expects (azure.yaml, parameters,
-resource group, tags).
+to what the module files declare, and azd finds what it expects (azure.yaml and its hooks,
+every parameter mapped from the azd environment, Flex Consumption regions, resource group,
+tags).
 
 There is no Bicep compiler offline, so these stand in for the part of `bicep build` that
 catches typos and miswiring.
@@ -18,17 +19,29 @@ from infra_bicep import (
     INFRA,
     MAIN,
     ROOT,
+    azd_variable,
     bicep_files,
+    decorator,
     function,
     identifiers_used,
     module_file,
+    parameters_file,
     parse,
     resource_body,
     symbols,
     unquote,
 )
 
-EXPECTED_MODULES = {"identity", "keyvault", "storage", "monitoring", "function", "rbac"}
+EXPECTED_MODULES = {
+    "identity",
+    "keyvault",
+    "storage",
+    "monitoring",
+    "function",
+    "rbac",
+    "network",
+    "private-endpoint",
+}
 LOOP_AND_BUILTIN_NAMES: set[str] = set()  # the templates use no loops or lambdas
 
 
@@ -144,7 +157,7 @@ def test_module_is_called_with_exactly_what_it_declares(module: str) -> None:
     path = module_file(module)
     assert path.is_file(), path
     declared = parse(path).get("parameters", {})
-    required = {name for name, p in declared.items() if "default" not in p}
+    required = {name for name, p in declared.items() if p.get("default") is None}
     passed = set(resource_body(parse(MAIN)["modules"][module])["params"])
     assert passed <= set(declared), f"{module}: unknown params {sorted(passed - set(declared))}"
     assert required <= passed, f"{module}: missing params {sorted(required - passed)}"
@@ -159,67 +172,76 @@ def test_module_outputs_read_in_main_exist() -> None:
         assert output in parse(module_file(module))["outputs"], f"{module}.outputs.{output}"
 
 
-def test_rbac_runs_before_the_function_app() -> None:
-    api = parse(MAIN)["modules"]["api"]
-    assert "rbac" in resource_body(api).get("dependsOn", [])
+def test_rbac_and_the_private_endpoints_come_before_the_function_app() -> None:
+    depends = resource_body(parse(MAIN)["modules"]["api"]).get("dependsOn", [])
+    assert set(depends) == {
+        "rbac",
+        "blobEndpoint",
+        "queueEndpoint",
+        "tableEndpoint",
+        "vaultEndpoint",
+    }
 
 
-def test_parameters_file_uses_azd_variables_and_covers_required_parameters() -> None:
-    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+def test_parameters_file_maps_every_parameter_to_an_azd_variable() -> None:
+    # Every parameter comes from the azd environment, so `azd env set NAME value` persists a
+    # change and the next `azd provision` applies it; nothing is set only in the portal.
+    values = parameters_file()
     declared = parse(MAIN)["parameters"]
-    assert set(parameters) <= set(declared), sorted(set(parameters) - set(declared))
-    required = {name for name, p in declared.items() if "default" not in p}
-    assert required <= set(parameters), sorted(required - set(parameters))
-    values = {name: p["value"] for name, p in parameters.items()}
-    assert values["environmentName"] == "${AZURE_ENV_NAME}"
-    assert values["location"] == "${AZURE_LOCATION}"
-    assert values["principalId"] == "${AZURE_PRINCIPAL_ID}"
-    for name, value in values.items():
-        assert re.fullmatch(r"\$\{[A-Z_]+(=[^}]*)?\}", value), f"{name} is not an azd variable"
+    assert set(values) == set(declared), sorted(set(values) ^ set(declared))
+    variables = {name: azd_variable(value) for name, value in values.items()}
+    assert variables["environmentName"] == "AZURE_ENV_NAME"
+    assert variables["location"] == "AZURE_LOCATION"
+    assert variables["principalId"] == "AZURE_PRINCIPAL_ID"
+    assert variables["principalType"] == "AZURE_PRINCIPAL_TYPE"
+    assert len(set(variables.values())) == len(variables), "two parameters share a variable"
 
 
-def test_azure_yaml_declares_the_api_function_service() -> None:
+def test_unset_variables_fall_back_to_the_template_defaults() -> None:
+    # azd leaves a parameter out when its variable is unset, so the Bicep default applies; a
+    # `${NAME=default}` in the file would be a second default that could drift from it.
+    assert all("=" not in value for value in parameters_file().values())
+    declared = parse(MAIN)["parameters"]
+    required = {name for name, p in declared.items() if p.get("default") is None}
+    assert required == {"environmentName", "location", "partnerTenantId"}
+
+
+def test_location_is_limited_to_flex_consumption_regions_with_azd_metadata() -> None:
+    location = parse(MAIN)["parameters"]["location"]
+    allowed = decorator(location, "allowed")
+    assert allowed, "location takes any region"
+    assert len(allowed) == len(set(allowed))
+    assert all(re.fullmatch(r"[a-z]+[a-z0-9]*", region) for region in allowed)
+    # Regions the Flex Consumption quickstarts list; the plan is not offered everywhere.
+    assert {"eastus", "eastus2", "westeurope", "northeurope", "uksouth", "australiaeast"} <= set(
+        allowed
+    )
+    assert not {"westindia", "jioindiacentral", "germanynorth", "brazilsoutheast"} & set(allowed)
+    assert decorator(location, "metadata") == {"azd": {"type": "location"}}
+
+
+def test_azure_yaml_declares_the_api_function_service_and_its_hooks() -> None:
     config = yaml.safe_load((ROOT / "azure.yaml").read_text())
     assert config["services"] == {"api": {"project": ".", "language": "python", "host": "function"}}
+    hooks = config["hooks"]
+    assert set(hooks) == {"preprovision", "postprovision"}
+    for event, hook in hooks.items():
+        script = f"infra/hooks/{event}.py"
+        assert (ROOT / script).is_file()
+        assert hook["posix"] == {
+            "shell": "sh",
+            "run": f"python3 {script}",
+            **({"continueOnError": True} if event == "postprovision" else {}),
+        }
+        assert hook["windows"]["run"] == f"python {script}"
+        assert hook["windows"]["shell"] == "pwsh"
+    # A grant that fails is reported, but the code is still deployed; a failed salt check
+    # stops the provision only through the hook's own exit code.
+    assert hooks["postprovision"]["windows"]["continueOnError"] is True
+    assert "continueOnError" not in hooks["preprovision"]["posix"]
 
 
-def test_secret_names_default_to_the_contract() -> None:
-    contract = {
-        "secretNameAppId": "partner-center-app-id",
-        "secretNameAppSecret": "partner-center-app-secret",
-        "secretNameRefreshToken": "partner-center-refresh-token",
-    }
-    for path in (MAIN, module_file("api")):
-        declared = parse(path)["parameters"]
-        for name, default in contract.items():
-            assert declared[name]["default"] == default, f"{_relative(path)}: {name}"
-
-
-def test_scale_parameters_have_the_documented_defaults_and_reach_the_app() -> None:
-    expected = {
-        "maximumInstanceCount": 40,
-        "instanceMemoryMB": 2048,
-        "httpPerInstanceConcurrency": 16,
-        "pythonThreadpoolThreadCount": 16,
-        "rotateRefreshToken": True,
-    }
-    api_params = resource_body(parse(MAIN)["modules"]["api"])["params"]
-    for path in (MAIN, module_file("api")):
-        declared = parse(path)["parameters"]
-        for name, default in expected.items():
-            assert declared[name]["default"] == default, f"{_relative(path)}: {name}"
-    for name in expected:
-        assert api_params[name] == name, f"main.bicep does not pass {name} to the app"
-
-
-def test_optional_caller_settings_default_to_empty() -> None:
-    for path in (MAIN, module_file("api")):
-        declared = parse(path)["parameters"]
-        assert declared["callerTenantId"]["default"] == ""
-        assert declared["callerAudience"]["default"] == ""
-
-
-def test_rotation_flag_reaches_both_the_app_and_the_role_choice() -> None:
-    modules = parse(MAIN)["modules"]
-    assert resource_body(modules["api"])["params"]["rotateRefreshToken"] == "rotateRefreshToken"
-    assert resource_body(modules["rbac"])["params"]["rotateRefreshToken"] == "rotateRefreshToken"
+def test_hooks_and_templates_stay_out_of_the_deployed_package() -> None:
+    ignored = (ROOT / ".funcignore").read_text().split()
+    assert "infra/" in ignored
+    assert "azure.yaml" in ignored
