@@ -1,17 +1,15 @@
-"""Generates the Swagger 2.0 description of the HTTP routes, for the Power Automate connector.
+"""Generates the published API documents from the pydantic models and the error classes.
 
-python -m dev.openapi                   # API-key variant to stdout
-python -m dev.openapi --variant oauth   # OAuth 2.0 (Entra ID) variant to stdout
-python -m dev.openapi --write           # rewrite both files under infra/connector/
-python -m dev.openapi --check           # exit 1 when a committed file is out of date
+python -m dev.openapi                       # the API-key Swagger 2.0 document to stdout
+python -m dev.openapi --document openapi    # the OpenAPI 3.1 document to stdout
+python -m dev.openapi --write               # rewrite every committed document
+python -m dev.openapi --check               # exit 1 when a committed document is out of date
 
-Power Automate accepts only Swagger 2.0. The request and answer schemas come from the
-pydantic models (`model_json_schema()`, converted from JSON Schema 2020-12 to the Swagger 2.0
-subset: `anyOf: [X, {type: null}]` becomes `X` with `x-nullable: true`); the problem codes
-and statuses come from the `ProblemError` subclasses in `shared/errors.py`. What the models
-cannot say (the connector's labels, visibility, the password's length) is layered on from
-the tables below, and the generator refuses a table entry for a field the model lacks, or a
-model field without one, so the file and the code cannot drift apart unnoticed.
+Schemas are pydantic's own JSON Schema (2020-12), which OpenAPI 3.1 takes as it is; a thin
+adapter turns them into the Swagger 2.0 subset that Power Automate's custom connectors
+need. What a model cannot say (labels, the password rules, the connector's visibility) comes
+from the tables below; the generator refuses a model field without a label, a label for no
+field, and a label that contradicts the model.
 
 Development tooling only: never imported by `function_app.py`.
 """
@@ -19,163 +17,59 @@ Development tooling only: never imported by `function_app.py`.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from reset_password.models import MAX_BODY_BYTES, ResetPasswordAnswer, ResetPasswordBody
-from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH
+from reset_password.names import CUSTOMER_PATTERN, USER_PATTERN, USER_PRINCIPAL_NAME_PATTERN
+from reset_password.parsing import IDEMPOTENCY_KEY
+from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES, SYMBOLS
 from shared.errors import ProblemError
 from shared.problems import PROBLEM_TYPE_BASE
 from shared.version import VERSION
 
+# Describe `POST /api/users/{user}/resetpassword` once function_app.py registers it.
+DESCRIBE_UPN_ONLY_ROUTE = False
+
 Variant = Literal["api_key", "oauth"]
-VARIANTS: tuple[Variant, ...] = ("api_key", "oauth")
+Document = Literal["api_key", "oauth", "openapi"]
+Mode = Literal["validation", "serialization"]
 JsonDict = dict[str, Any]
+VARIANTS: tuple[Variant, ...] = ("api_key", "oauth")
+DOCUMENTS: tuple[Document, ...] = (*VARIANTS, "openapi")
 
 ROOT = Path(__file__).resolve().parent.parent
-CONNECTOR_DIR = ROOT / "infra" / "connector"
-OUTPUT_FILES: Mapping[Variant, Path] = {
-    "api_key": CONNECTOR_DIR / "apiDefinition.swagger.json",
-    "oauth": CONNECTOR_DIR / "oauth" / "apiDefinition.swagger.json",
+OUTPUT_FILES: Mapping[Document, Path] = {
+    "api_key": ROOT / "infra" / "connector" / "apiDefinition.swagger.json",
+    "oauth": ROOT / "infra" / "connector" / "oauth" / "apiDefinition.swagger.json",
+    "openapi": ROOT / "docs" / "openapi.json",
 }
 
+TITLE = "Partner Password Reset"
 HOST_PLACEHOLDER = "your-function-app.azurewebsites.net"
 BASE_PATH = "/api"
 RESET_PATH = "/customers/{customer}/users/{user}/resetpassword"
+UPN_ONLY_RESET_PATH = "/users/{user}/resetpassword"
 HEALTH_PATH = "/health"
 FUNCTION_KEY_HEADER = "x-functions-key"
+FUNCTION_KEY_QUERY = "code"
 API_KEY_SCHEME = "api_key"
 OAUTH_SCHEME = "oauth2_auth"
 AUTHORIZATION_URL = "https://login.microsoftonline.com/common/oauth2/authorize"
 TOKEN_URL = "https://login.microsoftonline.com/common/oauth2/token"
-
-# JSON Schema keywords that mean the same in a Swagger 2.0 Schema Object.
-_SWAGGER_KEYWORDS = frozenset(
-    {
-        "$ref",
-        "format",
-        "description",
-        "default",
-        "multipleOf",
-        "maximum",
-        "exclusiveMaximum",
-        "minimum",
-        "exclusiveMinimum",
-        "maxLength",
-        "minLength",
-        "pattern",
-        "maxItems",
-        "minItems",
-        "uniqueItems",
-        "maxProperties",
-        "minProperties",
-        "required",
-        "enum",
-        "type",
-        "items",
-        "allOf",
-        "properties",
-        "additionalProperties",
-        "readOnly",
-        "example",
-    }
-)
-# Annotations that Swagger 2.0 lacks and that carry nothing the connector needs.
-_DROPPED_KEYWORDS = frozenset({"title", "writeOnly", "$schema", "examples"})
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
 
 
 class SchemaConversionError(ValueError):
-    """The model's JSON Schema uses a construct Swagger 2.0 cannot express."""
-
-
-# What the connector shows for each field. Keys must match the models' aliases exactly.
-BODY_FIELDS: Mapping[str, JsonDict] = {
-    "password": {
-        "x-ms-summary": "New password",
-        "description": (
-            f"The new password: {MIN_LENGTH}-{MAX_LENGTH} characters, at least 3 of lowercase, "
-            "uppercase, digit and symbol, only characters Microsoft Entra allows. Never echoed "
-            "back or logged. Turn on Secure inputs in the action's settings to hide it from "
-            "run history."
-        ),
-        "minLength": MIN_LENGTH,
-        "maxLength": MAX_LENGTH,
-        "x-ms-visibility": "important",
-    },
-    "forceChangePassword": {
-        "x-ms-summary": "Force change at next sign-in",
-        "description": "Make the user choose a new password at next sign-in (default: true).",
-        "x-ms-visibility": "advanced",
-    },
-    "ticketId": {
-        "x-ms-summary": "Ticket ID",
-        "description": (
-            "Your ticket or incident number, 1-64 characters without control, format "
-            "(bidi, zero-width) or line-separator characters. Recorded in the audit event "
-            "and echoed back."
-        ),
-    },
-}
-
-ANSWER_FIELDS: Mapping[str, JsonDict] = {
-    "status": {
-        "x-ms-summary": "Status",
-        "description": (
-            "'succeeded': the password was reset. 'validated': a dry run passed every check "
-            "and nothing was changed."
-        ),
-    },
-    "customerTenantId": {
-        "x-ms-summary": "Customer tenant ID",
-        "description": "The customer's Microsoft Entra tenant ID (a GUID).",
-    },
-    "userId": {
-        "x-ms-summary": "User ID",
-        "description": "The user's object ID (a GUID).",
-    },
-    "userPrincipalName": {
-        "x-ms-summary": "User principal name",
-        "description": "The user's sign-in name, when known.",
-    },
-    "displayName": {
-        "x-ms-summary": "Display name",
-        "description": "The user's display name, when known.",
-    },
-    "forceChangePassword": {
-        "x-ms-summary": "Force change at next sign-in",
-        "description": "Whether the user must choose a new password at next sign-in.",
-    },
-    "ticketId": {
-        "x-ms-summary": "Ticket ID",
-        "description": "The ticket ID sent with the request, or null.",
-    },
-    "correlationId": {
-        "x-ms-summary": "Correlation ID",
-        "description": "Quote this GUID to support; it is also in the x-correlation-id header.",
-    },
-    "completedAt": {
-        "x-ms-summary": "Completed at",
-        "description": "When the reset (or the dry run) finished, in UTC.",
-    },
-}
-
-MODELS: Mapping[str, tuple[type[BaseModel], Literal["validation", "serialization"]]] = {
-    "ResetPasswordBody": (ResetPasswordBody, "validation"),
-    "ResetPasswordAnswer": (ResetPasswordAnswer, "serialization"),
-}
-MODEL_FIELDS: Mapping[str, Mapping[str, JsonDict]] = {
-    "ResetPasswordBody": BODY_FIELDS,
-    "ResetPasswordAnswer": ANSWER_FIELDS,
-}
-MODEL_DESCRIPTIONS: Mapping[str, str] = {
-    "ResetPasswordBody": "The reset request. Unknown fields are refused with 400.",
-    "ResetPasswordAnswer": "The reset's outcome. Never holds the password.",
-}
+    """A schema uses a construct the target cannot express, or a label does not fit it."""
 
 
 def problem_classes() -> list[type[ProblemError]]:
@@ -196,13 +90,226 @@ def problem_codes_by_status() -> dict[int, list[str]]:
     return by_status
 
 
+# --- the answers that have no runtime model -------------------------------------------
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    type: str
+    title: str
+    status: int = Field(json_schema_extra={"enum": list(problem_codes_by_status())})
+    detail: str
+    code: str = Field(json_schema_extra={"enum": [cls.code for cls in problem_classes()]})
+    correlation_id: str = Field(alias="correlationId")
+    errors: list[FieldError] = Field(default_factory=list)
+    candidates: list[str] = Field(default_factory=list)
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+# --- labels: what the models cannot say -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Label:
+    summary: str
+    description: str
+    visibility: Literal["important", "advanced"] | None = None
+    rules: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _class_escape(characters: str) -> str:
+    """The characters as the body of a regex character class, for ECMA-262 and Python."""
+    return "".join(f"\\{c}" if c in "\\]^-[" else c for c in sorted(characters))
+
+
+def password_pattern() -> str:
+    """Only the allowed characters, and at least REQUIRED_CLASSES of the four classes."""
+    classes = ["a-z", "A-Z", "0-9", _class_escape("".join(SYMBOLS))]
+    choices = "|".join(
+        "".join(f"(?=[^{c}]*[{c}])" for c in chosen)
+        for chosen in itertools.combinations(classes, REQUIRED_CLASSES)
+    )
+    return f"^(?:{choices})[{''.join(classes)}]*$"
+
+
+MODELS: Sequence[tuple[type[BaseModel], Mode]] = (
+    (ResetPasswordBody, "validation"),
+    (ResetPasswordAnswer, "serialization"),
+    (Problem, "serialization"),
+    (Health, "serialization"),
+)
+DESCRIPTIONS: Mapping[str, str] = {
+    "ResetPasswordBody": "The reset request. Unknown fields are refused with 400.",
+    "ResetPasswordAnswer": "The reset's outcome. Never holds the password.",
+    "Problem": (
+        "An RFC 9457 problem (application/problem+json). Branch on 'code'; 'detail' is for people."
+    ),
+    "FieldError": "One invalid field. The message names the rule, never the value.",
+    "Health": "The service is up. No dependency is called.",
+}
+LABELS: Mapping[str, Mapping[str, Label]] = {
+    "ResetPasswordBody": {
+        "password": Label(
+            "New password",
+            f"The new password: {MIN_LENGTH}-{MAX_LENGTH} characters, at least "
+            f"{REQUIRED_CLASSES} of lowercase, uppercase, digit and symbol, only characters "
+            "Microsoft Entra allows. Never echoed back or logged. Turn on Secure inputs in the "
+            "action's settings to hide it from run history.",
+            "important",
+            {"minLength": MIN_LENGTH, "maxLength": MAX_LENGTH, "pattern": password_pattern()},
+        ),
+        "forceChangePassword": Label(
+            "Force change at next sign-in",
+            "Make the user choose a new password at next sign-in (default: true).",
+            "advanced",
+        ),
+        "ticketId": Label(
+            "Ticket ID",
+            "Your ticket or incident number, 1-64 characters without control, format (bidi, "
+            "zero-width) or line-separator characters. Recorded in the audit event and echoed "
+            "back.",
+            rules={"examples": ["INC0012345"]},
+        ),
+    },
+    "ResetPasswordAnswer": {
+        "status": Label(
+            "Status",
+            "'succeeded': the password was reset. 'validated': a dry run passed every check "
+            "and nothing was changed.",
+        ),
+        "customerTenantId": Label(
+            "Customer tenant ID", "The customer's Microsoft Entra tenant ID (a GUID)."
+        ),
+        "userId": Label("User ID", "The user's object ID (a GUID)."),
+        "userPrincipalName": Label("User principal name", "The user's sign-in name, when known."),
+        "displayName": Label("Display name", "The user's display name, when known."),
+        "forceChangePassword": Label(
+            "Force change at next sign-in",
+            "Whether the user must choose a new password at next sign-in.",
+        ),
+        "ticketId": Label("Ticket ID", "The ticket ID sent with the request, or null."),
+        "correlationId": Label(
+            "Correlation ID",
+            "Quote this GUID to support; it is also in the x-correlation-id header.",
+        ),
+        "completedAt": Label("Completed at", "When the reset (or the dry run) finished, in UTC."),
+    },
+    "Problem": {
+        "type": Label("Problem type", f"A URI naming the problem: {PROBLEM_TYPE_BASE}<code>."),
+        "title": Label("Title", "A short summary of the problem type."),
+        "status": Label(
+            "HTTP status", "The HTTP status code of this answer.", rules={"format": "int32"}
+        ),
+        "detail": Label("Detail", "What went wrong this time and what to do about it."),
+        "code": Label("Error code", "A stable, machine-readable code for the problem."),
+        "correlationId": Label("Correlation ID", "Quote this GUID to support."),
+        "errors": Label(
+            "Field errors", "For invalid_request: each invalid field and the rule it broke."
+        ),
+        "candidates": Label(
+            "Candidate customers",
+            "For ambiguous_customer: the customers the domain matched; call again with one of "
+            "their tenant IDs.",
+        ),
+    },
+    "FieldError": {
+        "field": Label("Field", "The field, parameter or header that is invalid."),
+        "message": Label("Message", "The rule the value breaks."),
+    },
+    "Health": {
+        "status": Label("Status", "Always 'ok'."),
+        "version": Label("Version", "The deployed version of the function."),
+    },
+}
+# Keywords a label adds on top of the model without contradicting it.
+_LABEL_OWNED = frozenset({"title", "description", "x-ms-summary", "x-ms-visibility"})
+
+
+def label_schema(name: str, schema: JsonDict, labels: Mapping[str, Label]) -> None:
+    """Adds the labels and rules to one component schema, in place."""
+    properties: JsonDict = schema.get("properties", {})
+    missing, unknown = set(properties) - set(labels), set(labels) - set(properties)
+    if missing or unknown:
+        raise SchemaConversionError(
+            f"{name}: label every field in dev/openapi.py; "
+            f"unlabelled {sorted(missing)}, labels for no field {sorted(unknown)}"
+        )
+    for prop, label in labels.items():
+        target: JsonDict = properties[prop]
+        additions: JsonDict = {
+            "title": label.summary,
+            "description": label.description,
+            "x-ms-summary": label.summary,
+            **label.rules,
+        }
+        if label.visibility is not None:
+            additions["x-ms-visibility"] = label.visibility
+        for key, value in additions.items():
+            if key not in _LABEL_OWNED and key in target and target[key] != value:
+                raise SchemaConversionError(
+                    f"{name}.{prop}: the model says {key}={target[key]!r}, the label {value!r}"
+                )
+            target[key] = value
+        if "items" in target and "$ref" not in target["items"]:
+            target["items"].setdefault("x-ms-summary", label.summary)
+
+
+def component_schemas(
+    ref_template: str,
+    models: Sequence[tuple[type[BaseModel], Mode]] = MODELS,
+    labels: Mapping[str, Mapping[str, Label]] = LABELS,
+    descriptions: Mapping[str, str] = DESCRIPTIONS,
+) -> dict[str, JsonDict]:
+    """Every model's JSON Schema (nested models too), labelled, keyed by model name."""
+    found: dict[str, JsonDict] = {}
+    for model, mode in models:
+        raw = model.model_json_schema(mode=mode, by_alias=True, ref_template=ref_template)
+        nested: dict[str, JsonDict] = raw.pop("$defs", {})
+        for name, schema in {model.__name__: raw, **nested}.items():
+            if found.setdefault(name, schema) != schema:
+                raise SchemaConversionError(f"{name}: two different schemas share the name")
+    for name, schema in found.items():
+        label_schema(name, schema, labels.get(name, {}))
+        if name not in descriptions:
+            raise SchemaConversionError(f"{name}: describe the model in dev/openapi.py")
+        schema["description"] = descriptions[name]
+    return found
+
+
+# --- JSON Schema 2020-12 to Swagger 2.0 and to OpenAPI 3.1 -----------------------------
+
+# JSON Schema keywords that mean the same in a Swagger 2.0 Schema Object.
+_SWAGGER_KEYWORDS = frozenset(
+    {
+        "$ref", "format", "description", "default", "multipleOf", "maximum",
+        "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength",
+        "pattern", "maxItems", "minItems", "uniqueItems", "maxProperties", "minProperties",
+        "required", "enum", "type", "items", "allOf", "properties", "additionalProperties",
+        "readOnly", "example",
+    }
+)  # fmt: skip
+# Annotations Swagger 2.0 lacks (or Power Automate does not read) that carry nothing needed.
+_SWAGGER_DROPPED = frozenset({"title", "writeOnly", "$schema"})
+
+
 def to_swagger_schema(node: Any, where: str = "#") -> Any:
-    """Converts a JSON Schema (2020-12, as pydantic writes it) to a Swagger 2.0 Schema Object."""
-    if isinstance(node, list):
-        return [to_swagger_schema(item, f"{where}/{i}") for i, item in enumerate(node)]
+    """A JSON Schema (2020-12, as pydantic writes it) as a Swagger 2.0 Schema Object."""
     if not isinstance(node, dict):
         return node
     schema: JsonDict = dict(node)
+    if "$ref" in schema:
+        # Swagger ignores a reference's siblings.
+        return {"$ref": schema["$ref"]}
     nullable = False
     for union in ("anyOf", "oneOf"):
         if union in schema:
@@ -219,13 +326,13 @@ def to_swagger_schema(node: Any, where: str = "#") -> Any:
         schema["type"] = types[0]
     if "const" in schema:
         schema["enum"] = [schema.pop("const")]
+    if "examples" in schema:
+        schema["example"] = schema.pop("examples")[0]
     if "default" in schema and schema["default"] is None:
         del schema["default"]
-    if isinstance(schema.get("$ref"), str):
-        schema["$ref"] = schema["$ref"].replace("#/$defs/", "#/definitions/")
     out: JsonDict = {}
     for key, value in schema.items():
-        if key in _DROPPED_KEYWORDS or key == "$defs":
+        if key in _SWAGGER_DROPPED:
             continue
         if key.startswith("x-"):
             out[key] = value
@@ -233,172 +340,74 @@ def to_swagger_schema(node: Any, where: str = "#") -> Any:
             raise SchemaConversionError(f"{where}: '{key}' has no Swagger 2.0 equivalent")
         elif key == "properties":
             out[key] = {
-                name: to_swagger_schema(sub, f"{where}/properties/{name}")
-                for name, sub in value.items()
+                n: to_swagger_schema(s, f"{where}/properties/{n}") for n, s in value.items()
             }
-        elif key in {"items", "additionalProperties", "allOf"}:
+        elif key == "allOf":
+            out[key] = [to_swagger_schema(s, f"{where}/allOf/{i}") for i, s in enumerate(value)]
+        elif key in {"items", "additionalProperties"}:
             out[key] = to_swagger_schema(value, f"{where}/{key}")
         else:
             out[key] = value
     if nullable:
         out["x-nullable"] = True
-    # `type` and `format` first: the committed file reads better that way.
     first = {key: out.pop(key) for key in ("type", "format") if key in out}
     return {**first, **out}
 
 
-def model_definitions(
-    name: str,
-    model: type[BaseModel],
-    mode: Literal["validation", "serialization"],
-    fields: Mapping[str, JsonDict],
-    description: str,
-) -> dict[str, JsonDict]:
-    """The model's Swagger definition (and any nested ones), with the connector's labels."""
-    raw = model.model_json_schema(by_alias=True, mode=mode, ref_template="#/$defs/{model}")
-    nested = {key: to_swagger_schema(value) for key, value in raw.get("$defs", {}).items()}
-    schema: JsonDict = to_swagger_schema(raw, f"#/definitions/{name}")
-    schema["description"] = description
-    properties: JsonDict = schema.get("properties", {})
-    missing = set(properties) - set(fields)
-    unknown = set(fields) - set(properties)
-    if missing or unknown:
-        raise SchemaConversionError(
-            f"{name}: label every field in dev/openapi.py; "
-            f"unlabelled {sorted(missing)}, labels for no field {sorted(unknown)}"
-        )
-    for field, extra in fields.items():
-        target: JsonDict = properties[field]
-        for key, value in extra.items():
-            if key in target and target[key] != value:
-                raise SchemaConversionError(
-                    f"{name}.{field}: the model says {key}={target[key]!r}, the label {value!r}"
-                )
-            target[key] = value
-    return {name: schema, **nested}
+def to_openapi31_schema(node: Any) -> Any:
+    """A JSON Schema as an OpenAPI 3.1 Schema Object: the same, minus the connector's keys."""
+    if isinstance(node, list):
+        return [to_openapi31_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {k: to_openapi31_schema(v) for k, v in node.items() if not k.startswith("x-ms-")}
 
 
-def problem_definitions() -> dict[str, JsonDict]:
-    by_status = problem_codes_by_status()
-    codes = [code for status_codes in by_status.values() for code in status_codes]
-    return {
-        "Problem": {
-            "type": "object",
-            "description": (
-                "An RFC 9457 problem (application/problem+json). Branch on 'code'; "
-                "'detail' is for people."
-            ),
-            "required": ["type", "title", "status", "detail", "code", "correlationId"],
-            "properties": {
-                "type": {
-                    "type": "string",
-                    "x-ms-summary": "Problem type",
-                    "description": f"A URI naming the problem: {PROBLEM_TYPE_BASE}<code>.",
-                },
-                "title": {
-                    "type": "string",
-                    "x-ms-summary": "Title",
-                    "description": "A short summary of the problem type.",
-                },
-                "status": {
-                    "type": "integer",
-                    "format": "int32",
-                    "enum": list(by_status),
-                    "x-ms-summary": "HTTP status",
-                    "description": "The HTTP status code of this answer.",
-                },
-                "detail": {
-                    "type": "string",
-                    "x-ms-summary": "Detail",
-                    "description": "What went wrong this time and what to do about it.",
-                },
-                "code": {
-                    "type": "string",
-                    "enum": codes,
-                    "x-ms-summary": "Error code",
-                    "description": "A stable, machine-readable code for the problem.",
-                },
-                "correlationId": {
-                    "type": "string",
-                    "x-ms-summary": "Correlation ID",
-                    "description": "Quote this GUID to support.",
-                },
-                "errors": {
-                    "type": "array",
-                    "items": {"$ref": "#/definitions/FieldError"},
-                    "x-ms-summary": "Field errors",
-                    "description": "For invalid_request: each invalid field and the rule it broke.",
-                },
-                "candidates": {
-                    "type": "array",
-                    "items": {"type": "string", "x-ms-summary": "Candidate customer"},
-                    "x-ms-summary": "Candidate customers",
-                    "description": (
-                        "For ambiguous_customer: the customers the domain matched; call again "
-                        "with one of their tenant IDs."
-                    ),
-                },
-            },
-        },
-        "FieldError": {
-            "type": "object",
-            "description": "One invalid field. The message names the rule, never the value.",
-            "required": ["field", "message"],
-            "properties": {
-                "field": {
-                    "type": "string",
-                    "x-ms-summary": "Field",
-                    "description": "The field, parameter or header that is invalid.",
-                },
-                "message": {
-                    "type": "string",
-                    "x-ms-summary": "Message",
-                    "description": "The rule the value breaks.",
-                },
-            },
-        },
-    }
+# --- the operations, independent of the document format ------------------------------
 
 
-def health_definitions() -> dict[str, JsonDict]:
-    return {
-        "Health": {
-            "type": "object",
-            "description": "The service is up. No dependency is called.",
-            "required": ["status", "version"],
-            "properties": {
-                "status": {
-                    "type": "string",
-                    "enum": ["ok"],
-                    "x-ms-summary": "Status",
-                    "description": "Always 'ok'.",
-                },
-                "version": {
-                    "type": "string",
-                    "x-ms-summary": "Version",
-                    "description": "The deployed version of the function.",
-                },
-            },
-        }
-    }
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: Literal["path", "query", "header"]
+    schema: JsonDict
+    label: Label
+    required: bool = False
 
 
-_CORRELATION_HEADER: JsonDict = {
-    "type": "string",
-    "x-ms-summary": "Correlation ID",
-    "description": "The correlation ID of this request (yours, or a new GUID).",
-}
-_RETRY_AFTER_HEADER: JsonDict = {
-    "type": "integer",
-    "format": "int32",
-    "x-ms-summary": "Retry after",
-    "description": "Seconds to wait before trying again, when the function knows.",
-}
-_WWW_AUTHENTICATE_HEADER: JsonDict = {
-    "type": "string",
-    "x-ms-summary": "WWW-Authenticate",
-    "description": "The bearer challenge: why the caller token was refused.",
-}
+@dataclass(frozen=True)
+class Answer:
+    description: str
+    schema: str
+    media_type: str = JSON
+    headers: Mapping[str, tuple[JsonDict, Label]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    operation_id: str
+    summary: str
+    description: str
+    visibility: Literal["important", "advanced"]
+    parameters: Sequence[Parameter]
+    responses: Mapping[int, Answer]
+    body: tuple[str, str] | None = None
+    anonymous: bool = False
+
+
+_CORRELATION_HEADER = (
+    {"type": "string"},
+    Label("Correlation ID", "The correlation ID of this request (yours, or a new GUID)."),
+)
+_RETRY_AFTER_HEADER = (
+    {"type": "integer", "format": "int32"},
+    Label("Retry after", "Seconds to wait before trying again, when the function knows."),
+)
+_WWW_AUTHENTICATE_HEADER = (
+    {"type": "string"},
+    Label("WWW-Authenticate", "The bearer challenge: why the caller token was refused."),
+)
 _STATUS_TEXT = {
     400: "Bad request",
     401: "Unauthenticated",
@@ -415,146 +424,258 @@ _STATUS_TEXT = {
 }
 
 
-def reset_responses() -> JsonDict:
-    responses: JsonDict = {
-        "200": {
-            "description": "The password was reset, or with dryRun=true every check passed.",
-            "schema": {"$ref": "#/definitions/ResetPasswordAnswer"},
-            "headers": {"x-correlation-id": dict(_CORRELATION_HEADER)},
-        }
+def reset_responses() -> dict[int, Answer]:
+    responses = {
+        200: Answer(
+            "The password was reset, or with dryRun=true every check passed.",
+            "ResetPasswordAnswer",
+            headers={"x-correlation-id": _CORRELATION_HEADER},
+        )
     }
     for status, codes in problem_codes_by_status().items():
-        headers: JsonDict = {"x-correlation-id": dict(_CORRELATION_HEADER)}
+        headers = {"x-correlation-id": _CORRELATION_HEADER}
         if status in {429, 503}:
-            headers["Retry-After"] = dict(_RETRY_AFTER_HEADER)
+            headers["Retry-After"] = _RETRY_AFTER_HEADER
         if status == 401:
-            headers["WWW-Authenticate"] = dict(_WWW_AUTHENTICATE_HEADER)
+            headers["WWW-Authenticate"] = _WWW_AUTHENTICATE_HEADER
         text = _STATUS_TEXT.get(status, f"HTTP {status}")
-        responses[str(status)] = {
-            "description": f"{text}: {', '.join(codes)}.",
-            "schema": {"$ref": "#/definitions/Problem"},
-            "headers": headers,
-        }
+        responses[status] = Answer(f"{text}: {', '.join(codes)}.", "Problem", PROBLEM_JSON, headers)
     return responses
 
 
-def reset_parameters() -> list[JsonDict]:
+def user_parameter(pattern: str, what: str) -> Parameter:
+    return Parameter(
+        "user",
+        "path",
+        {"type": "string", "pattern": pattern},
+        Label("User", f"The user's {what}.", "important"),
+        required=True,
+    )
+
+
+def reset_options() -> list[Parameter]:
+    """The query and header parameters every reset route takes."""
     return [
-        {
-            "name": "customer",
-            "in": "path",
-            "required": True,
-            "type": "string",
-            "x-ms-summary": "Customer",
-            "description": (
-                "The customer's tenant ID (GUID), or the domain recorded in its Partner "
-                "Center company profile (usually contoso.onmicrosoft.com)."
-            ),
-            "x-ms-url-encoding": "single",
-            "x-ms-visibility": "important",
-        },
-        {
-            "name": "user",
-            "in": "path",
-            "required": True,
-            "type": "string",
-            "x-ms-summary": "User",
-            "description": "The user's object ID (GUID) or userPrincipalName.",
-            "x-ms-url-encoding": "single",
-            "x-ms-visibility": "important",
-        },
-        {
-            "name": "dryRun",
-            "in": "query",
-            "required": False,
-            "type": "boolean",
-            "default": False,
-            "x-ms-summary": "Dry run",
-            "description": (
+        Parameter(
+            "dryRun",
+            "query",
+            {"type": "boolean", "default": False},
+            Label(
+                "Dry run",
                 "true or false (any case). Run every check (caller, policy, validation, "
                 "lookups, protected account) and stop before the reset; the answer's status "
                 "is then 'validated'. An empty or repeated dryRun, or any other query "
-                "parameter than dryRun and the function key's code, is refused with 400."
+                "parameter than dryRun and the function key's code, is refused with 400.",
+                "advanced",
             ),
-            "x-ms-visibility": "advanced",
-        },
-        {
-            "name": "x-correlation-id",
-            "in": "header",
-            "required": False,
-            "type": "string",
-            "x-ms-summary": "Correlation ID",
-            "description": (
+        ),
+        Parameter(
+            "x-correlation-id",
+            "header",
+            {"type": "string"},
+            Label(
+                "Correlation ID",
                 "A GUID that ties this call to your own logs; sent on to Partner Center. "
-                "A new one is made when absent or not a GUID."
+                "A new one is made when absent or not a GUID.",
+                "advanced",
             ),
-            "x-ms-visibility": "advanced",
-        },
-        {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "required": False,
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 128,
-            "pattern": "^[\\x20-\\x7e]+$",
-            "x-ms-summary": "Idempotency key",
-            "description": (
+        ),
+        Parameter(
+            "Idempotency-Key",
+            "header",
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 128,
+                "pattern": IDEMPOTENCY_KEY.pattern,
+            },
+            Label(
+                "Idempotency key",
                 "1-128 printable ASCII characters. Retries with the same key for the same "
                 "customer, user and password are the same reset for Partner Center; the "
-                "same key with another password is a new reset."
+                "same key with another password is a new reset.",
+                "advanced",
             ),
-            "x-ms-visibility": "advanced",
-        },
-        {
-            "name": "body",
-            "in": "body",
-            "required": True,
-            "x-ms-summary": "Request",
-            "description": f"A JSON object of at most {MAX_BODY_BYTES // 1024} KiB.",
-            "schema": {"$ref": "#/definitions/ResetPasswordBody"},
-        },
+        ),
     ]
 
 
-def security(variant: Variant) -> tuple[JsonDict, list[JsonDict]]:
-    if variant == "api_key":
-        definitions: JsonDict = {
-            API_KEY_SCHEME: {
-                "type": "apiKey",
-                "name": FUNCTION_KEY_HEADER,
-                "in": "header",
-                "description": "A function key of the function app (host or function key).",
-            }
-        }
-        return definitions, [{API_KEY_SCHEME: []}]
-    definitions = {
-        OAUTH_SCHEME: {
-            "type": "oauth2",
-            "flow": "accessCode",
-            "authorizationUrl": AUTHORIZATION_URL,
-            "tokenUrl": TOKEN_URL,
-            "scopes": {},
-            "description": (
-                "Microsoft Entra ID sign-in; the connection sends 'Authorization: Bearer' with a "
-                "token for CALLER_AUDIENCE. The function key is added by the connector's "
-                "setheader policy (apiProperties.json)."
-            ),
-        }
+_BODY = ("ResetPasswordBody", f"A JSON object of at most {MAX_BODY_BYTES // 1024} KiB.")
+_RESET_DESCRIPTION = (
+    "Sets a new password for a user of a CSP customer through Partner Center. The password "
+    "never appears in any answer or log; turn on Secure inputs in the action's settings so it "
+    "stays out of run history too."
+)
+
+
+def reset_operation() -> Operation:
+    customer = Parameter(
+        "customer",
+        "path",
+        {"type": "string", "pattern": CUSTOMER_PATTERN},
+        Label(
+            "Customer",
+            "The customer's tenant ID (GUID), or the domain recorded in its Partner Center "
+            "company profile (usually contoso.onmicrosoft.com).",
+            "important",
+        ),
+        required=True,
+    )
+    return Operation(
+        "post",
+        "ResetPassword",
+        "Reset a customer user's password",
+        _RESET_DESCRIPTION,
+        "important",
+        [
+            customer,
+            user_parameter(USER_PATTERN, "object ID (GUID) or userPrincipalName"),
+            *reset_options(),
+        ],
+        reset_responses(),
+        body=_BODY,
+    )
+
+
+def upn_only_reset_operation() -> Operation:
+    """`POST /users/{user}/resetpassword`: the customer is the tenant of the UPN's domain."""
+    return Operation(
+        "post",
+        "ResetPasswordByUserPrincipalName",
+        "Reset a user's password by userPrincipalName",
+        _RESET_DESCRIPTION + " The customer is the tenant that verified the UPN's domain.",
+        "advanced",
+        [user_parameter(USER_PRINCIPAL_NAME_PATTERN, "userPrincipalName"), *reset_options()],
+        reset_responses(),
+        body=_BODY,
+    )
+
+
+def health_operation() -> Operation:
+    return Operation(
+        "get",
+        "Health",
+        "Check that the service is up",
+        "Anonymous liveness check; calls no dependency.",
+        "advanced",
+        [],
+        {200: Answer("The service is up.", "Health")},
+        anonymous=True,
+    )
+
+
+def operations(upn_only_route: bool = DESCRIBE_UPN_ONLY_ROUTE) -> dict[str, Operation]:
+    found = {RESET_PATH: reset_operation()}
+    if upn_only_route:
+        found[UPN_ONLY_RESET_PATH] = upn_only_reset_operation()
+    found[HEALTH_PATH] = health_operation()
+    return found
+
+
+# --- Swagger 2.0 ----------------------------------------------------------------------
+
+
+def _swagger_labels(label: Label) -> JsonDict:
+    out: JsonDict = {"x-ms-summary": label.summary, "description": label.description}
+    if label.visibility is not None:
+        out["x-ms-visibility"] = label.visibility
+    return out
+
+
+def swagger_parameter(parameter: Parameter) -> JsonDict:
+    out: JsonDict = {
+        "name": parameter.name,
+        "in": parameter.location,
+        "required": parameter.required,
+        **to_swagger_schema(parameter.schema),
+        **_swagger_labels(parameter.label),
     }
-    return definitions, [{OAUTH_SCHEME: []}]
+    if parameter.location == "path":
+        out["x-ms-url-encoding"] = "single"
+    return out
 
 
-def build_document(variant: Variant = "api_key") -> JsonDict:
-    """The whole Swagger 2.0 document for one authentication variant."""
-    definitions: JsonDict = {}
-    for name, (model, mode) in MODELS.items():
-        definitions.update(
-            model_definitions(name, model, mode, MODEL_FIELDS[name], MODEL_DESCRIPTIONS[name])
+def swagger_operation(operation: Operation) -> JsonDict:
+    parameters = [swagger_parameter(p) for p in operation.parameters]
+    if operation.body is not None:
+        name, description = operation.body
+        parameters.append(
+            {
+                "name": "body",
+                "in": "body",
+                "required": True,
+                "x-ms-summary": "Request",
+                "description": description,
+                "schema": {"$ref": f"#/definitions/{name}"},
+            }
         )
-    definitions.update(problem_definitions())
-    definitions.update(health_definitions())
-    security_definitions, requirement = security(variant)
+    responses: JsonDict = {}
+    for status, answer in operation.responses.items():
+        responses[str(status)] = {
+            "description": answer.description,
+            "schema": {"$ref": f"#/definitions/{answer.schema}"},
+        }
+        if answer.headers:
+            responses[str(status)]["headers"] = {
+                name: {**to_swagger_schema(schema), **_swagger_labels(label)}
+                for name, (schema, label) in answer.headers.items()
+            }
+    out: JsonDict = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "description": operation.description,
+        "x-ms-visibility": operation.visibility,
+    }
+    if operation.body is not None:
+        out["consumes"] = [JSON]
+    out["produces"] = list(dict.fromkeys(a.media_type for a in operation.responses.values()))
+    out["parameters"] = parameters
+    out["responses"] = responses
+    if operation.anonymous:
+        out["security"] = []
+    return out
+
+
+def swagger_security(variant: Variant) -> tuple[JsonDict, list[JsonDict]]:
+    if variant == "api_key":
+        scheme: JsonDict = {
+            "type": "apiKey",
+            "name": FUNCTION_KEY_HEADER,
+            "in": "header",
+            "description": "A function key of the function app (host or function key).",
+        }
+        return {API_KEY_SCHEME: scheme}, [{API_KEY_SCHEME: []}]
+    scheme = {
+        "type": "oauth2",
+        "flow": "accessCode",
+        "authorizationUrl": AUTHORIZATION_URL,
+        "tokenUrl": TOKEN_URL,
+        "scopes": {},
+        "description": (
+            "Microsoft Entra ID sign-in; the connection sends 'Authorization: Bearer' with a "
+            "token for CALLER_AUDIENCE. The function key is added by the connector's "
+            "setheader policy (apiProperties.json)."
+        ),
+    }
+    return {OAUTH_SCHEME: scheme}, [{OAUTH_SCHEME: []}]
+
+
+def _description(how: str) -> str:
+    return (
+        "Resets the password of a user in a Cloud Solution Provider customer's tenant "
+        f"through Microsoft Partner Center. {how}"
+    )
+
+
+def build_swagger(
+    variant: Variant = "api_key", *, upn_only_route: bool = DESCRIBE_UPN_ONLY_ROUTE
+) -> JsonDict:
+    """The Swagger 2.0 document of the Power Automate connector, for one way to connect."""
+    definitions = {
+        name: to_swagger_schema(schema, f"#/definitions/{name}")
+        for name, schema in component_schemas("#/definitions/{model}").items()
+    }
+    security_definitions, requirement = swagger_security(variant)
     how = (
         "Connect with a function key of the function app."
         if variant == "api_key"
@@ -562,54 +683,15 @@ def build_document(variant: Variant = "api_key") -> JsonDict:
     )
     return {
         "swagger": "2.0",
-        "info": {
-            "title": "Partner Password Reset",
-            "description": (
-                "Resets the password of a user in a Cloud Solution Provider customer's tenant "
-                f"through Microsoft Partner Center. {how}"
-            ),
-            "version": VERSION,
-        },
+        "info": {"title": TITLE, "description": _description(how), "version": VERSION},
         "host": HOST_PLACEHOLDER,
         "basePath": BASE_PATH,
         "schemes": ["https"],
-        "consumes": ["application/json"],
-        "produces": ["application/json", "application/problem+json"],
+        "consumes": [JSON],
+        "produces": [JSON, PROBLEM_JSON],
         "paths": {
-            RESET_PATH: {
-                "post": {
-                    "operationId": "ResetPassword",
-                    "summary": "Reset a customer user's password",
-                    "description": (
-                        "Sets a new password for a user of a CSP customer through Partner "
-                        "Center. The password never appears in any answer or log; turn on "
-                        "Secure inputs in the action's settings so it stays out of run history "
-                        "too."
-                    ),
-                    "x-ms-visibility": "important",
-                    "consumes": ["application/json"],
-                    "produces": ["application/json", "application/problem+json"],
-                    "parameters": reset_parameters(),
-                    "responses": reset_responses(),
-                }
-            },
-            HEALTH_PATH: {
-                "get": {
-                    "operationId": "Health",
-                    "summary": "Check that the service is up",
-                    "description": "Anonymous liveness check; calls no dependency.",
-                    "x-ms-visibility": "advanced",
-                    "produces": ["application/json"],
-                    "parameters": [],
-                    "responses": {
-                        "200": {
-                            "description": "The service is up.",
-                            "schema": {"$ref": "#/definitions/Health"},
-                        }
-                    },
-                    "security": [],
-                }
-            },
+            path: {operation.method: swagger_operation(operation)}
+            for path, operation in operations(upn_only_route).items()
         },
         "definitions": definitions,
         "securityDefinitions": security_definitions,
@@ -617,15 +699,102 @@ def build_document(variant: Variant = "api_key") -> JsonDict:
     }
 
 
-def render(variant: Variant = "api_key") -> str:
+# --- OpenAPI 3.1 ----------------------------------------------------------------------
+
+
+def openapi_operation(operation: Operation) -> JsonDict:
+    out: JsonDict = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "description": operation.description,
+        "parameters": [
+            {
+                "name": p.name,
+                "in": p.location,
+                "required": p.required,
+                "description": p.label.description,
+                "schema": {"title": p.label.summary, **p.schema},
+            }
+            for p in operation.parameters
+        ],
+    }
+    if operation.body is not None:
+        name, description = operation.body
+        out["requestBody"] = {
+            "description": description,
+            "required": True,
+            "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+        }
+    responses: JsonDict = {}
+    for status, answer in operation.responses.items():
+        response: JsonDict = {"description": answer.description}
+        if answer.headers:
+            response["headers"] = {
+                name: {"description": label.description, "schema": schema}
+                for name, (schema, label) in answer.headers.items()
+            }
+        reference = {"$ref": f"#/components/schemas/{answer.schema}"}
+        response["content"] = {answer.media_type: {"schema": reference}}
+        responses[str(status)] = response
+    out["responses"] = responses
+    if operation.anonymous:
+        out["security"] = []
+    return out
+
+
+def build_openapi(*, upn_only_route: bool = DESCRIBE_UPN_ONLY_ROUTE) -> JsonDict:
+    """The OpenAPI 3.1 document, for every client other than Power Automate."""
+    schemas = component_schemas("#/components/schemas/{model}")
+    how = (
+        "Send a function key (x-functions-key header or code query parameter) and, when the "
+        "function requires caller tokens, a Microsoft Entra ID bearer token."
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "description": _description(how), "version": VERSION},
+        "servers": [{"url": f"https://{HOST_PLACEHOLDER}{BASE_PATH}"}],
+        "paths": {
+            path: {operation.method: openapi_operation(operation)}
+            for path, operation in operations(upn_only_route).items()
+        },
+        "components": {
+            "schemas": to_openapi31_schema(schemas),
+            "securitySchemes": {
+                "functionKey": {"type": "apiKey", "in": "header", "name": FUNCTION_KEY_HEADER},
+                "functionKeyQuery": {"type": "apiKey", "in": "query", "name": FUNCTION_KEY_QUERY},
+                "callerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A token for CALLER_AUDIENCE, when caller tokens are on.",
+                },
+            },
+        },
+        "security": [
+            {"functionKey": []},
+            {"functionKeyQuery": []},
+            {"functionKey": [], "callerToken": []},
+            {"functionKeyQuery": [], "callerToken": []},
+        ],
+    }
+
+
+# --- files ----------------------------------------------------------------------------
+
+
+def build_document(document: Document = "api_key") -> JsonDict:
+    return build_openapi() if document == "openapi" else build_swagger(document)
+
+
+def render(document: Document = "api_key") -> str:
     """The document as committed: two-space indent, trailing newline."""
-    return json.dumps(build_document(variant), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(build_document(document), indent=2, ensure_ascii=False) + "\n"
 
 
 def iter_schemas(document: Mapping[str, Any]) -> Iterator[tuple[str, JsonDict]]:
-    """Every property and item schema of every definition, with a readable location.
+    """Every property and item schema of every Swagger definition, with its location.
 
-    A `$ref` is skipped: it is checked where it is defined (Swagger ignores its siblings).
+    A `$ref` is skipped: it is checked where it is defined.
     """
 
     def walk(schema: Any, where: str) -> Iterator[tuple[str, JsonDict]]:
@@ -645,19 +814,18 @@ def iter_schemas(document: Mapping[str, Any]) -> Iterator[tuple[str, JsonDict]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dev.openapi", description=__doc__)
-    parser.add_argument("--variant", choices=VARIANTS, default="api_key")
+    parser.add_argument("--document", choices=DOCUMENTS, default="api_key")
     action = parser.add_mutually_exclusive_group()
-    action.add_argument("--write", action="store_true", help="rewrite both committed files")
+    action.add_argument("--write", action="store_true", help="rewrite every committed file")
     action.add_argument("--check", action="store_true", help="fail when a file is stale")
     args = parser.parse_args(argv)
     if not (args.write or args.check):
-        sys.stdout.write(render(args.variant))
+        sys.stdout.write(render(args.document))
         return 0
     stale = []
-    for variant, path in OUTPUT_FILES.items():
-        text = render(variant)
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current == text:
+    for document, path in OUTPUT_FILES.items():
+        text = render(document)
+        if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
         if args.write:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,14 +11,33 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+GUID_SYNTAX = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+LABEL_SYNTAX = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 # RFC 5322 atext, which is what Entra accepts in a UPN prefix (guest UPNs need '#').
-_LOCAL_PART = re.compile(r"^[A-Za-z0-9.!#$%&'*+\-/=?^_`{|}~]{1,113}$")
+ATEXT_CHARACTERS = r"A-Za-z0-9!#$%&'*+\-/=?^_`{|}~"
+MAX_LOCAL_PART_LENGTH = 113
+MAX_DOMAIN_LENGTH = 253
+PERCENT_ESCAPE_SYNTAX = r"%[0-9A-Fa-f]{2}"
+
+GUID = re.compile(rf"^{GUID_SYNTAX}$")
+_LABEL = re.compile(rf"^{LABEL_SYNTAX}$")
+_LOCAL_PART = re.compile(rf"^[{ATEXT_CHARACTERS}.]{{1,{MAX_LOCAL_PART_LENGTH}}}$")
 # The host has already decoded the route once; an escape left over means the caller
 # encoded twice, and guessing what they meant could pick the wrong user.
-_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-MAX_DOMAIN_LENGTH = 253
+_PERCENT_ESCAPE = re.compile(PERCENT_ESCAPE_SYNTAX)
+
+# The same rules as whole-value regular expressions (ECMA-262 and Python alike), for the
+# published API documents. `is_domain_name` and `is_user_principal_name` stay the rules.
+DOMAIN_NAME_SYNTAX = (
+    rf"(?=[A-Za-z0-9.-]{{1,{MAX_DOMAIN_LENGTH}}}$){LABEL_SYNTAX}(?:\.{LABEL_SYNTAX})+"
+)
+USER_PRINCIPAL_NAME_SYNTAX = (
+    rf"(?!.*{PERCENT_ESCAPE_SYNTAX})(?=[^@]{{1,{MAX_LOCAL_PART_LENGTH}}}@)"
+    rf"[{ATEXT_CHARACTERS}]+(?:\.[{ATEXT_CHARACTERS}]+)*@{DOMAIN_NAME_SYNTAX}"
+)
+CUSTOMER_PATTERN = rf"^(?:{GUID_SYNTAX}|{DOMAIN_NAME_SYNTAX})$"
+USER_PATTERN = rf"^(?:{GUID_SYNTAX}|{USER_PRINCIPAL_NAME_SYNTAX})$"
+USER_PRINCIPAL_NAME_PATTERN = rf"^{USER_PRINCIPAL_NAME_SYNTAX}$"
 
 
 @dataclass(frozen=True)

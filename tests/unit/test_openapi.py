@@ -8,19 +8,32 @@ must be in them; the app's real answers must validate against them.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import azure.functions as func
 import pytest
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from hypothesis import given
+from hypothesis import strategies as st
+from openapi_schema_validator import OAS30Validator, OAS31Validator, oas30_format_checker
 from openapi_schema_validator import validate as validate_instance
-from openapi_spec_validator import OpenAPIV2SpecValidator
+from openapi_spec_validator import OpenAPIV2SpecValidator, OpenAPIV31SpecValidator
 from openapi_spec_validator import validate as validate_spec
+from pydantic import BaseModel
 
 from dev import openapi
+from dev.emulators import samples
 from reset_password.models import ResetPasswordAnswer, ResetPasswordBody
+from reset_password.names import (
+    USER_PRINCIPAL_NAME_PATTERN,
+    is_user_principal_name,
+    parse_customer,
+    parse_user,
+)
+from reset_password.parsing import parse_reset_request
+from reset_password.password_policy import password_rule_violations
 from reset_password.routes import bp as reset_password_bp
 from shared import errors
 from shared.errors import ProblemError
@@ -30,6 +43,7 @@ from shared.problems import problem_body
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTOR = ROOT / "infra" / "connector"
 RESET = "/customers/{customer}/users/{user}/resetpassword"
+UPN_ONLY = "/users/{user}/resetpassword"
 CORRELATION_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 
 
@@ -59,9 +73,35 @@ def document(variant: openapi.Variant) -> dict[str, Any]:
     return load(openapi.OUTPUT_FILES[variant])
 
 
-def reset_operation(document: dict[str, Any]) -> dict[str, Any]:
-    operation: dict[str, Any] = document["paths"][RESET]["post"]
+@pytest.fixture(scope="module")
+def openapi31() -> dict[str, Any]:
+    return load(openapi.OUTPUT_FILES["openapi"])
+
+
+def reset_operation(document: dict[str, Any], path: str = RESET) -> dict[str, Any]:
+    operation: dict[str, Any] = document["paths"][path]["post"]
     return operation
+
+
+def parameter_schemas(document: dict[str, Any], path: str = RESET) -> dict[str, dict[str, Any]]:
+    """Each parameter's schema, whichever the format: Swagger 2.0 inlines it, 3.1 nests it."""
+    return {
+        p["name"]: p.get("schema", p) if "openapi" in document else p
+        for p in reset_operation(document, path)["parameters"]
+        if p["in"] != "body"
+    }
+
+
+def schema_of(document: dict[str, Any], name: str) -> dict[str, Any]:
+    schemas = (
+        document["components"]["schemas"] if "openapi" in document else document["definitions"]
+    )
+    schema: dict[str, Any] = schemas[name]
+    return schema
+
+
+def both_documents() -> list[dict[str, Any]]:
+    return [load(openapi.OUTPUT_FILES[name]) for name in openapi.DOCUMENTS]
 
 
 def to_oas30(node: Any) -> Any:
@@ -78,18 +118,30 @@ def to_oas30(node: Any) -> Any:
 
 def check_instance(instance: Any, document: dict[str, Any], definition: str) -> None:
     """Validates against a definition, with undeclared top-level properties refused too."""
+    if "openapi" in document:
+        components = document["components"]
+        schema = {**components["schemas"][definition], "additionalProperties": False}
+        schema["components"] = components
+        validate_instance(instance, schema, cls=OAS31Validator)
+        return
     schema = to_oas30(document["definitions"][definition])
     schema["additionalProperties"] = False
     schema["definitions"] = to_oas30(document["definitions"])
     validate_instance(instance, schema, cls=OAS30Validator, format_checker=oas30_format_checker)
 
 
+def matches(pattern: str, value: str) -> bool:
+    """ECMA-262 semantics for these patterns: the whole value, no trailing newline."""
+    return re.fullmatch(pattern, value) is not None
+
+
 # --- the files and the generator ------------------------------------------------------
 
 
-def test_committed_definition_is_what_the_generator_writes(variant: openapi.Variant) -> None:
-    path = openapi.OUTPUT_FILES[variant]
-    assert path.read_text(encoding="utf-8") == openapi.render(variant), (
+@pytest.mark.parametrize("name", openapi.DOCUMENTS)
+def test_committed_document_is_what_the_generator_writes(name: openapi.Document) -> None:
+    path = openapi.OUTPUT_FILES[name]
+    assert path.read_text(encoding="utf-8") == openapi.render(name), (
         f"{path.relative_to(ROOT)} is stale: run `python -m dev.openapi --write`"
     )
 
@@ -99,15 +151,37 @@ def test_check_mode_passes_on_the_committed_files(capsys: pytest.CaptureFixture[
     assert capsys.readouterr().out == ""
 
 
-def test_document_is_valid_swagger_2(document: dict[str, Any]) -> None:
+def test_check_mode_fails_on_a_stale_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stale = tmp_path / "openapi.json"
+    stale.write_text("{}\n", encoding="utf-8")
+    monkeypatch.setattr(openapi, "ROOT", tmp_path)
+    monkeypatch.setattr(openapi, "OUTPUT_FILES", {"openapi": stale})
+    assert openapi.main(["--check"]) == 1
+    assert "openapi.json is out of date" in capsys.readouterr().out
+
+
+def test_connector_documents_are_valid_swagger_2(document: dict[str, Any]) -> None:
     assert document["swagger"] == "2.0"
     validate_spec(document, cls=OpenAPIV2SpecValidator)
 
 
-def test_host_base_path_and_schemes(document: dict[str, Any]) -> None:
+def test_openapi_document_is_valid_openapi_3_1(openapi31: dict[str, Any]) -> None:
+    assert openapi31["openapi"] == "3.1.0"
+    validate_spec(openapi31, cls=OpenAPIV31SpecValidator)
+
+
+def test_readme_names_the_openapi_document() -> None:
+    path = openapi.OUTPUT_FILES["openapi"].relative_to(ROOT).as_posix()
+    assert f"`{path}`" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_host_base_path_and_schemes(document: dict[str, Any], openapi31: dict[str, Any]) -> None:
     assert document["host"] == "your-function-app.azurewebsites.net"
     assert document["basePath"] == "/api"
     assert document["schemes"] == ["https"]
+    assert openapi31["servers"] == [{"url": "https://your-function-app.azurewebsites.net/api"}]
 
 
 def test_converter_turns_null_unions_into_x_nullable() -> None:
@@ -119,8 +193,28 @@ def test_converter_turns_null_unions_into_x_nullable() -> None:
         "type": "integer",
         "x-nullable": True,
     }
+
+
+def test_converter_turns_const_into_a_one_value_enum() -> None:
     assert openapi.to_swagger_schema({"const": "ok"}) == {"enum": ["ok"]}
-    assert openapi.to_swagger_schema({"$ref": "#/$defs/Inner"}) == {"$ref": "#/definitions/Inner"}
+
+
+def test_converter_keeps_the_first_of_the_examples() -> None:
+    assert openapi.to_swagger_schema({"type": "string", "examples": ["a", "b"]}) == {
+        "type": "string",
+        "example": "a",
+    }
+
+
+def test_converter_keeps_only_the_reference_of_a_reference() -> None:
+    assert openapi.to_swagger_schema({"$ref": "#/definitions/X", "description": "d"}) == {
+        "$ref": "#/definitions/X"
+    }
+
+
+def test_openapi_31_schemas_leave_out_the_connectors_annotations() -> None:
+    schema = {"type": "string", "x-ms-summary": "S", "items": {"x-ms-visibility": "advanced"}}
+    assert openapi.to_openapi31_schema(schema) == {"type": "string", "items": {}}
 
 
 @pytest.mark.parametrize(
@@ -137,16 +231,41 @@ def test_converter_refuses_what_swagger_2_cannot_say(schema: dict[str, Any]) -> 
 
 
 def test_a_model_field_without_a_label_fails_the_generator() -> None:
-    fields = dict(openapi.BODY_FIELDS)
-    del fields["ticketId"]
+    body = {k: v for k, v in openapi.LABELS["ResetPasswordBody"].items() if k != "ticketId"}
+    labels = {**openapi.LABELS, "ResetPasswordBody": body}
     with pytest.raises(openapi.SchemaConversionError, match="ticketId"):
-        openapi.model_definitions("Body", ResetPasswordBody, "validation", fields, "d")
+        openapi.component_schemas("#/definitions/{model}", labels=labels)
 
 
 def test_a_label_may_not_contradict_the_model() -> None:
-    fields = {**openapi.BODY_FIELDS, "password": {"x-ms-summary": "P", "format": "byte"}}
+    body = {
+        **openapi.LABELS["ResetPasswordBody"],
+        "password": openapi.Label("P", "d", rules={"format": "byte"}),
+    }
     with pytest.raises(openapi.SchemaConversionError, match="format"):
-        openapi.model_definitions("Body", ResetPasswordBody, "validation", fields, "d")
+        openapi.component_schemas(
+            "#/definitions/{model}", labels={**openapi.LABELS, "ResetPasswordBody": body}
+        )
+
+
+def test_a_nested_model_becomes_its_own_labelled_definition() -> None:
+    class Note(BaseModel):
+        text: str
+
+    class Outer(BaseModel):
+        notes: list[Note]
+
+    schemas = openapi.component_schemas(
+        "#/definitions/{model}",
+        models=[(Outer, "serialization")],
+        labels={
+            "Outer": {"notes": openapi.Label("Notes", "n")},
+            "Note": {"text": openapi.Label("Text", "t")},
+        },
+        descriptions={"Outer": "o", "Note": "n"},
+    )
+    assert schemas["Outer"]["properties"]["notes"]["items"] == {"$ref": "#/definitions/Note"}
+    assert schemas["Note"]["properties"]["text"]["x-ms-summary"] == "Text"
 
 
 # --- routes, parameters and schemas ---------------------------------------------------
@@ -169,6 +288,7 @@ def http_triggers() -> dict[str, dict[str, Any]]:
     return found
 
 
+@pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
 def test_paths_are_the_apps_routes(
     document: dict[str, Any], http_triggers: dict[str, dict[str, Any]]
 ) -> None:
@@ -198,10 +318,193 @@ def test_reset_parameters(document: dict[str, Any]) -> None:
         ("Idempotency-Key", "header"),
         ("body", "body"),
     }
-    assert parameters["dryRun"]["type"] == "boolean"
     assert parameters["body"]["schema"] == {"$ref": "#/definitions/ResetPasswordBody"}
     assert "domain" in parameters["customer"]["description"]
     assert "userPrincipalName" in parameters["user"]["description"]
+    assert parameters["customer"]["x-ms-url-encoding"] == "single"
+    assert parameters["user"]["x-ms-url-encoding"] == "single"
+
+
+def test_openapi_31_takes_the_same_parameters_and_a_json_body(openapi31: dict[str, Any]) -> None:
+    operation = reset_operation(openapi31)
+    assert [(p["name"], p["in"]) for p in operation["parameters"]] == [
+        ("customer", "path"),
+        ("user", "path"),
+        ("dryRun", "query"),
+        ("x-correlation-id", "header"),
+        ("Idempotency-Key", "header"),
+    ]
+    body = operation["requestBody"]
+    assert body["required"] is True
+    assert body["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ResetPasswordBody"}}
+    }
+
+
+@pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
+def test_dry_run_is_a_boolean_defaulting_to_false(document: dict[str, Any]) -> None:
+    dry_run = parameter_schemas(document)["dryRun"]
+    assert (dry_run["type"], dry_run["default"]) == ("boolean", False)
+
+
+@pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
+def test_idempotency_key_is_1_to_128_printable_ascii(document: dict[str, Any]) -> None:
+    key = parameter_schemas(document)["Idempotency-Key"]
+    assert (key["minLength"], key["maxLength"]) == (1, 128)
+    assert matches(key["pattern"], "INC0012345-1 ~")
+    assert not matches(key["pattern"], "tab\there")
+    assert not matches(key["pattern"], "caf\u00e9")
+    assert not matches(key["pattern"], "k" * 129)
+
+
+@pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
+@pytest.mark.parametrize(
+    "value",
+    [samples.SAMPLE_CUSTOMER_ID, samples.SAMPLE_CUSTOMER_DOMAIN, samples.NO_GDAP_CUSTOMER_DOMAIN],
+)
+def test_customer_pattern_accepts_the_sample_customers(
+    document: dict[str, Any], value: str
+) -> None:
+    assert matches(parameter_schemas(document)["customer"]["pattern"], value)
+
+
+@pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
+@pytest.mark.parametrize(
+    "value",
+    [
+        samples.SAMPLE_USER_ID,
+        samples.SAMPLE_USER_UPN,
+        "ada_fabrikam.com#EXT#@contoso.onmicrosoft.com",
+    ],
+)
+def test_user_pattern_accepts_the_sample_users(document: dict[str, Any], value: str) -> None:
+    assert matches(parameter_schemas(document)["user"]["pattern"], value)
+
+
+@pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
+@pytest.mark.parametrize("parameter", ["customer", "user"])
+@pytest.mark.parametrize(
+    "value", ["0", "contoso", "contoso.com.", "ada@contoso.com@x.com", "%41da.contoso.com"]
+)
+def test_path_patterns_refuse_what_is_neither_an_id_nor_a_name(
+    document: dict[str, Any], parameter: str, value: str
+) -> None:
+    assert not matches(parameter_schemas(document)[parameter]["pattern"], value)
+
+
+_NAME_CHARACTERS = st.sampled_from([*"aZ09-._@%#!~4 \n\u0430", "A1", "contoso.com", "%41", ".."])
+_NAMES = st.lists(_NAME_CHARACTERS, max_size=16).map("".join)
+_LONG_LABEL = "a" * 63
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"{_LONG_LABEL}.com",
+        f"{_LONG_LABEL}a.com",
+        ".".join([_LONG_LABEL] * 3 + ["a" * 61]),
+        ".".join([_LONG_LABEL] * 3 + ["a" * 62]),
+        f"{'a' * 113}@contoso.com",
+        f"{'a' * 114}@contoso.com",
+        "-a.com",
+        "a-.com",
+        ".ada@contoso.com",
+        "ada.@contoso.com",
+        "ad..a@contoso.com",
+        "6F1C4E8A-0B2D-4C3E-9F1A-2B3C4D5E6F70",
+    ],
+)
+def test_path_patterns_agree_with_the_function_at_the_edges(value: str) -> None:
+    parameters = parameter_schemas(load(openapi.OUTPUT_FILES["openapi"]))
+    assert matches(parameters["customer"]["pattern"], value) == (parse_customer(value) is not None)
+    assert matches(parameters["user"]["pattern"], value) == (parse_user(value) is not None)
+
+
+@given(_NAMES)
+def test_customer_pattern_accepts_exactly_what_the_function_accepts(value: str) -> None:
+    pattern = parameter_schemas(load(openapi.OUTPUT_FILES["openapi"]))["customer"]["pattern"]
+    assert matches(pattern, value) == (parse_customer(value) is not None)
+
+
+@given(_NAMES)
+def test_user_pattern_accepts_exactly_what_the_function_accepts(value: str) -> None:
+    pattern = parameter_schemas(load(openapi.OUTPUT_FILES["openapi"]))["user"]["pattern"]
+    assert matches(pattern, value) == (parse_user(value) is not None)
+
+
+@given(_NAMES)
+def test_upn_only_pattern_accepts_exactly_the_user_principal_names(value: str) -> None:
+    assert matches(USER_PRINCIPAL_NAME_PATTERN, value) == is_user_principal_name(value)
+
+
+@given(st.text(alphabet=st.sampled_from(list('aZ9!~ \\]^-["\u00e9\t')), max_size=12))
+def test_password_schema_accepts_exactly_what_the_password_rules_accept(value: str) -> None:
+    password = schema_of(load(openapi.OUTPUT_FILES["openapi"]), "ResetPasswordBody")["properties"][
+        "password"
+    ]
+    valid = password["minLength"] <= len(value) <= password["maxLength"] and matches(
+        password["pattern"], value
+    )
+    assert valid == (password_rule_violations(value) == [])
+
+
+@pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
+@pytest.mark.parametrize("customer", [samples.SAMPLE_CUSTOMER_ID, samples.SAMPLE_CUSTOMER_DOMAIN])
+@pytest.mark.parametrize("user", [samples.SAMPLE_USER_ID, samples.SAMPLE_USER_UPN])
+@pytest.mark.parametrize("dry_run", ["true", "false"])
+def test_a_request_the_document_calls_valid_is_accepted(
+    document: dict[str, Any], customer: str, user: str, dry_run: str
+) -> None:
+    parameters = parameter_schemas(document)
+    key = "INC0012345-1"
+    body = {"password": "Correct-Horse-42", "forceChangePassword": False, "ticketId": "INC0012345"}
+    assert matches(parameters["customer"]["pattern"], customer)
+    assert matches(parameters["user"]["pattern"], user)
+    assert matches(parameters["Idempotency-Key"]["pattern"], key)
+    check_instance(body, document, "ResetPasswordBody")
+    request = func.HttpRequest(
+        method="POST",
+        url=f"/api/customers/{customer}/users/{user}/resetpassword?dryRun={dry_run}",
+        headers={"Content-Type": "application/json", "Idempotency-Key": key},
+        params={"dryRun": dry_run},
+        route_params={"customer": customer, "user": user},
+        body=json.dumps(body).encode(),
+    )
+    parsed = parse_reset_request(request)
+    assert parsed.dry_run == (dry_run == "true")
+
+
+# --- the reset by userPrincipalName alone ---------------------------------------------
+
+
+def test_upn_only_route_is_described_only_when_switched_on() -> None:
+    assert openapi.DESCRIBE_UPN_ONLY_ROUTE is False
+    assert UPN_ONLY not in openapi.build_swagger()["paths"]
+    assert UPN_ONLY not in openapi.build_openapi()["paths"]
+
+
+@pytest.mark.parametrize("name", openapi.DOCUMENTS)
+def test_upn_only_route_switched_on_keeps_the_document_valid(name: openapi.Document) -> None:
+    if name == "openapi":
+        validate_spec(openapi.build_openapi(upn_only_route=True), cls=OpenAPIV31SpecValidator)
+    else:
+        validate_spec(openapi.build_swagger(name, upn_only_route=True), cls=OpenAPIV2SpecValidator)
+
+
+def test_upn_only_route_takes_a_user_principal_name_and_no_customer() -> None:
+    for document in (
+        openapi.build_swagger(upn_only_route=True),
+        openapi.build_openapi(upn_only_route=True),
+    ):
+        parameters = parameter_schemas(document, UPN_ONLY)
+        assert "customer" not in parameters
+        pattern = parameters["user"]["pattern"]
+        assert matches(pattern, samples.SAMPLE_USER_UPN)
+        assert not matches(pattern, samples.SAMPLE_USER_ID)
+        assert not matches(pattern, "0")
+        assert reset_operation(document, UPN_ONLY)["operationId"] == (
+            "ResetPasswordByUserPrincipalName"
+        )
 
 
 def test_every_parameter_property_and_header_has_a_summary(document: dict[str, Any]) -> None:
@@ -256,6 +559,7 @@ def test_answer_schema_marks_nullable_fields(document: dict[str, Any]) -> None:
     assert answer["properties"]["completedAt"]["format"] == "date-time"
 
 
+@pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
 @pytest.mark.parametrize("upn", ["ada@contoso.onmicrosoft.com", None])
 def test_a_real_answer_validates(document: dict[str, Any], upn: str | None) -> None:
     answer = ResetPasswordAnswer(
@@ -272,6 +576,7 @@ def test_a_real_answer_validates(document: dict[str, Any], upn: str | None) -> N
     check_instance(answer.to_json_dict(), document, "ResetPasswordAnswer")
 
 
+@pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
 def test_the_health_answer_validates(
     document: dict[str, Any], http_triggers: dict[str, dict[str, Any]]
 ) -> None:
@@ -307,6 +612,7 @@ def test_every_problem_status_is_a_response(document: dict[str, Any]) -> None:
     assert "WWW-Authenticate" in responses["401"]["headers"]
 
 
+@pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
 @pytest.mark.parametrize("cls", all_problem_classes(), ids=lambda cls: cls.code)
 def test_every_real_problem_body_validates(
     document: dict[str, Any], cls: type[ProblemError]
