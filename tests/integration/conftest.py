@@ -149,7 +149,7 @@ class Harness:
         records = [
             record
             for phase in ("setup", "call", "teardown")
-            for record in self.caplog.get_records(phase)  # type: ignore[arg-type]
+            for record in self.caplog.get_records(phase)
         ]
         for record in records:
             seen.append(record.getMessage())

@@ -673,8 +673,12 @@ def test_oauth_variant_signs_in_with_entra_id_and_adds_the_function_key() -> Non
     parameters = policy["parameters"]
     assert parameters["x-ms-apimTemplateParameter.name"] == "x-functions-key"
     assert parameters["x-ms-apimTemplate-policySection"] == "Request"
-    # Only placeholders are committed: never a real key, client or tenant.
-    assert parameters["x-ms-apimTemplateParameter.value"] == "__FUNCTION_KEY__"
+    # The key comes from a securestring connection parameter: the connector holds none.
+    assert parameters["x-ms-apimTemplateParameter.value"] == "@connectionParameters('function_key')"
+    key = properties["connectionParameters"]["function_key"]
+    assert key["type"] == "securestring"
+    assert key["uiDefinition"]["constraints"]["clearText"] is False
+    # Only placeholders are committed: never a real client or tenant.
     assert settings["clientId"] == "__CONNECTOR_CLIENT_ID__"
     assert custom["tenantId"]["value"] == "__CALLER_TENANT_ID__"
     assert custom["resourceUri"]["value"] == "__CALLER_AUDIENCE__"
