@@ -91,6 +91,8 @@ OPERATOR_SETTINGS: dict[str, tuple[str, object]] = {
 DERIVED_SETTINGS = {"KEY_VAULT_URL": "keyVaultUri", "AZURE_CLIENT_ID": "identityClientId"}
 # Only for a local Key Vault emulator; in Azure the app's default (true) must stand.
 LOCAL_ONLY_SETTINGS = {"KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"}
+# Set by the platform itself (the managed identity endpoint), never by the templates.
+PLATFORM_SETTINGS = {"IDENTITY_ENDPOINT", "IDENTITY_HEADER"}
 # Contract section 3 as written (the table's first column).
 CONTRACT_SECTION_3 = {
     "KEY_VAULT_URL",
@@ -215,7 +217,9 @@ def test_every_setting_the_app_reads_is_provisioned_or_deliberately_left_out() -
     source = (ROOT / "shared" / "settings.py").read_text()
     read = set(re.findall(r'alias="([A-Z][A-Z0-9_]*)"', source))
     assert read, "no settings found in shared/settings.py"
-    covered = set(OPERATOR_SETTINGS) | set(DERIVED_SETTINGS) | LOCAL_ONLY_SETTINGS
+    covered = (
+        set(OPERATOR_SETTINGS) | set(DERIVED_SETTINGS) | LOCAL_ONLY_SETTINGS | PLATFORM_SETTINGS
+    )
     assert read <= covered, f"settings the templates do not provision: {sorted(read - covered)}"
 
 
