@@ -25,14 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from reset_password.models import MAX_BODY_BYTES, ResetPasswordAnswer, ResetPasswordBody
 from reset_password.names import CUSTOMER_PATTERN, USER_PATTERN, USER_PRINCIPAL_NAME_PATTERN
 from reset_password.parsing import IDEMPOTENCY_KEY
 from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES, SYMBOLS
-from shared.errors import ProblemError
-from shared.problems import PROBLEM_TYPE_BASE
+from shared.problems import PROBLEM_TYPE_BASE, PROBLEMS
 from shared.version import VERSION
 
 # Describe `POST /api/users/{user}/resetpassword` once function_app.py registers it.
@@ -72,21 +71,15 @@ class SchemaConversionError(ValueError):
     """A schema uses a construct the target cannot express, or a label does not fit it."""
 
 
-def problem_classes() -> list[type[ProblemError]]:
-    """`ProblemError` and every subclass, by status then code."""
-    found: dict[str, type[ProblemError]] = {}
-    pending: list[type[ProblemError]] = [ProblemError]
-    while pending:
-        cls = pending.pop()
-        found.setdefault(cls.code, cls)
-        pending.extend(cls.__subclasses__())
-    return sorted(found.values(), key=lambda cls: (cls.status, cls.code))
+_PROBLEM_CODES: list[JsonValue] = [
+    p.code for p in sorted(PROBLEMS.values(), key=lambda p: (p.status, p.code))
+]
 
 
 def problem_codes_by_status() -> dict[int, list[str]]:
     by_status: dict[int, list[str]] = {}
-    for cls in problem_classes():
-        by_status.setdefault(cls.status, []).append(cls.code)
+    for problem in sorted(PROBLEMS.values(), key=lambda p: (p.status, p.code)):
+        by_status.setdefault(problem.status, []).append(problem.code)
     return by_status
 
 
@@ -105,7 +98,7 @@ class Problem(BaseModel):
     title: str
     status: int = Field(json_schema_extra={"enum": list(problem_codes_by_status())})
     detail: str
-    code: str = Field(json_schema_extra={"enum": [cls.code for cls in problem_classes()]})
+    code: str = Field(json_schema_extra={"enum": _PROBLEM_CODES})
     correlation_id: str = Field(alias="correlationId")
     errors: list[FieldError] = Field(default_factory=list)
     candidates: list[str] = Field(default_factory=list)

@@ -23,8 +23,8 @@ from shared.caller_auth import Caller
 from shared.context import correlation_scope
 from shared.correlation import correlation_id_from
 from shared.deadline import Deadline
-from shared.errors import ConfigurationError, ProblemError
-from shared.problems import json_response, problem_response
+from shared.errors import ConfigurationError, DomainError, InternalError
+from shared.problems import json_response, problem_for, problem_response
 from shared.settings import SettingsError
 
 logger = logging.getLogger("reset_password")
@@ -59,14 +59,14 @@ def reset_password_route(req: func.HttpRequest) -> func.HttpResponse:
         except ResetFailed as failed:
             served.facts = failed.facts
             _fail(failed.error, correlation_id, served)
-        except ProblemError as error:
+        except DomainError as error:
             _fail(error, correlation_id, served)
         except Exception as error:  # noqa: BLE001 - the last line of defence answers 500
             # Type and stack frames only: exception messages may hold values.
             frames = "".join(traceback.format_tb(error.__traceback__))
             logger.error("unexpected %s during reset\n%s", type(error).__name__, frames)
             _fail(
-                ProblemError("An unexpected error occurred. Quote the correlation ID to support."),
+                InternalError("An unexpected error occurred. Quote the correlation ID to support."),
                 correlation_id,
                 served,
             )
@@ -112,14 +112,15 @@ def _answer(
     ).to_json_dict()
 
 
-def _fail(error: ProblemError, correlation_id: uuid.UUID, served: _Served) -> None:
+def _fail(error: DomainError, correlation_id: uuid.UUID, served: _Served) -> None:
+    problem = problem_for(error)
     served.response = problem_response(error, str(correlation_id))
-    served.outcome = error.code
+    served.outcome = problem.code
     logger.log(
-        logging.WARNING if error.status < 500 else logging.ERROR,
+        logging.WARNING if problem.status < 500 else logging.ERROR,
         "reset failed: %s %s: %s",
-        error.status,
-        error.code,
+        problem.status,
+        problem.code,
         error.detail,
     )
 

@@ -29,8 +29,8 @@ from shared.directory_roles import role_names, role_title
 from shared.errors import (
     AmbiguousCustomer,
     CustomerNotFound,
+    DomainError,
     Forbidden,
-    ProblemError,
     ProtectedUser,
     UpstreamTimeout,
     UserNotCloudManaged,
@@ -76,8 +76,8 @@ class ResetResult:
 class ResetFailed(Exception):
     """A domain error, with the facts learnt before it happened."""
 
-    def __init__(self, error: ProblemError, facts: ResetFacts) -> None:
-        super().__init__(error.code)
+    def __init__(self, error: DomainError, facts: ResetFacts) -> None:
+        super().__init__(type(error).__name__)
         self.error = error
         self.facts = facts
 
@@ -176,7 +176,7 @@ class ResetService:
         attempt = _Attempt(order, access, deadline, correlation_id)
         try:
             return self._resolve_and_reset(attempt)
-        except ProblemError as error:
+        except DomainError as error:
             raise ResetFailed(error, attempt.facts()) from None
 
     def _resolve_and_reset(self, attempt: _Attempt) -> ResetResult:
@@ -228,7 +228,7 @@ class ResetService:
         order: ResetOrder,
         customer: Resolved,
         user: Resolved | None,
-        missing: ProblemError,
+        missing: DomainError,
     ) -> bool:
         """Drop the cache entry a 404 proves stale; False when no cached entry explains it."""
         if isinstance(missing, CustomerNotFound) and customer.cached:

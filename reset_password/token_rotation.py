@@ -14,7 +14,8 @@ import azure.functions as func
 
 import composition
 from shared.deadline import Deadline
-from shared.errors import ProblemError
+from shared.errors import DomainError
+from shared.problems import problem_for
 from shared.settings import SettingsError, rotation_schedule
 from shared.tokens import Exchange
 
@@ -42,8 +43,9 @@ def rotate_now() -> bool:
     deadline = Deadline(ROTATION_DEADLINE_SECONDS)
     try:
         exchange = tokens.exchange(deadline)
-    except ProblemError as exc:
-        logger.error("ALERT: refresh token rotation failed (%s): %s", exc.code, exc.detail)
+    except DomainError as exc:
+        code = problem_for(exc).code
+        logger.error("ALERT: refresh token rotation failed (%s): %s", code, exc.detail)
         return False
     except Exception as exc:  # noqa: BLE001 - every failure must raise the alert
         # The type only: an unexpected exception's message may hold anything.
@@ -67,7 +69,7 @@ def _stored(exchange: Exchange, deadline: Deadline) -> bool:
     except FutureTimeout:
         logger.error("ALERT: storing the new refresh token in Key Vault did not finish in time.")
         return False
-    except ProblemError as exc:
+    except DomainError as exc:
         logger.error("ALERT: the new refresh token could not be stored: %s", exc.detail)
         return False
     except Exception as exc:  # noqa: BLE001

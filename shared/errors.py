@@ -1,21 +1,18 @@
-"""The domain errors: one exception type per problem code of the contract.
+"""The domain errors: one exception type per failure a caller or operator must hear of.
 
-Every message here is written for the caller or the operator and is built only from
-values that are safe to show: setting names, secret names, IDs, upstream error codes.
-Never pass a password, a token or an upstream body into one.
+They carry no HTTP: `shared.problems` maps each type to its status, code and title, in
+one table at the edge. Every message is written for the caller or the operator and is
+built only from values that are safe to show: setting names, secret names, IDs, numeric
+upstream codes. Never pass a password, a token or an upstream string into one.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 
-class ProblemError(Exception):
-    """An error that becomes an application/problem+json answer."""
-
-    status: ClassVar[int] = 500
-    code: ClassVar[str] = "internal_error"
-    title: ClassVar[str] = "Internal error"
+class DomainError(Exception):
+    """A failure with a detail that is safe to show."""
 
     def __init__(
         self,
@@ -32,107 +29,77 @@ class ProblemError(Exception):
         self.extra = extra or {}
 
 
-class InvalidRequest(ProblemError):
-    status = 400
-    code = "invalid_request"
-    title = "The request is not valid"
+class InvalidRequest(DomainError):
+    """The request breaks a rule (named in `errors`), or Partner Center refused its input."""
 
 
-class Unauthenticated(ProblemError):
-    status = 401
-    code = "unauthenticated"
-    title = "A valid caller token is required"
+class Unauthenticated(DomainError):
+    """No valid caller token."""
 
     def __init__(self, detail: str, *, challenge: str = 'Bearer error="invalid_token"') -> None:
         super().__init__(detail)
         self.challenge = challenge
 
 
-class Forbidden(ProblemError):
-    status = 403
-    code = "forbidden"
-    title = "The caller may not do this"
+class Forbidden(DomainError):
+    """The caller may not do this, or not to this customer."""
 
 
-class ProtectedUser(ProblemError):
-    status = 403
-    code = "protected_user"
-    title = "The target account is protected"
+class ProtectedUser(DomainError):
+    """The target holds a protected directory role."""
 
 
-class PartnerForbidden(ProblemError):
-    status = 403
-    code = "partner_forbidden"
-    title = "Partner Center refused the partner's access to this customer"
+class PartnerForbidden(DomainError):
+    """Partner Center refused the partner's access to the customer (GDAP)."""
 
 
-class CustomerNotFound(ProblemError):
-    status = 404
-    code = "customer_not_found"
-    title = "Customer not found"
+class CustomerNotFound(DomainError):
+    """No such customer."""
 
 
-class UserNotFound(ProblemError):
-    status = 404
-    code = "user_not_found"
-    title = "User not found"
+class UserNotFound(DomainError):
+    """No such user in the customer's tenant."""
 
 
-class UserNotCloudManaged(ProblemError):
-    status = 409
-    code = "user_not_cloud_managed"
-    title = "The user's password is not managed in the cloud"
+class UserNotCloudManaged(DomainError):
+    """The user's password belongs to on-premises AD or a federated identity provider."""
 
 
-class AmbiguousCustomer(ProblemError):
-    status = 409
-    code = "ambiguous_customer"
-    title = "The domain matches more than one customer"
+class AmbiguousCustomer(DomainError):
+    """A domain named more than one customer."""
 
 
-class PayloadTooLarge(ProblemError):
-    status = 413
-    code = "payload_too_large"
-    title = "The request body is too large"
+class PayloadTooLarge(DomainError):
+    """The body is over the limit."""
 
 
-class UnsupportedMediaType(ProblemError):
-    status = 415
-    code = "unsupported_media_type"
-    title = "The request body must be JSON"
+class UnsupportedMediaType(DomainError):
+    """The body is not JSON."""
 
 
-class Throttled(ProblemError):
-    status = 429
-    code = "throttled"
-    title = "Partner Center is throttling requests"
+class Throttled(DomainError):
+    """Partner Center kept throttling."""
 
 
-class UpstreamError(ProblemError):
-    status = 502
-    code = "upstream_error"
-    title = "Partner Center failed"
+class UpstreamError(DomainError):
+    """Partner Center failed or answered something unreadable."""
 
 
-class DependencyUnavailable(ProblemError):
-    status = 503
-    code = "dependency_unavailable"
-    title = "A dependency is unavailable"
+class DependencyUnavailable(DomainError):
+    """Key Vault, the managed identity or the identity platform could not be used."""
 
 
-class PartnerCredentialsInvalid(ProblemError):
-    status = 503
-    code = "partner_credentials_invalid"
-    title = "The stored Partner Center credentials were rejected"
+class PartnerCredentialsInvalid(DomainError):
+    """The stored app secret or refresh token was refused."""
 
 
-class UpstreamTimeout(ProblemError):
-    status = 504
-    code = "upstream_timeout"
-    title = "The reset did not finish in time"
+class UpstreamTimeout(DomainError):
+    """The request's deadline ran out waiting for Partner Center."""
 
 
-class ConfigurationError(ProblemError):
-    status = 500
-    code = "configuration_error"
-    title = "The function is not configured correctly"
+class ConfigurationError(DomainError):
+    """App settings missing or malformed."""
+
+
+class InternalError(DomainError):
+    """Something the function did not expect: a bug."""

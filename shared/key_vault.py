@@ -151,6 +151,7 @@ class SecretCache:
         # Set by close(): a write-back waiting to retry gives up instead of holding
         # the worker's shutdown.
         self._closed = threading.Event()
+        self._write_locks: dict[str, threading.Lock] = {}
         self._entries: dict[str, _Entry] = {}
         self._inflight: dict[str, Future[FetchedSecret]] = {}
         self._lock = threading.Lock()
@@ -221,10 +222,13 @@ class SecretCache:
         """Write with retries; the value stays in use (unstored) until a write lands."""
         attempts = len(self._write_retry_delays) + 1
         for attempt in range(1, attempts + 1):
-            if not self._is_current(name, value):
-                return None  # a newer value superseded this one; its own write stores it
             try:
-                version = self._reader.write(name, value)
+                # One write per secret at a time, and only of the current value: an older
+                # value's write can never land after a newer one's.
+                with self._write_lock(name):
+                    if not self._is_current(name, value):
+                        return None  # superseded; the newer value's own write stores it
+                    version = self._reader.write(name, value)
             except DependencyUnavailable as exc:
                 if attempt == attempts:
                     logger.error(
@@ -257,6 +261,10 @@ class SecretCache:
             logger.info("Stored the new refresh token as a new version of '%s'.", name)
             return version
         return None  # pragma: no cover - the loop returns or raises
+
+    def _write_lock(self, name: str) -> threading.Lock:
+        with self._lock:
+            return self._write_locks.setdefault(name, threading.Lock())
 
     def _is_current(self, name: str, value: SecretStr) -> bool:
         entry = self._entries.get(name)

@@ -22,10 +22,10 @@ from pydantic import SecretStr
 from shared.deadline import Deadline
 from shared.errors import (
     CustomerNotFound,
+    DomainError,
     InvalidRequest,
     PartnerCredentialsInvalid,
     PartnerForbidden,
-    ProblemError,
     Throttled,
     UpstreamError,
     UpstreamTimeout,
@@ -177,7 +177,7 @@ class PartnerCenterClient:
         params: Mapping[str, str],
         continuation: str | None,
         context: CallContext,
-        not_found: Callable[[requests.Response], ProblemError] | None = None,
+        not_found: Callable[[requests.Response], DomainError] | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of a Partner Center collection and the token for the next page.
 
@@ -305,7 +305,7 @@ class PartnerCenterClient:
 
     def _which_not_found(
         self, response: requests.Response, customer_id: str, context: CallContext
-    ) -> ProblemError:
+    ) -> DomainError:
         error = PartnerError.parse(response.content)
         if error.code in CUSTOMER_NOT_FOUND_CODES:
             return customer_not_found(customer_id)
@@ -351,7 +351,7 @@ def _continuation_token(body: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _out_of_time(throttled_for: float | None) -> ProblemError:
+def _out_of_time(throttled_for: float | None) -> DomainError:
     if throttled_for is not None:
         return Throttled(
             "Partner Center kept throttling until the reset's deadline ran out.",
@@ -360,7 +360,7 @@ def _out_of_time(throttled_for: float | None) -> ProblemError:
     return UpstreamTimeout("The reset's deadline ran out before Partner Center answered.")
 
 
-def _gave_up(failure: str | None, throttled_for: float | None, next_delay: float) -> ProblemError:
+def _gave_up(failure: str | None, throttled_for: float | None, next_delay: float) -> DomainError:
     """`failure` None means the last attempt timed out."""
     if throttled_for is not None:
         return Throttled(

@@ -11,7 +11,7 @@ from typing import Any
 from reset_password.lookups import NameResolver, Resolved, TtlCache
 from reset_password.names import CustomerRef
 from shared.deadline import Deadline
-from shared.errors import ProblemError
+from shared.errors import DomainError
 from shared.partner_center import CallContext, PartnerCenterClient
 
 TENANT_ID = "0b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -84,7 +84,7 @@ def test_concurrent_requests_for_one_name_share_one_search() -> None:
     release = threading.Event()
     upstream = OneCustomer(release=release)
     resolver = NameResolver(upstream, ttl_seconds=60)
-    results: list[Resolved | ProblemError] = []
+    results: list[Resolved | DomainError] = []
 
     def run() -> None:
         results.append(resolve(resolver))

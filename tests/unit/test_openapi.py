@@ -36,9 +36,9 @@ from reset_password.parsing import parse_reset_request
 from reset_password.password_policy import password_rule_violations
 from reset_password.routes import bp as reset_password_bp
 from shared import errors
-from shared.errors import ProblemError
+from shared.errors import DomainError
 from shared.health import bp as health_bp
-from shared.problems import problem_body
+from shared.problems import PROBLEMS, problem_body
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTOR = ROOT / "infra" / "connector"
@@ -53,13 +53,17 @@ def load(path: Path) -> dict[str, Any]:
     return value
 
 
-def all_problem_classes() -> list[type[ProblemError]]:
-    """Found independently of the generator: every ProblemError class in shared.errors."""
-    found: list[type[ProblemError]] = []
+def all_problem_classes() -> list[type[DomainError]]:
+    """Found independently of the generator: every concrete error in shared.errors."""
+    found: list[type[DomainError]] = []
     for value in vars(errors).values():
-        if isinstance(value, type) and issubclass(value, ProblemError):
+        if isinstance(value, type) and issubclass(value, DomainError) and value is not DomainError:
             found.append(value)
-    return sorted(found, key=lambda cls: cls.code)
+    return sorted(found, key=lambda cls: PROBLEMS[cls].code)
+
+
+def test_every_domain_error_has_its_own_problem() -> None:
+    assert set(all_problem_classes()) == set(PROBLEMS)
 
 
 @pytest.fixture(scope="module", params=openapi.VARIANTS)
@@ -591,21 +595,21 @@ def test_the_health_answer_validates(
 
 def test_every_problem_code_is_in_the_enum(document: dict[str, Any]) -> None:
     enum = document["definitions"]["Problem"]["properties"]["code"]["enum"]
-    assert sorted(enum) == sorted({cls.code for cls in all_problem_classes()})
+    assert sorted(enum) == sorted({PROBLEMS[cls].code for cls in all_problem_classes()})
     assert len(enum) == len(set(enum))
 
 
 def test_every_problem_status_is_a_response(document: dict[str, Any]) -> None:
     responses = reset_operation(document)["responses"]
-    statuses = {cls.status for cls in all_problem_classes()}
+    statuses = {PROBLEMS[cls].status for cls in all_problem_classes()}
     assert {400, 401, 403, 404, 409, 413, 415, 429, 500, 502, 503, 504} <= statuses
     for status in statuses:
         response = responses[str(status)]
         assert response["schema"] == {"$ref": "#/definitions/Problem"}
         assert "x-correlation-id" in response["headers"]
         for cls in all_problem_classes():
-            if cls.status == status:
-                assert cls.code in response["description"]
+            if PROBLEMS[cls].status == status:
+                assert PROBLEMS[cls].code in response["description"]
     assert set(responses) == {"200"} | {str(s) for s in statuses}
     assert "Retry-After" in responses["429"]["headers"]
     assert "Retry-After" in responses["503"]["headers"]
@@ -613,9 +617,9 @@ def test_every_problem_status_is_a_response(document: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
-@pytest.mark.parametrize("cls", all_problem_classes(), ids=lambda cls: cls.code)
+@pytest.mark.parametrize("cls", all_problem_classes(), ids=lambda cls: PROBLEMS[cls].code)
 def test_every_real_problem_body_validates(
-    document: dict[str, Any], cls: type[ProblemError]
+    document: dict[str, Any], cls: type[DomainError]
 ) -> None:
     error = cls("Something to fix.")
     # Every optional member at once; subclasses differ in what their constructors take.

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reset_password.parsing import parse_reset_request
-from shared.errors import InvalidRequest, PayloadTooLarge, ProblemError, UnsupportedMediaType
+from shared.errors import DomainError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 CUSTOMER = "0b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 USER = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
@@ -170,7 +170,7 @@ def test_errors_never_contain_the_password(tail: str, extra: dict[str, object]) 
     body = {"password": password, **extra}
     try:
         parse_reset_request(request(body))
-    except ProblemError as error:
+    except DomainError as error:
         text = json.dumps([error.detail, error.errors, str(error), repr(error)])
         assert password not in text
         assert json.dumps(password)[1:-1] not in text
