@@ -5,6 +5,6 @@ run:
 test:
 	python3 dev/test.py
 bench:
-	python3 dev/bench.py
+	python3 -m dev.bench
 infra-check:
 	python3 dev/infra_check.py

@@ -1,35 +1,59 @@
 """A small stand-in for the Functions host, for running the app without Core Tools.
 
-It indexes the app the way the Python worker does (`app.get_functions()`), serves each
-HTTP trigger under the `api` route prefix, checks function keys like the host
-(`x-functions-key` header or `?code=`), and hands the worker's `func.HttpRequest` to the
-user function. It is dev tooling only: never deployed (see .funcignore).
+It indexes the app the way the Python worker does (`app.get_functions()`) and hands the
+user function the worker's `func.HttpRequest`. Where a caller can tell, it answers as the
+real host (ASP.NET Core routing in front of the worker's gRPC channel) does:
+
+- HTTP triggers live under the `api` route prefix, matched case-insensitively, as are
+  the literal parts of each route;
+- a request whose method the route does not accept is answered 404, as an unknown
+  route is (the host's routing treats the method as part of the match); a trigger that
+  names no methods accepts every method;
+- route values are percent-decoded once, except `%2F`, which stays as sent (Kestrel
+  never decodes an encoded slash in the path);
+- a query name or header that repeats reaches the function once, its values joined with
+  a comma (`StringValues.ToString()`), and a blank value is kept: `?dryRun` -> `""`;
+  query names and header names compare case-insensitively, first spelling wins;
+- function keys come from the `x-functions-key` header or `?code=`, and `code` stays in
+  `req.params`, as the host passes it on;
+- an exception in the function is a bare 500.
+
+It runs on the emulators' server (dev/emulators/base.py), with request recording off.
+It is dev tooling only: never deployed (see .funcignore).
 """
 
 from __future__ import annotations
 
 import hmac
 import re
-import threading
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 import azure.functions as func
 
-ROUTE_PREFIX = "/api/"
+from dev.emulators.base import EmulatorServer
+from dev.emulators.messages import RecordedRequest, Response
+
+ROUTE_PREFIX = "api"
 _PARAMETER = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+_ENCODED_SLASH = re.compile(r"%2F", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class HttpFunction:
     name: str
     pattern: re.Pattern[str]
+    # Empty: the trigger names no methods, so it accepts every method.
     methods: frozenset[str]
     anonymous: bool
-    handler: Callable[[func.HttpRequest], func.HttpResponse]
+    argument: str
+    handler: Callable[..., func.HttpResponse]
+
+    def accepts(self, method: str) -> bool:
+        return not self.methods or method in self.methods
 
 
 def index_http_functions(app: func.FunctionApp) -> list[HttpFunction]:
@@ -47,8 +71,9 @@ def index_http_functions(app: func.FunctionApp) -> list[HttpFunction]:
             HttpFunction(
                 name=str(function.get_function_name()),
                 pattern=re.compile(regex, re.IGNORECASE),
-                methods=methods or frozenset({"GET", "POST"}),
+                methods=methods,
                 anonymous=level == "anonymous",
+                argument=str(trigger.name),
                 handler=function.get_user_function(),
             )
         )
@@ -60,88 +85,113 @@ def _segment(part: str) -> str:
     return f"(?P<{parameter.group(1)}>[^/]+)" if parameter else re.escape(part)
 
 
-class LocalFunctionsHost(ThreadingHTTPServer):
-    daemon_threads = True
+def decode_path(raw: str) -> str:
+    """Percent-decode once, leaving every `%2F` as sent (as Kestrel does)."""
+    pieces = _ENCODED_SLASH.split(raw)
+    slashes = _ENCODED_SLASH.findall(raw)
+    decoded = [unquote(piece) for piece in pieces]
+    return decoded[0] + "".join(s + d for s, d in zip(slashes, decoded[1:], strict=True))
 
-    def __init__(self, address: tuple[str, int], functions: list[HttpFunction], key: str) -> None:
-        super().__init__(address, _Handler)
+
+def join_repeated(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """One entry per name (case-insensitive, first spelling kept), values comma-joined."""
+    spelling: dict[str, str] = {}
+    values: dict[str, list[str]] = {}
+    for name, value in pairs:
+        key = name.lower()
+        spelling.setdefault(key, name)
+        values.setdefault(key, []).append(value)
+    return {spelling[key]: ",".join(found) for key, found in values.items()}
+
+
+def query_params(raw_query: str) -> dict[str, str]:
+    pairs = parse_qsl(raw_query, keep_blank_values=True)
+    return join_repeated((name, value) for name, value in pairs if name)
+
+
+class LocalFunctionsHost(EmulatorServer):
+    """Serves `functions` on 127.0.0.1:`port` (0: a free port) under `/api/`."""
+
+    def __init__(
+        self,
+        functions: list[HttpFunction],
+        key: str,
+        *,
+        port: int = 0,
+        log: Callable[[str], None] | None = print,
+    ) -> None:
+        super().__init__(port=port)
+        # Requests carry passwords, and a dev host may run for days: keep none.
+        self.recording = False
         self.functions = functions
         self.function_key = key
+        self._log = log
 
-    def serve_in_background(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="local-host", daemon=True)
-        thread.start()
-        return thread
+    def handle(self, request: RecordedRequest) -> Response:
+        response = self._answer(request)
+        if self._log is not None:
+            self._log(f"local-host: {request.method} {request.path} -> {response.status}")
+        return response
 
-
-class _Handler(BaseHTTPRequestHandler):
-    server: LocalFunctionsHost
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        status = args[1] if len(args) > 1 else ""
-        print(f"local-host: {self.command} {urlsplit(self.path).path} -> {status}")
-
-    def _dispatch(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if not parts.path.startswith(ROUTE_PREFIX):
-            self._send(404, b"", {})
-            return
-        path = parts.path[len(ROUTE_PREFIX) :]
-        query = {name: values[0] for name, values in parse_qs(parts.query).items()}
-        for function in self.server.functions:
+    def _answer(self, request: RecordedRequest) -> Response:
+        prefix, slash, rest = request.path.lstrip("/").partition("/")
+        if prefix.lower() != ROUTE_PREFIX or not slash:
+            return Response(404)
+        path = decode_path(rest)
+        for function in self.functions:
             match = function.pattern.match(path)
-            if match is None:
+            if match is None or not function.accepts(request.method):
                 continue
-            if self.command not in function.methods:
-                self._send(405, b"", {})
-                return
-            if not function.anonymous and not self._key_ok(query):
-                self._send(401, b"", {})
-                return
-            request = func.HttpRequest(
-                method=self.command,
-                url=f"http://{self.headers.get('Host', 'localhost')}{self.path}",
-                headers=dict(self.headers.items()),
-                params=query,
-                route_params={k: unquote(v) for k, v in match.groupdict().items()},
-                body=body,
-            )
-            response = function.handler(request)
-            headers = dict(response.headers.items())
-            if response.mimetype:
-                charset = f"; charset={response.charset}" if response.charset else ""
-                headers.setdefault("Content-Type", response.mimetype + charset)
-            self._send(response.status_code, response.get_body(), headers)
-            return
-        self._send(404, b"", {})
+            params = query_params(request.raw_query)
+            headers = join_repeated(request.header_lines)
+            if not function.anonymous and not self._key_ok(headers, params):
+                return Response(401)
+            return self._invoke(function, request, params, headers, match.groupdict())
+        return Response(404)
 
-    def _key_ok(self, query: dict[str, str]) -> bool:
-        given = self.headers.get("x-functions-key") or query.get("code") or ""
-        return hmac.compare_digest(given.encode(), self.server.function_key.encode())
+    def _key_ok(self, headers: dict[str, str], params: dict[str, str]) -> bool:
+        lowered = {name.lower(): value for name, value in headers.items()}
+        given = lowered.get("x-functions-key") or params.get("code") or ""
+        return hmac.compare_digest(given.encode(), self.function_key.encode())
 
-    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            if name.lower() not in {"content-length", "transfer-encoding"}:
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def _invoke(
+        self,
+        function: HttpFunction,
+        request: RecordedRequest,
+        params: dict[str, str],
+        headers: dict[str, str],
+        route_params: dict[str, str],
+    ) -> Response:
+        query = f"?{request.raw_query}" if request.raw_query else ""
+        http_request = func.HttpRequest(
+            method=request.method,
+            url=f"http://{request.header('host', 'localhost')}{request.path}{query}",
+            headers=headers,
+            params=params,
+            route_params=route_params,
+            body=request.body,
+        )
+        try:
+            # The worker passes the trigger by its binding name, not by position.
+            response = function.handler(**{function.argument: http_request})
+        except Exception:  # noqa: BLE001 - the host turns any failure into a bare 500
+            if self._log is not None:
+                self._log(f"local-host: {function.name} raised\n{traceback.format_exc()}")
+            return Response(500)
+        out = dict(response.headers.items())
+        if response.mimetype and not any(name.lower() == "content-type" for name in out):
+            charset = f"; charset={response.charset}" if response.charset else ""
+            out["Content-Type"] = response.mimetype + charset
+        out = {k: v for k, v in out.items() if k.lower() != "transfer-encoding"}
+        return Response(response.status_code, response.get_body(), out)
+
+
+__all__ = [
+    "ROUTE_PREFIX",
+    "HttpFunction",
+    "LocalFunctionsHost",
+    "decode_path",
+    "index_http_functions",
+    "join_repeated",
+    "query_params",
+]

@@ -47,9 +47,8 @@ def main() -> int:
         import function_app
 
         host = LocalFunctionsHost(
-            ("127.0.0.1", args.port), index_http_functions(function_app.app), key
-        )
-        host.serve_in_background()
+            index_http_functions(function_app.app), key, port=args.port
+        ).start()
         base = f"http://localhost:{args.port}/api"
         print(
             f"""
@@ -80,8 +79,7 @@ Ctrl-C stops everything.
         except KeyboardInterrupt:
             print("stopping")
         finally:
-            host.shutdown()
-            host.server_close()
+            host.stop()
     return 0
 
 

@@ -36,8 +36,9 @@ class EmulatorServer:
     threads, so a test that forgets to stop it cannot keep the process alive.
     """
 
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, *, ssl_context: ssl.SSLContext | None = None, port: int = 0) -> None:
         self._ssl_context = ssl_context
+        self._bind_port = port
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         # Set to wake every sleeping Hang, Delay and latency: on stop, and on clear_faults
@@ -47,6 +48,8 @@ class EmulatorServer:
         self._requests: list[RecordedRequest] = []
         self._faults = FaultBook()
         self.latency: float = 0.0
+        # A long-running server (dev/localhost.py) turns this off so memory stays flat.
+        self.recording = True
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -54,7 +57,9 @@ class EmulatorServer:
         if self._httpd is not None:
             return self
         self._wake = threading.Event()
-        httpd = _Server(("127.0.0.1", 0), _Handler, emulator=self, ssl_context=self._ssl_context)
+        httpd = _Server(
+            ("127.0.0.1", self._bind_port), _Handler, emulator=self, ssl_context=self._ssl_context
+        )
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever,
@@ -160,6 +165,8 @@ class EmulatorServer:
     # -- used by the handler ---------------------------------------------------
 
     def _record(self, request: RecordedRequest) -> None:
+        if not self.recording:
+            return
         with self._lock:
             self._requests.append(request)
 
@@ -283,8 +290,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_request(self) -> RecordedRequest:
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        lines = tuple(self.headers.items())
         headers: dict[str, str] = {}
-        for name, value in self.headers.items():
+        for name, value in lines:
             headers.setdefault(name.lower(), value)
         return RecordedRequest(
             method=self.command.upper(),
@@ -292,6 +300,8 @@ class _Handler(BaseHTTPRequestHandler):
             query=query,
             headers=headers,
             body=self._read_body(headers),
+            raw_query=parts.query,
+            header_lines=lines,
         )
 
     def _read_body(self, headers: dict[str, str]) -> bytes:

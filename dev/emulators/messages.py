@@ -20,6 +20,10 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    # The query string as sent (still percent-encoded) and every header line in order,
+    # for servers that must see repeated names: `query` and `headers` keep the first.
+    raw_query: str = ""
+    header_lines: tuple[tuple[str, str], ...] = ()
 
     def json(self) -> Any:
         return _json.loads(self.body.decode("utf-8"))
