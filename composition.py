@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
+from credentials.exchange import PartnerCenterTokens, SecretNames
+from credentials.key_vault import KeyVaultSecrets, SecretCache, build_secret_client
+from reset_password.guard import GuardPolicy
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
-from reset_password.service import GuardPolicy, ResetService
+from reset_password.service import ResetService
 from shared.caller_auth import CallerTokenValidator, CustomerPolicy
 from shared.http import build_session
-from shared.key_vault import KeyVaultSecrets, SecretCache, build_secret_client
+from shared.log import install_correlation_logging
 from shared.partner_center import PartnerCenterClient
 from shared.retry import RetryPolicy
 from shared.settings import (
@@ -29,7 +32,11 @@ from shared.settings import (
     load_credential_settings,
     load_settings,
 )
-from shared.tokens import PartnerCenterTokens, SecretNames
+from shared.startup import quiet_sdk_logging, report_settings_problems
+
+install_correlation_logging()
+quiet_sdk_logging()
+report_settings_problems()
 
 # Read when the graph is built; tests swap in a policy that does not wait.
 RETRY_POLICY = RetryPolicy()

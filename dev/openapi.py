@@ -29,8 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from reset_password.models import MAX_BODY_BYTES, ResetPasswordAnswer, ResetPasswordBody
 from reset_password.names import CUSTOMER_PATTERN, USER_PATTERN, USER_PRINCIPAL_NAME_PATTERN
-from reset_password.parsing import IDEMPOTENCY_KEY
 from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES, SYMBOLS
+from reset_password.request import IDEMPOTENCY_KEY
 from shared.problems import PROBLEM_TYPE_BASE, PROBLEMS
 from shared.version import VERSION
 

@@ -17,7 +17,7 @@ import azure.functions as func
 import composition
 from reset_password.audit import emit_audit
 from reset_password.models import ResetPasswordAnswer
-from reset_password.parsing import ResetRequest, parse_reset_request, path_values_as_sent
+from reset_password.request import ResetRequest, parse_reset_request, path_values_as_sent
 from reset_password.service import ResetFacts, ResetFailed, ResetResult
 from shared.caller_auth import Caller
 from shared.context import correlation_scope

@@ -14,18 +14,17 @@ from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import SecretStr
 
+from reset_password.guard import GuardPolicy
 from reset_password.idempotency import derive_request_id
 from reset_password.lookups import NameResolver, Resolved
 from reset_password.names import CustomerRef, UserRef
 from shared.caller_auth import NOT_YOUR_CUSTOMER, CustomerAccess
 from shared.context import in_current_context
 from shared.deadline import Deadline
-from shared.directory_roles import role_names, role_title
 from shared.errors import (
     AmbiguousCustomer,
     CustomerNotFound,
@@ -80,32 +79,6 @@ class ResetFailed(Exception):
         super().__init__(type(error).__name__)
         self.error = error
         self.facts = facts
-
-
-@dataclass(frozen=True)
-class GuardPolicy:
-    enabled: bool
-    protected_role_ids: frozenset[str]
-
-    @cached_property
-    def _ids_by_name(self) -> Mapping[str, str]:
-        return {name: rid for rid in self.protected_role_ids for name in role_names(rid)}
-
-    def protected_roles_held(self, roles: list[dict[str, Any]]) -> list[str]:
-        """Titles (from our table) of the protected roles among `roles`.
-
-        A directory role's object ID differs per tenant, so a role counts by its template
-        ID or by any name it is known by; the name is matched, never shown.
-        """
-        held: set[str] = set()
-        for role in roles:
-            role_id = str(role.get("id", "")).strip().lower()
-            name = role.get("name")
-            if role_id in self.protected_role_ids:
-                held.add(role_id)
-            elif isinstance(name, str) and name.strip().lower() in self._ids_by_name:
-                held.add(self._ids_by_name[name.strip().lower()])
-        return sorted(role_title(role_id) for role_id in held)
 
 
 @dataclass

@@ -19,8 +19,13 @@ import jwt
 import requests
 
 from shared.deadline import Deadline
-from shared.errors import DependencyUnavailable, Forbidden, Unauthenticated, UpstreamTimeout
-from shared.key_vault import DEPENDENCY_RETRY_AFTER
+from shared.errors import (
+    DEPENDENCY_RETRY_AFTER,
+    DependencyUnavailable,
+    Forbidden,
+    Unauthenticated,
+    UpstreamTimeout,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# Seconds a caller is told to wait when a dependency (Key Vault, the identity platform)
+# failed: long enough for a short outage to pass.
+DEPENDENCY_RETRY_AFTER = 30
+
 
 class DomainError(Exception):
     """A failure with a detail that is safe to show."""

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from pydantic import SecretStr
@@ -32,7 +32,6 @@ from shared.errors import (
     UserNotFound,
 )
 from shared.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
-from shared.tokens import PartnerCenterTokens
 from shared.version import APPLICATION_NAME
 
 logger = logging.getLogger(__name__)
@@ -73,6 +72,14 @@ class PartnerError:
         return cls(text if _NUMERIC_CODE.fullmatch(text) else None)
 
 
+class AccessTokens(Protocol):
+    """Where Partner Center access tokens come from (the credentials' token exchange)."""
+
+    def access_token(self, deadline: Deadline) -> SecretStr: ...
+
+    def invalidate(self, rejected: SecretStr) -> None: ...
+
+
 @dataclass(frozen=True)
 class CallContext:
     request_id: uuid.UUID
@@ -91,7 +98,7 @@ class PartnerCenterClient:
         *,
         base_url: str,
         session: requests.Session,
-        tokens: PartnerCenterTokens,
+        tokens: AccessTokens,
         retry: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:

@@ -175,7 +175,7 @@ def harness(
         monkeypatch.setenv(name, value)
     caplog.set_level(logging.DEBUG)
     # Refused write-backs are retried after seconds in production; here at once.
-    monkeypatch.setattr("shared.key_vault.WRITE_RETRY_DELAYS", (0.01, 0.01))
+    monkeypatch.setattr("credentials.key_vault.WRITE_RETRY_DELAYS", (0.01, 0.01))
     rebuild()
     running = Harness(stack, registered, monkeypatch, caplog)
     yield running

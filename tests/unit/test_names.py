@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reset_password.names import CustomerRef, UserRef, parse_customer, parse_user
-from reset_password.parsing import parse_reset_request
+from reset_password.request import parse_reset_request
 from tests.unit.test_parsing import errors_of, request
 
 GUID_TEXT = "0B1A2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"

@@ -32,8 +32,8 @@ from reset_password.names import (
     parse_customer,
     parse_user,
 )
-from reset_password.parsing import parse_reset_request
 from reset_password.password_policy import password_rule_violations
+from reset_password.request import parse_reset_request
 from reset_password.routes import bp as reset_password_bp
 from shared import errors
 from shared.errors import DomainError

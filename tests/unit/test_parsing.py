@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reset_password.parsing import parse_reset_request
+from reset_password.request import parse_reset_request
 from shared.errors import DomainError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 CUSTOMER = "0b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"

@@ -13,11 +13,11 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import azure.functions as func
 
 import composition
+from credentials.exchange import Exchange
 from shared.deadline import Deadline
 from shared.errors import DomainError
 from shared.problems import problem_for
 from shared.settings import SettingsError, rotation_schedule
-from shared.tokens import Exchange
 
 logger = logging.getLogger("token_rotation")
 

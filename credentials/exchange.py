@@ -21,9 +21,14 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
+from credentials.key_vault import SecretCache
 from shared.deadline import Deadline
-from shared.errors import DependencyUnavailable, PartnerCredentialsInvalid, UpstreamTimeout
-from shared.key_vault import DEPENDENCY_RETRY_AFTER, SecretCache
+from shared.errors import (
+    DEPENDENCY_RETRY_AFTER,
+    DependencyUnavailable,
+    PartnerCredentialsInvalid,
+    UpstreamTimeout,
+)
 from shared.retry import RetryPolicy, parse_seconds
 
 logger = logging.getLogger(__name__)

@@ -30,11 +30,10 @@ from pydantic import SecretStr
 
 from shared.context import in_current_context
 from shared.deadline import Deadline
-from shared.errors import DependencyUnavailable
+from shared.errors import DEPENDENCY_RETRY_AFTER, DependencyUnavailable
 
 logger = logging.getLogger(__name__)
 
-DEPENDENCY_RETRY_AFTER = 30
 # The vault may be down for a while; the values it gave us stay right meanwhile.
 STALE_GRACE_SECONDS = 24 * 3600.0
 # Upper bounds for one SDK call; the reset's deadline usually cuts them shorter.

@@ -1,0 +1,1 @@
+"""The Partner Center credentials: Key Vault secrets, the token exchange, the rotation timer."""
