@@ -16,7 +16,7 @@ from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from credentials.exchange import PartnerCenterTokens, SecretNames
-from credentials.key_vault import KeyVaultSecrets, SecretCache, build_secret_client
+from credentials.key_vault import KeyVaultStore, SecretCache, build_secret_client
 from reset_password.guard import GuardPolicy
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
@@ -104,7 +104,7 @@ def rebuild() -> None:
 
 def _build_credentials(settings: CredentialSettings) -> Credentials:
     secrets = SecretCache(
-        KeyVaultSecrets(
+        KeyVaultStore(
             build_secret_client(
                 vault_url=settings.key_vault_url,
                 credential=_azure_credential(settings),

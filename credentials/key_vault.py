@@ -1,9 +1,9 @@
 """Partner Center credentials from Key Vault, cached in process.
 
-`KeyVaultSecrets` is the thin wrapper over the SDK that turns its exceptions into
+`KeyVaultStore` is the thin wrapper over the SDK that turns its exceptions into
 `DependencyUnavailable` naming the secret; `SecretCache` adds the time-to-live, the
-grace period for a Key Vault outage and single flight. Reads run on a small executor so
-that a hanging vault or identity endpoint cannot hold a request past its deadline.
+grace period for a Key Vault outage, single flight and pinned values (shared.cache).
+Reads run on a small executor so a hanging vault cannot hold a request past its deadline.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from azure.core.exceptions import (
 from azure.keyvault.secrets import SecretClient
 from pydantic import SecretStr
 
+from shared.cache import Cache, CacheWaitTimeout
 from shared.context import in_current_context
 from shared.deadline import Deadline
 from shared.errors import DEPENDENCY_RETRY_AFTER, DependencyUnavailable
@@ -50,13 +51,13 @@ class FetchedSecret:
     version: str | None
 
 
-class SecretReader(Protocol):
+class SecretStore(Protocol):
     def read(self, name: str, timeout: float) -> FetchedSecret: ...
 
     def write(self, name: str, value: SecretStr) -> str | None: ...
 
 
-class KeyVaultSecrets:
+class KeyVaultStore:
     """Reads and writes secrets with the Azure SDK; errors name the secret, never its value."""
 
     def __init__(self, client: SecretClient) -> None:
@@ -119,115 +120,105 @@ def _unavailable(name: str, action: str, exc: Exception) -> DependencyUnavailabl
     return DependencyUnavailable(reason, retry_after=DEPENDENCY_RETRY_AFTER)
 
 
-@dataclass(frozen=True)
-class _Entry:
-    secret: FetchedSecret
-    fetched_at: float
-    # A value this process produced and Key Vault does not hold yet: it is the only
-    # current one, so no read from the vault (an older value) may replace it.
-    unstored: bool = False
-
-
 class SecretCache:
-    """Secrets reused for `ttl` seconds; one read per secret however many requests wait."""
+    """Secrets reused for `ttl` seconds, and for `grace` more while Key Vault is down;
+    one read per secret however many requests wait; produced values pinned until stored.
+
+    Reads and writes run on a small executor so that a hanging vault or identity
+    endpoint cannot hold a request past its deadline.
+    """
 
     def __init__(
         self,
-        reader: SecretReader,
+        store: SecretStore,
         *,
         ttl: float,
         grace: float = STALE_GRACE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         write_retry_delays: tuple[float, ...] | None = None,
     ) -> None:
-        self._reader = reader
-        self._ttl = ttl
-        self._grace = grace
-        self._clock = clock
+        self._store = store
+        self._cache: Cache[str, FetchedSecret] = Cache(
+            ttl=ttl, stale_grace=grace, stale_on=(DependencyUnavailable,), clock=clock
+        )
         self._write_retry_delays = (
             WRITE_RETRY_DELAYS if write_retry_delays is None else write_retry_delays
         )
         # Set by close(): a write-back waiting to retry gives up instead of holding
         # the worker's shutdown.
         self._closed = threading.Event()
-        self._write_locks: dict[str, threading.Lock] = {}
-        self._entries: dict[str, _Entry] = {}
-        self._inflight: dict[str, Future[FetchedSecret]] = {}
         self._lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="key-vault")
+        self._write_locks: dict[str, threading.Lock] = {}
+        self._io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="key-vault")
+        # get_many's fan-out waits on _io, so it gets its own threads (no starvation).
+        self._fan_out = ThreadPoolExecutor(max_workers=8, thread_name_prefix="key-vault-many")
 
     def get(self, name: str, deadline: Deadline) -> FetchedSecret:
         """The secret, read again once older than the cache TTL."""
-        return self.get_many((name,), deadline)[0]
+        try:
+            found = self._cache.get(
+                name, lambda: self._read(name, deadline), wait=deadline.remaining()
+            )
+        except CacheWaitTimeout:
+            raise _late(name) from None
+        if found.load_failure is not None:
+            logger.warning(
+                "Serving cached Key Vault secret '%s' after a failed refresh: %s",
+                name,
+                getattr(found.load_failure, "detail", type(found.load_failure).__name__),
+            )
+        return found.value
 
     def get_many(self, names: tuple[str, ...], deadline: Deadline) -> list[FetchedSecret]:
-        """Several secrets, the missing ones read from Key Vault at the same time: a cold
-        start waits for one round trip, not one per secret."""
-        due = {}
-        for name in names:
-            entry = self._entries.get(name)
-            if entry is None or not (
-                entry.unstored or self._clock() - entry.fetched_at < self._ttl
-            ):
-                due[name] = (entry, self._start_read(name))
-        return [
-            self._await(name, *due[name], deadline) if name in due else self._entries[name].secret
-            for name in names
-        ]
+        """Several secrets read at the same time: a cold start waits for one round trip,
+        not one per secret."""
+        futures = [self._fan_out.submit(in_current_context(self.get), n, deadline) for n in names]
+        try:
+            return [future.result(timeout=deadline.remaining()) for future in futures]
+        except FutureTimeout:
+            raise _late(", ".join(names)) from None
 
     def read_latest(self, name: str, deadline: Deadline) -> FetchedSecret:
-        """What Key Vault holds now (an operator may have stored a new value), even while
-        a produced value waits to be stored; it does not replace that value."""
-        return self._await(name, self._entries.get(name), self._start_read(name), deadline)
-
-    def _start_read(self, name: str) -> Future[FetchedSecret]:
-        """The read under way for `name` (single flight), or a new one."""
-        with self._lock:
-            future = self._inflight.get(name)
-            if future is None:
-                future = self._executor.submit(in_current_context(self._fetch), name)
-                self._inflight[name] = future
-            return future
-
-    def _await(
-        self,
-        name: str,
-        entry: _Entry | None,
-        future: Future[FetchedSecret],
-        deadline: Deadline,
-    ) -> FetchedSecret:
-        try:
-            return future.result(timeout=deadline.remaining())
-        except FutureTimeout:
-            failure = DependencyUnavailable(
-                f"Key Vault did not return secret '{name}' in time.",
-                retry_after=DEPENDENCY_RETRY_AFTER,
-            )
-        except DependencyUnavailable as exc:
-            failure = exc
-        return self._stale_or_raise(name, entry, failure)
+        """What Key Vault holds now (an operator may have stored a new value), bypassing
+        the cache; it never replaces a value waiting to be stored."""
+        return self._read(name, deadline)
 
     def keep(self, name: str, value: SecretStr) -> None:
         """Use a value we produced (a rotated refresh token) from now on, whatever the
         vault says, until it is stored there."""
-        self._entries[name] = _Entry(FetchedSecret(value, None), self._clock(), unstored=True)
+        self._cache.put(name, FetchedSecret(value, None), pinned=True)
 
     def write_in_background(self, name: str, value: SecretStr) -> Future[str | None]:
         """Keep the value and store it as a new version without holding up the request."""
         self.keep(name, value)
-        return self._executor.submit(in_current_context(self._store), name, value)
+        return self._io.submit(in_current_context(self._write_with_retries), name, value)
 
-    def _store(self, name: str, value: SecretStr) -> str | None:
-        """Write with retries; the value stays in use (unstored) until a write lands."""
+    def close(self) -> None:
+        """Finish pending reads and write-back attempts (no further retries), then stop."""
+        self._closed.set()
+        self._fan_out.shutdown(wait=True)
+        self._io.shutdown(wait=True)
+
+    def _read(self, name: str, deadline: Deadline) -> FetchedSecret:
+        future = self._io.submit(in_current_context(self._store.read), name, READ_TIMEOUT * 2)
+        try:
+            return future.result(timeout=deadline.remaining())
+        except FutureTimeout:
+            raise _late(name) from None
+
+    def _write_with_retries(self, name: str, value: SecretStr) -> str | None:
+        """Write with retries; the value stays in use (pinned) until a write lands."""
+        kept = FetchedSecret(value, None)
         attempts = len(self._write_retry_delays) + 1
         for attempt in range(1, attempts + 1):
             try:
                 # One write per secret at a time, and only of the current value: an older
                 # value's write can never land after a newer one's.
                 with self._write_lock(name):
-                    if not self._is_current(name, value):
+                    if self._cache.peek(name) != (kept, True):
                         return None  # superseded; the newer value's own write stores it
-                    version = self._reader.write(name, value)
+                    version = self._store.write(name, value)
+                    self._cache.unpin(name, kept)
             except DependencyUnavailable as exc:
                 if attempt == attempts:
                     logger.error(
@@ -254,9 +245,6 @@ class SecretCache:
                 if self._closed.wait(delay):
                     raise
                 continue
-            with self._lock:
-                if self._is_current(name, value):
-                    self._entries[name] = _Entry(FetchedSecret(value, version), self._clock())
             logger.info("Stored the new refresh token as a new version of '%s'.", name)
             return version
         return None  # pragma: no cover - the loop returns or raises
@@ -265,38 +253,11 @@ class SecretCache:
         with self._lock:
             return self._write_locks.setdefault(name, threading.Lock())
 
-    def _is_current(self, name: str, value: SecretStr) -> bool:
-        entry = self._entries.get(name)
-        return entry is not None and entry.unstored and entry.secret.value == value
 
-    def close(self) -> None:
-        """Finish pending reads and write-back attempts (no further retries), then stop."""
-        self._closed.set()
-        self._executor.shutdown(wait=True)
-
-    def _fetch(self, name: str) -> FetchedSecret:
-        try:
-            fetched = self._reader.read(name, READ_TIMEOUT * 2)
-            with self._lock:
-                current = self._entries.get(name)
-                if current is None or not current.unstored:
-                    self._entries[name] = _Entry(fetched, self._clock())
-            return fetched
-        finally:
-            with self._lock:
-                self._inflight.pop(name, None)
-
-    def _stale_or_raise(
-        self, name: str, entry: _Entry | None, failure: DependencyUnavailable
-    ) -> FetchedSecret:
-        if entry is not None and self._clock() - entry.fetched_at < self._ttl + self._grace:
-            logger.warning(
-                "Serving cached Key Vault secret '%s' after a failed refresh: %s",
-                name,
-                failure.detail,
-            )
-            return entry.secret
-        raise failure
+def _late(names: str) -> DependencyUnavailable:
+    return DependencyUnavailable(
+        f"Key Vault did not return secret '{names}' in time.", retry_after=DEPENDENCY_RETRY_AFTER
+    )
 
 
 def build_secret_client(

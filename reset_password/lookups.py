@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 from reset_password.names import GUID, CustomerRef, UserRef
+from shared.cache import Cache, CacheWaitTimeout
 from shared.deadline import Deadline
 from shared.errors import (
     AmbiguousCustomer,
@@ -49,8 +49,6 @@ USER_PAGE_SIZE = 500
 # Bounds memory when callers name many distinct users; evicts the oldest entries.
 MAX_CACHE_ENTRIES = 50_000
 
-_V = TypeVar("_V")
-
 
 @dataclass(frozen=True)
 class Resolved:
@@ -58,64 +56,6 @@ class Resolved:
 
     id: str
     cached: bool
-
-
-class TtlCache(Generic[_V]):
-    """A thread-safe map whose entries expire `ttl` seconds after they were stored."""
-
-    def __init__(
-        self,
-        ttl: float,
-        *,
-        max_entries: int = MAX_CACHE_ENTRIES,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._ttl = ttl
-        self._max_entries = max_entries
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._entries: dict[Hashable, tuple[_V, float]] = {}
-
-    def get(self, key: Hashable) -> _V | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry[1] <= self._clock():
-                del self._entries[key]
-                return None
-            return entry[0]
-
-    def put(self, key: Hashable, value: _V) -> None:
-        if self._ttl <= 0:
-            return
-        with self._lock:
-            now = self._clock()
-            self._entries.pop(key, None)
-            if len(self._entries) >= self._max_entries:
-                self._evict(now)
-            self._entries[key] = (value, now + self._ttl)
-
-    def drop(self, key: Hashable) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-    def _evict(self, now: float) -> None:
-        for key in [k for k, (_, expires) in self._entries.items() if expires <= now]:
-            del self._entries[key]
-        # Insertion order is storage order, so the first entries are the oldest.
-        while len(self._entries) >= self._max_entries:
-            del self._entries[next(iter(self._entries))]
-
-
-@dataclass
-class _Flight:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    waiting: int = 0
 
 
 class NameResolver:
@@ -134,12 +74,15 @@ class NameResolver:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._partner_center = partner_center
-        self._cache: TtlCache[str] = TtlCache(ttl_seconds, clock=clock)
-        self._misses: TtlCache[CustomerNotFound | UserNotFound] = TtlCache(
-            miss_ttl_seconds, clock=clock
+        self._cache: Cache[Hashable, str] = Cache(
+            ttl=ttl_seconds,
+            miss_ttl=miss_ttl_seconds,
+            miss_types=(CustomerNotFound, UserNotFound),
+            # A stale ID is never served: a 404 for it is handled by a fresh lookup.
+            stale_on=(),
+            max_entries=MAX_CACHE_ENTRIES,
+            clock=clock,
         )
-        self._lock = threading.Lock()
-        self._flights: dict[Hashable, _Flight] = {}
 
     def customer(
         self, ref: CustomerRef, *, correlation_id: uuid.UUID, deadline: Deadline
@@ -173,49 +116,14 @@ class NameResolver:
         if ref.upn is not None:
             self._cache.drop(("user", customer_id.lower(), ref.upn))
 
-    # --- single flight -----------------------------------------------------------
-
     def _resolve(self, key: Hashable, find: Callable[[], str], deadline: Deadline) -> Resolved:
-        cached = self._cached(key)
-        if cached is not None:
-            return cached
-        with self._lock:
-            flight = self._flights.setdefault(key, _Flight())
-            flight.waiting += 1
         try:
-            if not flight.lock.acquire(timeout=deadline.remaining()):
-                raise UpstreamTimeout(
-                    "The reset's deadline ran out while another request looked up the same name."
-                )
-            try:
-                # The request that held the flight may have stored the answer meanwhile.
-                cached = self._cached(key)
-                if cached is not None:
-                    return cached
-                try:
-                    found = find()
-                except (CustomerNotFound, UserNotFound) as missing:
-                    self._misses.put(key, missing)
-                    raise
-                self._cache.put(key, found)
-                return Resolved(found, cached=False)
-            finally:
-                flight.lock.release()
-        finally:
-            with self._lock:
-                flight.waiting -= 1
-                if flight.waiting == 0:
-                    del self._flights[key]
-
-    def _cached(self, key: Hashable) -> Resolved | None:
-        """The cached ID; a remembered miss raises its 404 again (a fresh copy)."""
-        found = self._cache.get(key)
-        if found is not None:
-            return Resolved(found, cached=True)
-        missing = self._misses.get(key)
-        if missing is not None:
-            raise type(missing)(missing.detail)
-        return None
+            found = self._cache.get(key, find, wait=deadline.remaining())
+        except CacheWaitTimeout:
+            raise UpstreamTimeout(
+                "The reset's deadline ran out while another request looked up the same name."
+            ) from None
+        return Resolved(found.value, cached=found.cached)
 
     # --- Partner Center searches -----------------------------------------------
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from reset_password.lookups import NameResolver, Resolved, TtlCache
+from reset_password.lookups import NameResolver, Resolved
 from reset_password.names import CustomerRef
 from shared.deadline import Deadline
 from shared.errors import DomainError
@@ -101,11 +101,3 @@ def test_concurrent_requests_for_one_name_share_one_search() -> None:
     assert upstream.searches == 1
     assert {r.id for r in results if isinstance(r, Resolved)} == {TENANT_ID}
     assert len(results) == 8
-
-
-def test_the_cache_holds_at_most_its_limit_dropping_the_oldest() -> None:
-    cache: TtlCache[str] = TtlCache(60, max_entries=2)
-    for key in ("a", "b", "c"):
-        cache.put(key, key.upper())
-
-    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (None, "B", "C")
