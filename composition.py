@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
+from credentials import key_vault
 from credentials.exchange import PartnerCenterTokens, SecretNames
 from credentials.key_vault import KeyVaultStore, SecretCache, build_secret_client
 from reset_password.guard import GuardPolicy
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
 from reset_password.service import ResetService
+from shared import caller_auth, partner_center
 from shared.caller_auth import CallerTokenValidator, CustomerPolicy
 from shared.http import build_session
 from shared.log import install_correlation_logging
@@ -38,8 +40,22 @@ install_correlation_logging()
 quiet_sdk_logging()
 report_settings_problems()
 
-# Read when the graph is built; tests swap in a policy that does not wait.
-RETRY_POLICY = RetryPolicy()
+@dataclass(frozen=True)
+class Timings:
+    """Every wait the function makes, in one place: tests swap in short ones."""
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    partner_center_timeouts: tuple[float, float] = (
+        partner_center.CONNECT_TIMEOUT,
+        partner_center.READ_TIMEOUT,
+    )
+    caller_key_refresh_floor: float = caller_auth.KEY_REFRESH_FLOOR_SECONDS
+    caller_key_wait: float = caller_auth.KEY_LOCK_WAIT_SECONDS
+    secret_write_retry_delays: tuple[float, ...] = key_vault.WRITE_RETRY_DELAYS
+
+
+# Read when the graph is built.
+TIMINGS = Timings()
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,7 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
             )
         ),
         ttl=settings.secret_cache_seconds,
+        write_retry_delays=TIMINGS.secret_write_retry_delays,
     )
     tokens = PartnerCenterTokens(
         session=build_session(),
@@ -120,7 +137,7 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
         secrets=secrets,
         names=SecretNames(*settings.secret_names),
         rotate_refresh_token=settings.rotate_refresh_token,
-        retry=RETRY_POLICY,
+        retry=TIMINGS.retry,
     )
     return Credentials(settings, secrets, tokens)
 
@@ -128,11 +145,12 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
 def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependencies:
     session = build_session()
     tokens = credentials.tokens
-    partner_center = PartnerCenterClient(
+    client = PartnerCenterClient(
         base_url=settings.partner_center_base_url,
         session=session,
         tokens=tokens,
-        retry=RETRY_POLICY,
+        retry=TIMINGS.retry,
+        timeouts=TIMINGS.partner_center_timeouts,
     )
     caller_tokens = None
     if settings.caller_tenant_id is not None and settings.caller_audience is not None:
@@ -142,15 +160,17 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
             tenant_id=settings.caller_tenant_id,
             audience=settings.caller_audience,
             required_role=settings.caller_required_role,
+            refresh_floor=TIMINGS.caller_key_refresh_floor,
+            lock_wait=TIMINGS.caller_key_wait,
         )
     reads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="guard-reads")
     names = NameResolver(
-        partner_center,
+        client,
         ttl_seconds=settings.lookup_cache_seconds,
         miss_ttl_seconds=settings.lookup_miss_cache_seconds,
     )
     service = ResetService(
-        partner_center=partner_center,
+        partner_center=client,
         names=names,
         guard=GuardPolicy(settings.protected_role_guard, settings.protected_role_ids),
         idempotency_hmac_key=lambda deadline: tokens.derived_key(HMAC_KEY_LABEL, deadline),

@@ -22,6 +22,7 @@ import requests
 from pydantic import SecretStr
 
 from credentials.key_vault import SecretCache
+from shared.cache import Cache, CacheWaitTimeout, Lifetime
 from shared.deadline import Deadline
 from shared.errors import (
     DEPENDENCY_RETRY_AFTER,
@@ -40,6 +41,7 @@ REFRESH_MARGIN_SECONDS = 300.0
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
 DEFAULT_LIFETIME_SECONDS = 3600.0
+_CACHE_KEY = "partner-center"
 _AADSTS = re.compile(r"AADSTS([0-9]{1,9})")
 # What an HTTP header can carry: a token with anything else is unusable, not a crash.
 _HEADER_SAFE_TOKEN = re.compile(r"^[\x21-\x7e]{1,16384}$")
@@ -110,59 +112,51 @@ class PartnerCenterTokens:
         self._retry = retry
         self._clock = clock
         self._sleep = sleep
-        self._token: AccessToken | None = None
-        self._lock = threading.Lock()
+        # Fresh until shortly before expiry, then usable while one request refreshes it.
+        self._cache: Cache[str, AccessToken] = Cache(
+            ttl=0,
+            lifetime=lambda token: Lifetime(
+                fresh=token.refresh_at - clock(), usable=token.expires_at - clock()
+            ),
+            stale_on=(DependencyUnavailable, UpstreamTimeout),
+            clock=clock,
+        )
+        # The timer's exchange and a request's never redeem the same refresh token twice.
+        self._exchange_lock = threading.Lock()
 
     def access_token(self, deadline: Deadline) -> SecretStr:
-        token = self._token
-        now = self._clock()
-        if token is not None and now < token.refresh_at:
-            return token.value
-        if token is not None and now < token.expires_at:
-            # Refresh ahead: one request does it, the others go on with the valid token.
-            if self._lock.acquire(blocking=False):
-                try:
-                    return self._refresh_ahead(token, deadline)
-                finally:
-                    self._lock.release()
-            return token.value
-        if not self._lock.acquire(timeout=deadline.remaining()):
-            raise DependencyUnavailable(
-                "Timed out waiting for the Partner Center token exchange.",
-                retry_after=DEPENDENCY_RETRY_AFTER,
-            )
         try:
-            token = self._token
-            if token is not None and self._clock() < token.refresh_at:
-                return token.value
-            return self._exchange(deadline).token.value
-        finally:
-            self._lock.release()
+            found = self._cache.get(
+                _CACHE_KEY,
+                lambda: self._locked_exchange(deadline).token,
+                wait=deadline.remaining(),
+            )
+        except CacheWaitTimeout:
+            raise _waited_too_long() from None
+        if found.load_failure is not None:
+            logger.warning(
+                "Early token refresh failed; using the current token: %s",
+                getattr(found.load_failure, "detail", type(found.load_failure).__name__),
+            )
+        return found.value.value
 
     def invalidate(self, rejected: SecretStr) -> None:
         """Forget a token Partner Center refused, unless another request already replaced it."""
-        with self._lock:
-            if self._token is not None and self._token.value == rejected:
-                self._token = None
+        self._cache.drop(_CACHE_KEY, only_if=lambda token: token.value == rejected)
 
     def exchange(self, deadline: Deadline) -> Exchange:
         """Exchange the refresh token now, whatever is cached (used by the rotation timer)."""
-        if not self._lock.acquire(timeout=deadline.remaining()):
-            raise DependencyUnavailable(
-                "Timed out waiting for the Partner Center token exchange.",
-                retry_after=DEPENDENCY_RETRY_AFTER,
-            )
+        exchange = self._locked_exchange(deadline)
+        self._cache.put(_CACHE_KEY, exchange.token)
+        return exchange
+
+    def _locked_exchange(self, deadline: Deadline) -> Exchange:
+        if not self._exchange_lock.acquire(timeout=deadline.remaining()):
+            raise _waited_too_long()
         try:
             return self._exchange(deadline)
         finally:
-            self._lock.release()
-
-    def _refresh_ahead(self, token: AccessToken, deadline: Deadline) -> SecretStr:
-        try:
-            return self._exchange(deadline).token.value
-        except (DependencyUnavailable, UpstreamTimeout) as exc:
-            logger.warning("Early token refresh failed; using the current token: %s", exc.detail)
-            return token.value
+            self._exchange_lock.release()
 
     def _exchange(self, deadline: Deadline) -> Exchange:
         names = (self._names.app_id, self._names.app_secret, self._names.refresh_token)
@@ -185,7 +179,6 @@ class PartnerCenterTokens:
         if rotated:
             stored = self._keep_refresh_token(SecretStr(str(new_refresh).strip()))
         token = self._token_from(answer)
-        self._token = token
         return Exchange(token, refresh_token_rotated=rotated, stored=stored)
 
     def _keep_refresh_token(self, value: SecretStr) -> Future[str | None] | None:
@@ -285,6 +278,13 @@ class PartnerCenterTokens:
         under `label` so the secret itself serves no second purpose."""
         secret = self._secrets.get(self._names.app_secret, deadline).value
         return hashlib.sha256(label + b"\x00" + secret.get_secret_value().encode()).digest()
+
+
+def _waited_too_long() -> DependencyUnavailable:
+    return DependencyUnavailable(
+        "Timed out waiting for the Partner Center token exchange.",
+        retry_after=DEPENDENCY_RETRY_AFTER,
+    )
 
 
 def _json_object(response: requests.Response) -> dict[str, Any] | None:

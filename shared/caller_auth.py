@@ -9,7 +9,6 @@ keys, audience, issuer (v1 and v2 forms), lifetime with a little leeway, and an 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 import jwt
 import requests
 
+from shared.cache import Cache, CacheWaitTimeout
 from shared.deadline import Deadline
 from shared.errors import (
     DEPENDENCY_RETRY_AFTER,
@@ -38,6 +38,15 @@ KEY_SET_MAX_AGE_SECONDS = 24 * 3600.0
 HTTP_TIMEOUT = (3.0, 5.0)
 # How long a request waits for another request's key refresh before using what it has.
 KEY_LOCK_WAIT_SECONDS = 2.0
+
+
+_KEY_SET = "signing-keys"
+
+
+@dataclass(frozen=True)
+class KeySet:
+    keys: dict[str, Any]
+    issuers: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -81,15 +90,18 @@ class CallerTokenValidator:
         self._tenant_id = tenant_id
         self._audience = audience
         self._required_role = required_role
-        self._clock = clock
         self._refresh_floor = refresh_floor
         self._lock_wait = lock_wait
-        self._lock = threading.Lock()
-        self._keys: dict[str, Any] = {}
-        self._issuers: tuple[str, ...] = ()
-        self._fetched_at: float | None = None
-        self._attempted_at: float | None = None
-        self._last_failure: DependencyUnavailable | None = None
+        # Keys roll over rarely: re-read daily, served stale while a refresh fails, and
+        # a failed load remembered for the floor period (no discovery call per request).
+        self._key_sets: Cache[str, KeySet] = Cache(
+            ttl=KEY_SET_MAX_AGE_SECONDS,
+            stale_grace=float("inf"),
+            miss_ttl=refresh_floor,
+            miss_types=(DependencyUnavailable,),
+            stale_on=(DependencyUnavailable,),
+            clock=clock,
+        )
 
     def authenticate(self, headers: Mapping[str, str], deadline: Deadline) -> Caller:
         token = _bearer_token(headers.get("authorization"))
@@ -99,14 +111,14 @@ class CallerTokenValidator:
             raise Unauthenticated("The bearer token is not a well-formed JWT.") from None
         if header.get("alg") != "RS256":
             raise Unauthenticated("The bearer token must be signed with RS256.")
-        key = self._signing_key(str(header.get("kid", "")), deadline)
+        key, issuers = self._signing_key(str(header.get("kid", "")), deadline)
         try:
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=["RS256"],
                 audience=self._audience,
-                issuer=self._issuers,
+                issuer=issuers,
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iss", "aud"]},
             )
@@ -144,46 +156,32 @@ class CallerTokenValidator:
             )
         return caller
 
-    def _signing_key(self, kid: str, deadline: Deadline) -> Any:
-        if self._is_fresh() and kid in self._keys:
-            return self._keys[kid]
-        # A hanging discovery call in another request must not queue everyone behind it.
-        if not self._lock.acquire(timeout=max(0.0, min(deadline.remaining(), self._lock_wait))):
-            return self._known_or_unavailable(kid, "another request is still loading them")
+    def _signing_key(self, kid: str, deadline: Deadline) -> tuple[Any, tuple[str, ...]]:
+        """The key for `kid` and the accepted issuers; an unknown kid refreshes the key
+        set, at most once per floor period."""
+        wait = max(0.0, min(deadline.remaining(), self._lock_wait))
         try:
-            if self._is_fresh() and kid in self._keys:
-                return self._keys[kid]
-            now = self._clock()
-            # The floor holds for failed refreshes too: a flood of made-up kids or a down
-            # identity platform costs one discovery call per floor period.
-            if self._attempted_at is None or now - self._attempted_at >= self._refresh_floor:
-                self._attempted_at = now
-                try:
-                    self._refresh(deadline)
-                    self._last_failure = None
-                except DependencyUnavailable as failure:
-                    self._last_failure = failure
-                    return self._known_or_unavailable(kid, "the refresh failed")
-            if kid not in self._keys:
-                if self._last_failure is not None:
-                    raise self._last_failure
-                raise Unauthenticated("The bearer token is signed with an unknown key.")
-            return self._keys[kid]
-        finally:
-            self._lock.release()
+            found = self._key_sets.get(_KEY_SET, lambda: self._load(deadline), wait=wait)
+            if kid not in found.value.keys:
+                found = self._key_sets.get(
+                    _KEY_SET,
+                    lambda: self._load(deadline),
+                    wait=wait,
+                    refresh_if_attempted_before=self._refresh_floor,
+                )
+        except CacheWaitTimeout:
+            # A hanging discovery call in another request must not queue everyone.
+            raise _keys_unavailable("another request is still loading them") from None
+        key_set = found.value
+        if kid in key_set.keys:
+            if found.load_failure is not None:
+                logger.warning("Using the cached caller signing keys: the refresh failed.")
+            return key_set.keys[kid], key_set.issuers
+        if isinstance(found.load_failure, DependencyUnavailable):
+            raise _keys_unavailable("the refresh failed")
+        raise Unauthenticated("The bearer token is signed with an unknown key.")
 
-    def _is_fresh(self) -> bool:
-        fetched_at = self._fetched_at
-        return fetched_at is not None and self._clock() - fetched_at < KEY_SET_MAX_AGE_SECONDS
-
-    def _known_or_unavailable(self, kid: str, reason: str) -> Any:
-        """Stale while revalidate: a key we hold stays good while a refresh cannot run."""
-        if kid in self._keys:
-            logger.warning("Using the cached caller signing keys: %s.", reason)
-            return self._keys[kid]
-        raise self._last_failure or _keys_unavailable(reason)
-
-    def _refresh(self, deadline: Deadline) -> None:
+    def _load(self, deadline: Deadline) -> KeySet:
         discovery = self._get_json(self._discovery_url, deadline)
         jwks_uri = discovery.get("jwks_uri")
         issuer = discovery.get("issuer")
@@ -198,9 +196,7 @@ class CallerTokenValidator:
                 keys[str(entry["kid"])] = jwt.PyJWK(entry, algorithm="RS256").key
             except jwt.PyJWTError:
                 logger.warning("Skipping an unusable signing key in the published key set.")
-        self._keys = keys
-        self._issuers = (issuer, f"https://sts.windows.net/{self._tenant_id}/")
-        self._fetched_at = self._clock()
+        return KeySet(keys, (issuer, f"https://sts.windows.net/{self._tenant_id}/"))
 
     def _get_json(self, url: str, deadline: Deadline) -> dict[str, Any]:
         try:

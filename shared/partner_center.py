@@ -101,7 +101,9 @@ class PartnerCenterClient:
         tokens: AccessTokens,
         retry: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
+        timeouts: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
     ) -> None:
+        self._timeouts = timeouts
         self._base_url = base_url
         self._session = session
         self._tokens = tokens
@@ -244,7 +246,10 @@ class PartnerCenterClient:
                     data=body,
                     params=params,
                     headers=request_headers,
-                    timeout=(deadline.timeout(CONNECT_TIMEOUT), deadline.timeout(READ_TIMEOUT)),
+                    timeout=(
+                        deadline.timeout(self._timeouts[0]),
+                        deadline.timeout(self._timeouts[1]),
+                    ),
                     allow_redirects=False,
                 )
             except UpstreamTimeout:

@@ -10,12 +10,13 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import azure.functions as func
 import pytest
 
+import composition
 from composition import rebuild
 from dev.emulators.samples import (
     SAMPLE_APP_SECRET,
@@ -66,6 +67,11 @@ class Harness:
     caplog: pytest.LogCaptureFixture
     answers: list[Answer] = field(default_factory=list)
     extra_secrets: list[str] = field(default_factory=list)
+
+    def timings(self, **changes: Any) -> None:
+        """Shorter waits (composition.Timings fields); the next request starts cold."""
+        self.monkeypatch.setattr("composition.TIMINGS", replace(composition.TIMINGS, **changes))
+        rebuild()
 
     def configure(self, **settings: str | None) -> None:
         """Change app settings; the next request starts cold, as after a restart."""
@@ -175,7 +181,9 @@ def harness(
         monkeypatch.setenv(name, value)
     caplog.set_level(logging.DEBUG)
     # Refused write-backs are retried after seconds in production; here at once.
-    monkeypatch.setattr("credentials.key_vault.WRITE_RETRY_DELAYS", (0.01, 0.01))
+    monkeypatch.setattr(
+        "composition.TIMINGS", replace(composition.TIMINGS, secret_write_retry_delays=(0.01, 0.01))
+    )
     rebuild()
     running = Harness(stack, registered, monkeypatch, caplog)
     yield running

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from dev.emulators.faults import Status
+from dev.emulators.faults import Hang, Status
 from dev.emulators.identity import CALLER_APP_ID
 from dev.emulators.pc_models import GLOBAL_ADMINISTRATOR_ROLE_ID, USER_ADMINISTRATOR_ROLE_ID
 from dev.emulators.samples import (
@@ -519,13 +519,34 @@ def test_a_caller_does_not_queue_behind_a_hanging_refresh(harness: Harness) -> N
     checker = validator(harness, clock, lock_wait=0.05)
     headers = authorization(harness)
     checker.authenticate(headers, Deadline(5))
-    clock.now += 2 * 24 * 3600
-    release = threading.Event()
-    with checker._lock:  # another request stuck in a discovery call
-        started = time.monotonic()
-        assert checker.authenticate(headers, Deadline(5)).app_id == CALLER_APP_ID
-        assert time.monotonic() - started < 1.0
-    release.set()
+    clock.now += 2 * 24 * 3600  # due for the daily refresh
+    harness.stack.identity.inject(Hang(5), path="openid-configuration")
+    stuck = threading.Thread(target=lambda: checker.authenticate(headers, Deadline(5)))
+    stuck.start()
+    while not harness.stack.identity.requests_to("GET", "openid-configuration"):
+        time.sleep(0.005)
+    assert checker.authenticate(headers, Deadline(5)).app_id == CALLER_APP_ID
+    harness.stack.identity.clear_faults()  # lets the hanging call end
+    stuck.join(5)
+
+
+def test_a_first_key_load_that_hangs_is_503_after_the_wait(harness: Harness) -> None:
+    checker = validator(harness, Clock(), lock_wait=0.05)
+    headers = authorization(harness)
+    harness.stack.identity.inject(Hang(5), path="openid-configuration")
+    stuck = threading.Thread(target=lambda: _refused(checker, headers))
+    stuck.start()
+    while not harness.stack.identity.requests_to("GET", "openid-configuration"):
+        time.sleep(0.005)
+    with pytest.raises(DependencyUnavailable):
+        checker.authenticate(headers, Deadline(5))
+    harness.stack.identity.clear_faults()
+    stuck.join(5)
+
+
+def _refused(checker: CallerTokenValidator, headers: dict[str, str]) -> None:
+    with pytest.raises(DependencyUnavailable):
+        checker.authenticate(headers, Deadline(5))
 
 
 def test_a_deadline_hit_loading_keys_is_not_blamed_on_partner_center(harness: Harness) -> None:

@@ -131,9 +131,7 @@ def test_no_upstream_error_answer_puts_the_password_in_an_answer_or_a_log(
     )
     if os.environ.get("RESET_DEADLINE_SECONDS") != "1":
         # Once: later examples stay warm. Retries back off without waiting.
-        harness.monkeypatch.setattr(
-            "composition.RETRY_POLICY", RetryPolicy(base_delay=0.001, max_retry_after=0.001)
-        )
+        harness.timings(retry=RetryPolicy(base_delay=0.001, max_retry_after=0.001))
         harness.configure(RESET_DEADLINE_SECONDS="1")
     answer = harness.reset()
     harness.stack.partner_center.clear_faults()

@@ -91,9 +91,9 @@ def test_backoff_grows_between_5xx_attempts(harness: Harness) -> None:
 
 @pytest.mark.slow
 def test_a_read_timeout_is_retried_with_the_same_request_id(harness: Harness) -> None:
-    harness.configure(RESET_DEADLINE_SECONDS="30")
+    harness.timings(partner_center_timeouts=(3.0, 0.3))
     harness.reset()
-    harness.stack.partner_center.inject(Delay(21), path=RESET)
+    harness.stack.partner_center.inject(Delay(0.5), path=RESET)
     harness.stack.partner_center.clear_requests()
     answer = harness.reset()
     assert answer.status == 200
