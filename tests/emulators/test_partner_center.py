@@ -193,8 +193,8 @@ def test_body_that_is_not_json(emulators: EmulatorStack) -> None:
 @pytest.mark.parametrize(
     ("customer", "user", "status", "code"),
     [
-        (str(uuid.uuid4()), s.SAMPLE_USER_ID, 404, 60003),
-        (s.SAMPLE_CUSTOMER_ID, str(uuid.uuid4()), 404, 60002),
+        ("2d4f6a8c-0e1b-4c3d-8e5f-7a9b1c3d5e7f", s.SAMPLE_USER_ID, 404, 60003),
+        (s.SAMPLE_CUSTOMER_ID, "3e5a7c9d-1f2b-4d4e-9f6a-8b0c2d4e6f8a", 404, 60002),
         (s.NO_GDAP_CUSTOMER_ID, s.NO_GDAP_USER_ID, 403, 2032),
     ],
 )

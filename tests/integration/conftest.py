@@ -25,6 +25,7 @@ from dev.emulators.samples import (
     SECRET_NAME_REFRESH_TOKEN,
 )
 from dev.emulators.stack import EmulatorStack
+from shared.retry import RetryPolicy
 from shared.settings import SETTING_NAMES
 
 CANARY_PASSWORD = "Canary#Pw-7f3a9c"
@@ -181,8 +182,14 @@ def harness(
         monkeypatch.setenv(name, value)
     caplog.set_level(logging.DEBUG)
     # Refused write-backs are retried after seconds in production; here at once.
+    # Backoffs keep their shape at a tenth of the time; Retry-After is still honoured.
     monkeypatch.setattr(
-        "composition.TIMINGS", replace(composition.TIMINGS, secret_write_retry_delays=(0.01, 0.01))
+        "composition.TIMINGS",
+        replace(
+            composition.TIMINGS,
+            secret_write_retry_delays=(0.01, 0.01),
+            retry=RetryPolicy(base_delay=0.05, max_delay=0.8),
+        ),
     )
     rebuild()
     running = Harness(stack, registered, monkeypatch, caplog)

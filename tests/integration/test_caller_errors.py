@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
@@ -76,7 +75,11 @@ def test_a_form_body_is_415(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize(
-    ("customer", "user"), [("contoso", str(uuid.uuid4())), (str(uuid.uuid4()), "ada")]
+    ("customer", "user"),
+    [
+        ("contoso", "0f3c2a1b-5d4e-4f6a-8b7c-9d0e1f2a3b4c"),
+        ("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", "ada"),
+    ],
 )
 def test_a_path_value_that_is_not_a_guid_is_400(harness: Harness, customer: str, user: str) -> None:
     problem = assert_problem(harness.reset(customer=customer, user=user), 400, "invalid_request")

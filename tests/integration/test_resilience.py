@@ -78,18 +78,14 @@ def test_retry_after_as_an_http_date_is_honoured(harness: Harness) -> None:
     assert time.monotonic() - started >= 0.9
 
 
-@pytest.mark.slow
-def test_backoff_grows_between_5xx_attempts(harness: Harness) -> None:
-    harness.reset()  # warm, so only the PATCH attempts are timed
+def test_two_5xx_answers_are_retried_to_success(harness: Harness) -> None:
+    # The backoff's shape (0.5 s, 1.5 s, ...) is specified in tests/unit/test_retry.py.
+    harness.reset()
     harness.stack.partner_center.inject(Status(502), times=2, path=RESET)
-    started = time.monotonic()
     assert harness.reset().status == 200
-    elapsed = time.monotonic() - started
-    # about 0.5 s, then about 1.5 s (with +/-25 % jitter)
-    assert 1.4 <= elapsed <= 4.0
+    assert len(harness.stack.partner_center.requests_to("PATCH", RESET)) == 4
 
 
-@pytest.mark.slow
 def test_a_read_timeout_is_retried_with_the_same_request_id(harness: Harness) -> None:
     harness.timings(partner_center_timeouts=(3.0, 0.3))
     harness.reset()
@@ -113,7 +109,6 @@ def test_temporarily_unavailable_from_the_token_endpoint_is_retried(harness: Har
     assert harness.reset().status == 200
 
 
-@pytest.mark.slow
 def test_a_token_endpoint_that_stays_down_is_503_inside_the_deadline(harness: Harness) -> None:
     harness.configure(RESET_DEADLINE_SECONDS="3")
     harness.stack.identity.inject(Disconnect(), times=None)

@@ -102,7 +102,6 @@ def test_throttling_then_success_waits_retry_after_and_keeps_the_request_id(
     assert len(ids) == 1
 
 
-@pytest.mark.slow
 def test_throttling_past_the_deadline_is_429_with_retry_after(harness: Harness) -> None:
     harness.configure(RESET_DEADLINE_SECONDS="3")
     harness.stack.partner_center.inject(
@@ -115,7 +114,6 @@ def test_throttling_past_the_deadline_is_429_with_retry_after(harness: Harness) 
     assert time.monotonic() - started < 3.5
 
 
-@pytest.mark.slow
 def test_5xx_then_success_is_retried_with_the_same_request_id(harness: Harness) -> None:
     harness.stack.partner_center.inject(Status(503), times=2, path=RESET)
     assert harness.reset().status == 200
@@ -124,7 +122,6 @@ def test_5xx_then_success_is_retried_with_the_same_request_id(harness: Harness) 
     assert len({p.headers["ms-requestid"] for p in patches}) == 1
 
 
-@pytest.mark.slow
 def test_persistent_500_is_502_upstream_error(harness: Harness) -> None:
     harness.stack.partner_center.inject(Status(500), times=None, path=RESET)
     assert_problem(harness.reset(), 502, "upstream_error")
@@ -136,13 +133,11 @@ def test_a_200_that_is_not_json_is_502(harness: Harness) -> None:
     assert_problem(harness.reset(), 502, "upstream_error")
 
 
-@pytest.mark.slow
 def test_a_dropped_connection_is_retried(harness: Harness) -> None:
     harness.stack.partner_center.inject(Disconnect(), path=RESET)
     assert harness.reset().status == 200
 
 
-@pytest.mark.slow
 def test_a_hang_is_504_inside_the_deadline(harness: Harness) -> None:
     harness.configure(RESET_DEADLINE_SECONDS="2")
     harness.reset()  # warm: the hang below concerns Partner Center alone
