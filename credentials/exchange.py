@@ -30,7 +30,7 @@ from shared.errors import (
     PartnerCredentialsInvalid,
     UpstreamTimeout,
 )
-from shared.retry import RetryPolicy, parse_seconds
+from shared.retry import RetryPolicy, TryAgain, parse_seconds, with_retries
 
 logger = logging.getLogger(__name__)
 
@@ -196,59 +196,62 @@ class PartnerCenterTokens:
             "client_secret": app_secret.get_secret_value(),
             "refresh_token": refresh.get_secret_value(),
         }
-        attempt = 0
-        while True:
-            attempt += 1
-            retry_after: float | None = None
-            url, audience = self._endpoint()
-            try:
-                response = self._session.post(
-                    url,
-                    data={**form, **audience},
-                    headers={"Accept": "application/json"},
-                    timeout=(
-                        deadline.timeout(CONNECT_TIMEOUT),
-                        deadline.timeout(READ_TIMEOUT),
-                    ),
-                    # A redirect would re-post the app secret and refresh token elsewhere.
-                    allow_redirects=False,
-                )
-            except UpstreamTimeout:
-                raise _token_endpoint_down("the reset's deadline ran out") from None
-            except requests.RequestException as exc:
-                failure = f"it could not be reached ({type(exc).__name__})"
-            else:
-                if 300 <= response.status_code < 400:
-                    raise _token_endpoint_down(
-                        f"it answered with a redirect (HTTP {response.status_code}), "
-                        "which is never followed"
+
+        def attempt() -> dict[str, Any] | TryAgain:
+            while True:  # once more at once if the authority turns out to serve only v1
+                url, audience = self._endpoint()
+                try:
+                    response = self._session.post(
+                        url,
+                        data={**form, **audience},
+                        headers={"Accept": "application/json"},
+                        timeout=(
+                            deadline.timeout(CONNECT_TIMEOUT),
+                            deadline.timeout(READ_TIMEOUT),
+                        ),
+                        # A redirect would re-post the app secret and refresh token elsewhere.
+                        allow_redirects=False,
                     )
-                body = _json_object(response)
-                if response.status_code == 200:
-                    if body is None or not isinstance(body.get("access_token"), str):
-                        raise _token_endpoint_down("its answer could not be read")
-                    return body
-                error = _token_error(body)
-                if response.status_code == 404 and error is None and not self._use_v1:
-                    self._use_v1 = True
-                    attempt -= 1
-                    continue
-                if error is not None and error.error in _CREDENTIAL_ERRORS:
-                    raise PartnerCredentialsInvalid(_credential_advice(error, self._names))
-                if (
-                    response.status_code < 500
-                    and response.status_code != 429
-                    and (error is None or error.error != "temporarily_unavailable")
-                ):
-                    raise _token_endpoint_down(f"it answered HTTP {response.status_code}")
-                failure = f"it answered HTTP {response.status_code}"
-                retry_after = parse_seconds(response.headers.get("Retry-After"))
-            if attempt >= self._retry.max_attempts:
-                raise _token_endpoint_down(failure)
-            delay = self._retry.throttle_delay(retry_after, attempt)
-            if delay >= deadline.remaining():
-                raise _token_endpoint_down(failure)
-            self._sleep(delay)
+                except UpstreamTimeout:
+                    raise _token_endpoint_down("the reset's deadline ran out") from None
+                except requests.RequestException as exc:
+                    return TryAgain(f"it could not be reached ({type(exc).__name__})")
+                if response.status_code != 404 or self._use_v1 or _json_error(response):
+                    return self._judge(response)
+                self._use_v1 = True
+
+        return with_retries(
+            attempt,
+            policy=self._retry,
+            deadline=deadline,
+            sleep=self._sleep,
+            give_up=lambda last, _delay: _token_endpoint_down(last.failure or "no answer"),
+            label="Partner Center token exchange",
+        )
+
+    def _judge(self, response: requests.Response) -> dict[str, Any] | TryAgain:
+        """The token endpoint's answer: the token, a retry, or a final error."""
+        status = response.status_code
+        if 300 <= status < 400:
+            raise _token_endpoint_down(
+                f"it answered with a redirect (HTTP {status}), which is never followed"
+            )
+        body = _json_object(response)
+        if status == 200:
+            if body is None or not isinstance(body.get("access_token"), str):
+                raise _token_endpoint_down("its answer could not be read")
+            return body
+        error = _token_error(body)
+        if error is not None and error.error in _CREDENTIAL_ERRORS:
+            raise PartnerCredentialsInvalid(_credential_advice(error, self._names))
+        transient = error is not None and error.error == "temporarily_unavailable"
+        if status < 500 and status != 429 and not transient:
+            raise _token_endpoint_down(f"it answered HTTP {status}")
+        return TryAgain(
+            f"it answered HTTP {status}",
+            retry_after=parse_seconds(response.headers.get("Retry-After")),
+            throttled=True,
+        )
 
     def _endpoint(self) -> tuple[str, dict[str, str]]:
         if self._use_v1:
@@ -285,6 +288,11 @@ def _waited_too_long() -> DependencyUnavailable:
         "Timed out waiting for the Partner Center token exchange.",
         retry_after=DEPENDENCY_RETRY_AFTER,
     )
+
+
+def _json_error(response: requests.Response) -> bool:
+    """A 404 that names an OAuth error is the service speaking, not a missing endpoint."""
+    return _token_error(_json_object(response)) is not None
 
 
 def _json_object(response: requests.Response) -> dict[str, Any] | None:

@@ -31,7 +31,13 @@ from shared.errors import (
     UpstreamTimeout,
     UserNotFound,
 )
-from shared.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from shared.retry import (
+    RETRYABLE_STATUSES,
+    RetryPolicy,
+    TryAgain,
+    parse_retry_after,
+    with_retries,
+)
 from shared.version import APPLICATION_NAME
 
 logger = logging.getLogger(__name__)
@@ -208,7 +214,7 @@ class PartnerCenterClient:
 
     # --- transport ---------------------------------------------------------------
 
-    def _call(  # noqa: PLR0912 - one loop holds the whole retry policy, on purpose
+    def _call(
         self,
         method: str,
         path: str,
@@ -219,15 +225,15 @@ class PartnerCenterClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """Send with retries; return the first answer that is final (2xx or a 4xx we map)."""
-        stats = stats or CallStats()
+        """Send with retries; return the first answer that is final (2xx or a 4xx we map).
+        Every attempt carries the same MS-RequestId."""
+        counted = stats or CallStats()
         deadline = context.deadline
-        retried_unauthorized = False
-        throttled_for: float | None = None
-        retry_number = 0
-        while True:
-            token = self._tokens.access_token(deadline)
-            stats.attempts += 1
+        # Throttling seen on the latest attempt: what a final 429 tells the caller.
+        throttled = _Throttling()
+
+        def send(token: SecretStr) -> requests.Response:
+            counted.attempts += 1
             request_headers = {
                 "Authorization": f"Bearer {token.get_secret_value()}",
                 "Accept": "application/json",
@@ -239,65 +245,62 @@ class PartnerCenterClient:
             }
             if body is not None:
                 request_headers["Content-Type"] = "application/json"
+            return self._session.request(
+                method,
+                self._base_url + path,
+                data=body,
+                params=params,
+                headers=request_headers,
+                timeout=(
+                    deadline.timeout(self._timeouts[0]),
+                    deadline.timeout(self._timeouts[1]),
+                ),
+                allow_redirects=False,
+            )
+
+        def attempt() -> requests.Response | TryAgain:
             try:
-                response = self._session.request(
-                    method,
-                    self._base_url + path,
-                    data=body,
-                    params=params,
-                    headers=request_headers,
-                    timeout=(
-                        deadline.timeout(self._timeouts[0]),
-                        deadline.timeout(self._timeouts[1]),
-                    ),
-                    allow_redirects=False,
-                )
+                token = self._tokens.access_token(deadline)
+                response = send(token)
+                if response.status_code == 401:
+                    # The token may have been revoked early: exchange once more, resend.
+                    self._tokens.invalidate(token)
+                    response = send(self._tokens.access_token(deadline))
+                    if response.status_code == 401:
+                        raise PartnerCredentialsInvalid(
+                            "Partner Center rejected a freshly issued access token. Check that "
+                            "the app is registered for Partner Center (App+User) and consent "
+                            "again."
+                        )
             except UpstreamTimeout:
-                raise _out_of_time(throttled_for) from None
+                raise _out_of_time(throttled.seconds) from None
             except requests.Timeout:
                 if deadline.expired():
-                    raise _out_of_time(throttled_for) from None
-                failure: str | None = None
-                retry_after = None
+                    raise _out_of_time(throttled.seconds) from None
+                throttled.seconds = None
+                return TryAgain(None)
             except requests.RequestException as exc:
-                failure = f"Partner Center could not be reached ({type(exc).__name__})"
-                retry_after = None
-            else:
-                status = response.status_code
-                if status == 401 and not retried_unauthorized:
-                    # The token may have been revoked early: exchange once more, then retry.
-                    retried_unauthorized = True
-                    self._tokens.invalidate(token)
-                    continue
-                if status == 401:
-                    raise PartnerCredentialsInvalid(
-                        "Partner Center rejected a freshly issued access token. Check that the "
-                        "app is registered for Partner Center (App+User) and consent again."
-                    )
-                if status not in RETRYABLE_STATUSES:
-                    return response
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                failure = f"Partner Center answered HTTP {status}"
-                if status == 429:
-                    throttled_for = retry_after if retry_after is not None else 1.0
-                else:
-                    throttled_for = None
-            retry_number += 1
-            delay = (
-                self._retry.throttle_delay(retry_after, retry_number)
-                if throttled_for is not None
-                else self._retry.backoff(retry_number)
+                throttled.seconds = None
+                return TryAgain(f"Partner Center could not be reached ({type(exc).__name__})")
+            status = response.status_code
+            if status not in RETRYABLE_STATUSES:
+                return response
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            throttled.seconds = (retry_after or 1.0) if status == 429 else None
+            return TryAgain(
+                f"Partner Center answered HTTP {status}",
+                retry_after=retry_after if status == 429 else None,
+                throttled=status == 429,
             )
-            if retry_number >= self._retry.max_attempts or delay >= deadline.remaining():
-                raise _gave_up(failure, throttled_for, delay)
-            logger.info(
-                "%s; retry %d in %.2f s (MS-RequestId %s)",
-                failure or "Partner Center did not answer in time",
-                retry_number,
-                delay,
-                context.request_id,
-            )
-            self._sleep(delay)
+
+        return with_retries(
+            attempt,
+            policy=self._retry,
+            deadline=deadline,
+            sleep=self._sleep,
+            give_up=lambda last, delay: _gave_up(last.failure, throttled.seconds, delay),
+            label=f"Partner Center {method} (MS-RequestId {context.request_id})",
+        )
 
     def _raise_for_error(self, response: requests.Response) -> None:
         status = response.status_code
@@ -361,6 +364,11 @@ def _continuation_token(body: Mapping[str, Any]) -> str | None:
         ):
             return str(header["value"])
     return None
+
+
+@dataclass
+class _Throttling:
+    seconds: float | None = None
 
 
 def _out_of_time(throttled_for: float | None) -> DomainError:

@@ -1,4 +1,4 @@
-"""Retry decisions for Partner Center and the token endpoint.
+"""The one retry loop of every upstream client (Partner Center, the token endpoint).
 
 Backoff follows the shape of the Partner Center SDK (about 0.5 s, 1.5 s, 3.5 s) with
 full jitter, and every wait is clipped to what is left of the reset's deadline.
@@ -6,12 +6,19 @@ full jitter, and every wait is clipped to what is left of the reset's deadline.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
+
+from shared.deadline import Deadline
+
+logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # ASCII digits only: str.isdigit() also accepts '²' and other digits float() refuses.
@@ -67,3 +74,54 @@ def parse_seconds(value: object) -> float | None:
     if isinstance(value, str) and _DELTA_SECONDS.fullmatch(value.strip()):
         return float(value.strip())
     return None
+
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class TryAgain:
+    """One attempt failed in a way worth retrying."""
+
+    # What failed, for the log line and the final error (None: no answer in time).
+    failure: str | None
+    retry_after: float | None = None
+    # Throttled: wait what upstream asked (then back off further), not the plain backoff.
+    throttled: bool = False
+
+
+def with_retries(
+    attempt: Callable[[], _T | TryAgain],
+    *,
+    policy: RetryPolicy,
+    deadline: Deadline,
+    sleep: Callable[[float], None],
+    give_up: Callable[[TryAgain, float], Exception],
+    label: str,
+) -> _T:
+    """Call `attempt` until it returns a value, at most `policy.max_attempts` times and
+    never past the deadline; `give_up(last failure, next wait)` makes the final error.
+
+    The caller keeps whatever must stay the same across attempts (the MS-RequestId).
+    """
+    retry_number = 0
+    while True:
+        outcome = attempt()
+        if not isinstance(outcome, TryAgain):
+            return outcome
+        retry_number += 1
+        delay = (
+            policy.throttle_delay(outcome.retry_after, retry_number)
+            if outcome.throttled or outcome.retry_after is not None
+            else policy.backoff(retry_number)
+        )
+        if retry_number >= policy.max_attempts or delay >= deadline.remaining():
+            raise give_up(outcome, delay)
+        logger.info(
+            "%s: %s; retry %d in %.2f s",
+            label,
+            outcome.failure or "no answer in time",
+            retry_number,
+            delay,
+        )
+        sleep(delay)
