@@ -173,7 +173,7 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         partner_center=client,
         names=names,
         guard=GuardPolicy(settings.protected_role_guard, settings.protected_role_ids),
-        idempotency_hmac_key=lambda deadline: tokens.derived_key(HMAC_KEY_LABEL, deadline),
+        idempotency_hmac_key=lambda: tokens.derived_key(HMAC_KEY_LABEL),
         reads=reads,
     )
     return ResetDependencies(

@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from credentials.key_vault import SecretCache
 from shared.cache import Cache, CacheWaitTimeout, Lifetime
-from shared.deadline import Deadline
+from shared.context import current_deadline
 from shared.errors import (
     DEPENDENCY_RETRY_AFTER,
     DependencyUnavailable,
@@ -124,12 +124,12 @@ class PartnerCenterTokens:
         # The timer's exchange and a request's never redeem the same refresh token twice.
         self._exchange_lock = threading.Lock()
 
-    def access_token(self, deadline: Deadline) -> SecretStr:
+    def access_token(self) -> SecretStr:
         try:
             found = self._cache.get(
                 _CACHE_KEY,
-                lambda: self._locked_exchange(deadline).token,
-                wait=deadline.remaining(),
+                lambda: self._locked_exchange().token,
+                wait=current_deadline().remaining(),
             )
         except CacheWaitTimeout:
             raise _waited_too_long() from None
@@ -144,33 +144,33 @@ class PartnerCenterTokens:
         """Forget a token Partner Center refused, unless another request already replaced it."""
         self._cache.drop(_CACHE_KEY, only_if=lambda token: token.value == rejected)
 
-    def exchange(self, deadline: Deadline) -> Exchange:
+    def exchange(self) -> Exchange:
         """Exchange the refresh token now, whatever is cached (used by the rotation timer)."""
-        exchange = self._locked_exchange(deadline)
+        exchange = self._locked_exchange()
         self._cache.put(_CACHE_KEY, exchange.token)
         return exchange
 
-    def _locked_exchange(self, deadline: Deadline) -> Exchange:
-        if not self._exchange_lock.acquire(timeout=deadline.remaining()):
+    def _locked_exchange(self) -> Exchange:
+        if not self._exchange_lock.acquire(timeout=current_deadline().remaining()):
             raise _waited_too_long()
         try:
-            return self._exchange(deadline)
+            return self._exchange()
         finally:
             self._exchange_lock.release()
 
-    def _exchange(self, deadline: Deadline) -> Exchange:
+    def _exchange(self) -> Exchange:
         names = (self._names.app_id, self._names.app_secret, self._names.refresh_token)
-        app_id_secret, app_secret_secret, refresh = self._secrets.get_many(names, deadline)
+        app_id_secret, app_secret_secret, refresh = self._secrets.get_many(names)
         app_id, app_secret = app_id_secret.value, app_secret_secret.value
         try:
-            answer = self._grant(app_id, app_secret, refresh.value, deadline)
+            answer = self._grant(app_id, app_secret, refresh.value)
         except PartnerCredentialsInvalid:
             # An operator may have stored a new refresh token after re-consent: look once.
-            latest = self._secrets.read_latest(self._names.refresh_token, deadline)
+            latest = self._secrets.read_latest(self._names.refresh_token)
             if latest.value == refresh.value:
                 raise
             logger.warning("Refresh token rejected; retrying with the newer one in Key Vault.")
-            answer = self._grant(app_id, app_secret, latest.value, deadline)
+            answer = self._grant(app_id, app_secret, latest.value)
         # The new refresh token is kept first: the identity platform may already have
         # revoked the old one, so nothing below may lose it.
         new_refresh = answer.get("refresh_token")
@@ -188,8 +188,9 @@ class PartnerCenterTokens:
         return None
 
     def _grant(
-        self, app_id: SecretStr, app_secret: SecretStr, refresh: SecretStr, deadline: Deadline
+        self, app_id: SecretStr, app_secret: SecretStr, refresh: SecretStr
     ) -> dict[str, Any]:
+        deadline = current_deadline()
         form = {
             "grant_type": "refresh_token",
             "client_id": app_id.get_secret_value(),
@@ -223,7 +224,6 @@ class PartnerCenterTokens:
         return with_retries(
             attempt,
             policy=self._retry,
-            deadline=deadline,
             sleep=self._sleep,
             give_up=lambda last, _delay: _token_endpoint_down(last.failure or "no answer"),
             label="Partner Center token exchange",
@@ -276,10 +276,10 @@ class PartnerCenterTokens:
             refresh_at=now + lifetime - margin,
         )
 
-    def derived_key(self, label: bytes, deadline: Deadline) -> bytes:
+    def derived_key(self, label: bytes) -> bytes:
         """A key only this function (every instance of it) holds: the app secret, hashed
         under `label` so the secret itself serves no second purpose."""
-        secret = self._secrets.get(self._names.app_secret, deadline).value
+        secret = self._secrets.get(self._names.app_secret).value
         return hashlib.sha256(label + b"\x00" + secret.get_secret_value().encode()).digest()
 
 

@@ -29,8 +29,7 @@ from azure.keyvault.secrets import SecretClient
 from pydantic import SecretStr
 
 from shared.cache import Cache, CacheWaitTimeout
-from shared.context import in_current_context
-from shared.deadline import Deadline
+from shared.context import current_deadline, in_current_context
 from shared.errors import DEPENDENCY_RETRY_AFTER, DependencyUnavailable
 
 logger = logging.getLogger(__name__)
@@ -153,11 +152,11 @@ class SecretCache:
         # get_many's fan-out waits on _io, so it gets its own threads (no starvation).
         self._fan_out = ThreadPoolExecutor(max_workers=8, thread_name_prefix="key-vault-many")
 
-    def get(self, name: str, deadline: Deadline) -> FetchedSecret:
+    def get(self, name: str) -> FetchedSecret:
         """The secret, read again once older than the cache TTL."""
         try:
             found = self._cache.get(
-                name, lambda: self._read(name, deadline), wait=deadline.remaining()
+                name, lambda: self._read(name), wait=current_deadline().remaining()
             )
         except CacheWaitTimeout:
             raise _late(name) from None
@@ -169,19 +168,19 @@ class SecretCache:
             )
         return found.value
 
-    def get_many(self, names: tuple[str, ...], deadline: Deadline) -> list[FetchedSecret]:
+    def get_many(self, names: tuple[str, ...]) -> list[FetchedSecret]:
         """Several secrets read at the same time: a cold start waits for one round trip,
         not one per secret."""
-        futures = [self._fan_out.submit(in_current_context(self.get), n, deadline) for n in names]
+        futures = [self._fan_out.submit(in_current_context(self.get), name) for name in names]
         try:
-            return [future.result(timeout=deadline.remaining()) for future in futures]
+            return [future.result(timeout=current_deadline().remaining()) for future in futures]
         except FutureTimeout:
             raise _late(", ".join(names)) from None
 
-    def read_latest(self, name: str, deadline: Deadline) -> FetchedSecret:
+    def read_latest(self, name: str) -> FetchedSecret:
         """What Key Vault holds now (an operator may have stored a new value), bypassing
         the cache; it never replaces a value waiting to be stored."""
-        return self._read(name, deadline)
+        return self._read(name)
 
     def keep(self, name: str, value: SecretStr) -> None:
         """Use a value we produced (a rotated refresh token) from now on, whatever the
@@ -199,10 +198,10 @@ class SecretCache:
         self._fan_out.shutdown(wait=True)
         self._io.shutdown(wait=True)
 
-    def _read(self, name: str, deadline: Deadline) -> FetchedSecret:
+    def _read(self, name: str) -> FetchedSecret:
         future = self._io.submit(in_current_context(self._store.read), name, READ_TIMEOUT * 2)
         try:
-            return future.result(timeout=deadline.remaining())
+            return future.result(timeout=current_deadline().remaining())
         except FutureTimeout:
             raise _late(name) from None
 

@@ -8,12 +8,14 @@ Application Insights alert rule on `message startswith "ALERT"` catches them.
 from __future__ import annotations
 
 import logging
+import uuid
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import azure.functions as func
 
 import composition
-from credentials.exchange import Exchange
+from credentials.exchange import Exchange, PartnerCenterTokens
+from shared.context import request_scope
 from shared.deadline import Deadline
 from shared.errors import DomainError
 from shared.problems import problem_for
@@ -40,9 +42,13 @@ def rotate_now() -> bool:
     except SettingsError as exc:
         logger.error("ALERT: refresh token rotation skipped: %s", "; ".join(exc.problems))
         return False
-    deadline = Deadline(ROTATION_DEADLINE_SECONDS)
+    with request_scope(uuid.uuid4(), Deadline(ROTATION_DEADLINE_SECONDS)) as scope:
+        return _rotate(tokens, scope.deadline)
+
+
+def _rotate(tokens: PartnerCenterTokens, deadline: Deadline) -> bool:
     try:
-        exchange = tokens.exchange(deadline)
+        exchange = tokens.exchange()
     except DomainError as exc:
         code = problem_for(exc).code
         logger.error("ALERT: refresh token rotation failed (%s): %s", code, exc.detail)

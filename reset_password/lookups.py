@@ -24,14 +24,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from reset_password.names import GUID, CustomerRef, UserRef
 from shared.cache import Cache, CacheWaitTimeout
-from shared.deadline import Deadline
+from shared.context import current_deadline
 from shared.errors import (
     AmbiguousCustomer,
     CustomerNotFound,
@@ -85,27 +84,25 @@ class NameResolver:
         )
 
     def customer(
-        self, ref: CustomerRef, *, correlation_id: uuid.UUID, deadline: Deadline
+        self, ref: CustomerRef
     ) -> Resolved:
         if ref.tenant_id is not None:
             return Resolved(ref.tenant_id, cached=False)
         domain = ref.requested
         return self._resolve(
             ("customer", domain),
-            lambda: self._find_customer(domain, correlation_id, deadline),
-            deadline,
+            lambda: self._find_customer(domain),
         )
 
     def user(
-        self, customer_id: str, ref: UserRef, *, correlation_id: uuid.UUID, deadline: Deadline
+        self, customer_id: str, ref: UserRef
     ) -> Resolved:
         if ref.object_id is not None:
             return Resolved(ref.object_id, cached=False)
         upn = ref.requested
         return self._resolve(
             ("user", customer_id.lower(), upn),
-            lambda: self._find_user(customer_id, upn, correlation_id, deadline),
-            deadline,
+            lambda: self._find_user(customer_id, upn),
         )
 
     def forget_customer(self, ref: CustomerRef) -> None:
@@ -116,9 +113,9 @@ class NameResolver:
         if ref.upn is not None:
             self._cache.drop(("user", customer_id.lower(), ref.upn))
 
-    def _resolve(self, key: Hashable, find: Callable[[], str], deadline: Deadline) -> Resolved:
+    def _resolve(self, key: Hashable, find: Callable[[], str]) -> Resolved:
         try:
-            found = self._cache.get(key, find, wait=deadline.remaining())
+            found = self._cache.get(key, find, wait=current_deadline().remaining())
         except CacheWaitTimeout:
             raise UpstreamTimeout(
                 "The reset's deadline ran out while another request looked up the same name."
@@ -127,7 +124,7 @@ class NameResolver:
 
     # --- Partner Center searches -----------------------------------------------
 
-    def _find_customer(self, domain: str, correlation_id: uuid.UUID, deadline: Deadline) -> str:
+    def _find_customer(self, domain: str) -> str:
         query = {
             "size": str(CUSTOMER_PAGE_SIZE),
             "filter": json.dumps(
@@ -144,7 +141,7 @@ class NameResolver:
                 "/v1/customers",
                 params=query,
                 continuation=continuation,
-                context=CallContext(uuid.uuid4(), correlation_id, deadline),
+                context=CallContext(),
             )
             pages += 1
             for item in items:
@@ -153,7 +150,7 @@ class NameResolver:
             if continuation is None:
                 break
         logger.debug(
-            "customer domain lookup read %d page(s) [correlationId=%s]", pages, correlation_id
+            "customer domain lookup read %d page(s)", pages
         )
         if not candidates:
             raise CustomerNotFound(
@@ -172,7 +169,7 @@ class NameResolver:
         return next(iter(candidates))
 
     def _find_user(
-        self, customer_id: str, upn: str, correlation_id: uuid.UUID, deadline: Deadline
+        self, customer_id: str, upn: str
     ) -> str:
         continuation: str | None = None
         pages = 0
@@ -181,7 +178,7 @@ class NameResolver:
                 f"/v1/customers/{customer_id}/users",
                 params={"size": str(USER_PAGE_SIZE)},
                 continuation=continuation,
-                context=CallContext(uuid.uuid4(), correlation_id, deadline),
+                context=CallContext(),
                 not_found=lambda _answer: customer_not_found(customer_id),
             )
             pages += 1
@@ -189,9 +186,7 @@ class NameResolver:
                 name = item.get("userPrincipalName")
                 if isinstance(name, str) and name.lower() == upn:
                     logger.debug(
-                        "UPN lookup found the user on page %d [correlationId=%s]",
-                        pages,
-                        correlation_id,
+                        "UPN lookup found the user on page %d", pages,
                     )
                     return _guid(item.get("id"), "user object ID")
             if continuation is None:

@@ -20,7 +20,7 @@ from reset_password.models import ResetPasswordAnswer
 from reset_password.request import ResetRequest, parse_reset_request, path_values_as_sent
 from reset_password.service import ResetFacts, ResetFailed, ResetResult
 from shared.caller_auth import Caller
-from shared.context import correlation_scope
+from shared.context import request_scope
 from shared.correlation import correlation_id_from
 from shared.deadline import Deadline
 from shared.errors import ConfigurationError, DomainError, InternalError
@@ -28,6 +28,7 @@ from shared.problems import json_response, problem_for, problem_response
 from shared.settings import SettingsError
 
 logger = logging.getLogger("reset_password")
+DEFAULT_DEADLINE_SECONDS = 25.0
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
 
@@ -52,7 +53,8 @@ class _Served:
 def reset_password_route(req: func.HttpRequest) -> func.HttpResponse:
     started = time.monotonic()
     correlation_id = correlation_id_from(req.headers)
-    with correlation_scope(str(correlation_id)):
+    # Until the settings are read, the deadline is the contract's default.
+    with request_scope(correlation_id, Deadline(DEFAULT_DEADLINE_SECONDS)):
         served = _Served()
         try:
             _serve(req, correlation_id, served)
@@ -77,18 +79,13 @@ def reset_password_route(req: func.HttpRequest) -> func.HttpResponse:
 
 def _serve(req: func.HttpRequest, correlation_id: uuid.UUID, served: _Served) -> None:
     deps = _dependencies()
-    deadline = Deadline(deps.settings.reset_deadline_seconds)
-    # Who calls is settled before anything about the request is revealed.
-    if deps.caller_tokens is not None:
-        served.caller = deps.caller_tokens.authenticate(req.headers, deadline)
-    access = deps.customer_policy.access_for(served.caller)
-    served.request = request = parse_reset_request(req)
-    result = deps.reset_service.reset(
-        request.order(served.caller.key),
-        access=access,
-        deadline=deadline,
-        correlation_id=correlation_id,
-    )
+    with request_scope(correlation_id, Deadline(deps.settings.reset_deadline_seconds)):
+        # Who calls is settled before anything about the request is revealed.
+        if deps.caller_tokens is not None:
+            served.caller = deps.caller_tokens.authenticate(req.headers)
+        access = deps.customer_policy.access_for(served.caller)
+        served.request = request = parse_reset_request(req)
+        result = deps.reset_service.reset(request.order(served.caller.key), access=access)
     served.facts = result.facts
     served.outcome = result.status
     served.response = json_response(

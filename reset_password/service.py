@@ -23,8 +23,7 @@ from reset_password.idempotency import derive_request_id
 from reset_password.lookups import NameResolver, Resolved
 from reset_password.names import CustomerRef, UserRef
 from shared.caller_auth import NOT_YOUR_CUSTOMER, CustomerAccess
-from shared.context import in_current_context
-from shared.deadline import Deadline
+from shared.context import current_deadline, in_current_context
 from shared.errors import (
     AmbiguousCustomer,
     CustomerNotFound,
@@ -88,8 +87,6 @@ class _Attempt:
 
     order: ResetOrder
     access: CustomerAccess
-    deadline: Deadline
-    correlation_id: uuid.UUID
     customer_id: str | None = None
     user_id: str | None = None
     request_id: uuid.UUID | None = None
@@ -107,8 +104,6 @@ class _Attempt:
             self.stats.attempts,
         )
 
-    def context(self, request_id: uuid.UUID | None = None) -> CallContext:
-        return CallContext(request_id or uuid.uuid4(), self.correlation_id, self.deadline)
 
     def learn_names(self, user: Mapping[str, Any]) -> None:
         """Names for the answer, from an allow-list, and never one quoting the password."""
@@ -128,7 +123,7 @@ class ResetService:
         partner_center: PartnerCenterClient,
         names: NameResolver,
         guard: GuardPolicy,
-        idempotency_hmac_key: Callable[[Deadline], bytes],
+        idempotency_hmac_key: Callable[[], bytes],
         reads: Executor,
     ) -> None:
         self._partner_center = partner_center
@@ -143,10 +138,10 @@ class ResetService:
         order: ResetOrder,
         *,
         access: CustomerAccess,
-        deadline: Deadline,
-        correlation_id: uuid.UUID,
     ) -> ResetResult:
-        attempt = _Attempt(order, access, deadline, correlation_id)
+        """Runs inside the request's context (shared.context): its deadline and
+        correlation ID reach every upstream call."""
+        attempt = _Attempt(order, access)
         try:
             return self._resolve_and_reset(attempt)
         except DomainError as error:
@@ -165,12 +160,7 @@ class ResetService:
             attempt.access.check(customer.id)
             user: Resolved | None = None
             try:
-                user = self._names.user(
-                    customer.id,
-                    order.user,
-                    correlation_id=attempt.correlation_id,
-                    deadline=attempt.deadline,
-                )
+                user = self._names.user(customer.id, order.user)
                 attempt.user_id = user.id
                 return self._reset_user(attempt, customer.id, user.id)
             except (CustomerNotFound, UserNotFound) as missing:
@@ -180,11 +170,7 @@ class ResetService:
 
     def _customer(self, attempt: _Attempt) -> Resolved:
         try:
-            return self._names.customer(
-                attempt.order.customer,
-                correlation_id=attempt.correlation_id,
-                deadline=attempt.deadline,
-            )
+            return self._names.customer(attempt.order.customer)
         except CustomerNotFound:
             if attempt.access.restricted:
                 raise Forbidden(NOT_YOUR_CUSTOMER) from None
@@ -220,7 +206,7 @@ class ResetService:
             self._check_target(attempt, customer_id, user_id)
         if order.dry_run:
             return ResetResult("validated", customer_id, user_id, attempt.facts())
-        hmac_key = self._hmac_key(attempt.deadline) if order.idempotency_key is not None else None
+        hmac_key = self._hmac_key() if order.idempotency_key is not None else None
         attempt.request_id = derive_request_id(
             hmac_key=hmac_key,
             caller=order.caller_key,
@@ -234,7 +220,7 @@ class ResetService:
             user_id=user_id,
             password=order.password,
             force_change_password=order.force_change_password,
-            context=attempt.context(attempt.request_id),
+            context=CallContext(attempt.request_id),
             stats=attempt.stats,
         )
         if answer is not None:
@@ -249,9 +235,9 @@ class ResetService:
                 in_current_context(self._partner_center.get_user_roles),
                 customer_id,
                 user_id,
-                context=attempt.context(),
+                context=CallContext(),
             )
-        user = self._partner_center.get_user(customer_id, user_id, context=attempt.context())
+        user = self._partner_center.get_user(customer_id, user_id, context=CallContext())
         upn = user.get("userPrincipalName")
         if expected_upn is not None and (not isinstance(upn, str) or upn.lower() != expected_upn):
             # Treated like a 404, so the resolve-and-retry looks the UPN up afresh.
@@ -272,7 +258,7 @@ class ResetService:
                 "domain owns the password; a cloud reset would not take."
             )
         try:
-            roles = roles_read.result(timeout=attempt.deadline.remaining())
+            roles = roles_read.result(timeout=current_deadline().remaining())
         except FutureTimeout:
             raise UpstreamTimeout(
                 "The reset's deadline ran out before Partner Center listed the user's roles."

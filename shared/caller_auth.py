@@ -18,7 +18,7 @@ import jwt
 import requests
 
 from shared.cache import Cache, CacheWaitTimeout
-from shared.deadline import Deadline
+from shared.context import current_deadline
 from shared.errors import (
     DEPENDENCY_RETRY_AFTER,
     DependencyUnavailable,
@@ -103,7 +103,7 @@ class CallerTokenValidator:
             clock=clock,
         )
 
-    def authenticate(self, headers: Mapping[str, str], deadline: Deadline) -> Caller:
+    def authenticate(self, headers: Mapping[str, str]) -> Caller:
         token = _bearer_token(headers.get("authorization"))
         try:
             header = jwt.get_unverified_header(token)
@@ -111,7 +111,7 @@ class CallerTokenValidator:
             raise Unauthenticated("The bearer token is not a well-formed JWT.") from None
         if header.get("alg") != "RS256":
             raise Unauthenticated("The bearer token must be signed with RS256.")
-        key, issuers = self._signing_key(str(header.get("kid", "")), deadline)
+        key, issuers = self._signing_key(str(header.get("kid", "")))
         try:
             claims = jwt.decode(
                 token,
@@ -156,16 +156,16 @@ class CallerTokenValidator:
             )
         return caller
 
-    def _signing_key(self, kid: str, deadline: Deadline) -> tuple[Any, tuple[str, ...]]:
+    def _signing_key(self, kid: str) -> tuple[Any, tuple[str, ...]]:
         """The key for `kid` and the accepted issuers; an unknown kid refreshes the key
         set, at most once per floor period."""
-        wait = max(0.0, min(deadline.remaining(), self._lock_wait))
+        wait = max(0.0, min(current_deadline().remaining(), self._lock_wait))
         try:
-            found = self._key_sets.get(_KEY_SET, lambda: self._load(deadline), wait=wait)
+            found = self._key_sets.get(_KEY_SET, self._load, wait=wait)
             if kid not in found.value.keys:
                 found = self._key_sets.get(
                     _KEY_SET,
-                    lambda: self._load(deadline),
+                    self._load,
                     wait=wait,
                     refresh_if_attempted_before=self._refresh_floor,
                 )
@@ -181,13 +181,13 @@ class CallerTokenValidator:
             raise _keys_unavailable("the refresh failed")
         raise Unauthenticated("The bearer token is signed with an unknown key.")
 
-    def _load(self, deadline: Deadline) -> KeySet:
-        discovery = self._get_json(self._discovery_url, deadline)
+    def _load(self) -> KeySet:
+        discovery = self._get_json(self._discovery_url)
         jwks_uri = discovery.get("jwks_uri")
         issuer = discovery.get("issuer")
         if not isinstance(jwks_uri, str) or not isinstance(issuer, str):
             raise _keys_unavailable("its discovery document lacks jwks_uri or issuer")
-        key_set = self._get_json(jwks_uri, deadline)
+        key_set = self._get_json(jwks_uri)
         keys: dict[str, Any] = {}
         for entry in key_set.get("keys") or []:
             if not isinstance(entry, dict) or entry.get("kty") != "RSA" or not entry.get("kid"):
@@ -198,7 +198,8 @@ class CallerTokenValidator:
                 logger.warning("Skipping an unusable signing key in the published key set.")
         return KeySet(keys, (issuer, f"https://sts.windows.net/{self._tenant_id}/"))
 
-    def _get_json(self, url: str, deadline: Deadline) -> dict[str, Any]:
+    def _get_json(self, url: str) -> dict[str, Any]:
+        deadline = current_deadline()
         try:
             response = self._session.get(
                 url,

@@ -1,7 +1,8 @@
 """The request being served, reachable from any layer without passing it by hand.
 
-A `ContextVar` holds the correlation ID for the code that serves one request, so every
-log record can carry it (see `shared.log`). Work handed to another thread takes a copy of
+A `ContextVar` holds the correlation ID and the deadline of the work under way (a reset,
+a timer run): every log record carries the ID (see `shared.log`) and every upstream call
+takes its time budget from the deadline. Work handed to another thread takes a copy of
 the context with it (`in_current_context`), so a background write logs the correlation
 ID of the request that started it.
 """
@@ -9,30 +10,54 @@ ID of the request that started it.
 from __future__ import annotations
 
 import contextvars
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
+
+from shared.deadline import Deadline
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
-_correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "correlation_id", default=None
+
+@dataclass(frozen=True)
+class RequestContext:
+    correlation_id: uuid.UUID
+    deadline: Deadline
+
+
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "request_context", default=None
 )
 
 
-def current_correlation_id() -> str | None:
-    return _correlation_id.get()
-
-
 @contextmanager
-def correlation_scope(correlation_id: str) -> Iterator[None]:
-    """Everything run inside, in this thread, belongs to this correlation ID."""
-    token = _correlation_id.set(correlation_id)
+def request_scope(correlation_id: uuid.UUID, deadline: Deadline) -> Iterator[RequestContext]:
+    """Everything run inside, in this thread and the work it hands on, belongs to it."""
+    context = RequestContext(correlation_id, deadline)
+    token = _current.set(context)
     try:
-        yield
+        yield context
     finally:
-        _correlation_id.reset(token)
+        _current.reset(token)
+
+
+def current_request() -> RequestContext:
+    context = _current.get()
+    if context is None:
+        raise RuntimeError("no request scope: run this inside shared.context.request_scope()")
+    return context
+
+
+def current_deadline() -> Deadline:
+    return current_request().deadline
+
+
+def current_correlation_id() -> str | None:
+    context = _current.get()
+    return None if context is None else str(context.correlation_id)
 
 
 def in_current_context(function: Callable[_P, _R]) -> Callable[_P, _R]:

@@ -13,13 +13,13 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
 from pydantic import SecretStr
 
-from shared.deadline import Deadline
+from shared.context import current_deadline, current_request
 from shared.errors import (
     CustomerNotFound,
     DomainError,
@@ -81,16 +81,17 @@ class PartnerError:
 class AccessTokens(Protocol):
     """Where Partner Center access tokens come from (the credentials' token exchange)."""
 
-    def access_token(self, deadline: Deadline) -> SecretStr: ...
+    def access_token(self) -> SecretStr: ...
 
     def invalidate(self, rejected: SecretStr) -> None: ...
 
 
 @dataclass(frozen=True)
 class CallContext:
-    request_id: uuid.UUID
-    correlation_id: uuid.UUID
-    deadline: Deadline
+    """What one logical call keeps across its attempts (the deadline and correlation ID
+    come from the request's context)."""
+
+    request_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
 @dataclass
@@ -228,7 +229,8 @@ class PartnerCenterClient:
         """Send with retries; return the first answer that is final (2xx or a 4xx we map).
         Every attempt carries the same MS-RequestId."""
         counted = stats or CallStats()
-        deadline = context.deadline
+        deadline = current_deadline()
+        correlation_id = current_request().correlation_id
         # Throttling seen on the latest attempt: what a final 429 tells the caller.
         throttled = _Throttling()
 
@@ -238,7 +240,7 @@ class PartnerCenterClient:
                 "Authorization": f"Bearer {token.get_secret_value()}",
                 "Accept": "application/json",
                 "MS-RequestId": str(context.request_id),
-                "MS-CorrelationId": str(context.correlation_id),
+                "MS-CorrelationId": str(correlation_id),
                 "MS-Contract-Version": "v1",
                 "MS-PartnerCenter-Application": APPLICATION_NAME,
                 **(headers or {}),
@@ -260,12 +262,12 @@ class PartnerCenterClient:
 
         def attempt() -> requests.Response | TryAgain:
             try:
-                token = self._tokens.access_token(deadline)
+                token = self._tokens.access_token()
                 response = send(token)
                 if response.status_code == 401:
                     # The token may have been revoked early: exchange once more, resend.
                     self._tokens.invalidate(token)
-                    response = send(self._tokens.access_token(deadline))
+                    response = send(self._tokens.access_token())
                     if response.status_code == 401:
                         raise PartnerCredentialsInvalid(
                             "Partner Center rejected a freshly issued access token. Check that "
@@ -296,7 +298,6 @@ class PartnerCenterClient:
         return with_retries(
             attempt,
             policy=self._retry,
-            deadline=deadline,
             sleep=self._sleep,
             give_up=lambda last, delay: _gave_up(last.failure, throttled.seconds, delay),
             label=f"Partner Center {method} (MS-RequestId {context.request_id})",

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
-from shared.deadline import Deadline
+from shared.context import current_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,6 @@ def with_retries(
     attempt: Callable[[], _T | TryAgain],
     *,
     policy: RetryPolicy,
-    deadline: Deadline,
     sleep: Callable[[float], None],
     give_up: Callable[[TryAgain, float], Exception],
     label: str,
@@ -115,7 +114,7 @@ def with_retries(
             if outcome.throttled or outcome.retry_after is not None
             else policy.backoff(retry_number)
         )
-        if retry_number >= policy.max_attempts or delay >= deadline.remaining():
+        if retry_number >= policy.max_attempts or delay >= current_deadline().remaining():
             raise give_up(outcome, delay)
         logger.info(
             "%s: %s; retry %d in %.2f s",

@@ -27,6 +27,7 @@ from dev.emulators.samples import (
     SECRET_NAME_REFRESH_TOKEN,
 )
 from shared.caller_auth import CallerTokenValidator
+from shared.context import request_scope
 from shared.deadline import Deadline
 from shared.errors import DependencyUnavailable
 from shared.http import build_session
@@ -483,6 +484,11 @@ def validator(harness: Harness, clock: Clock, **kwargs: Any) -> CallerTokenValid
     )
 
 
+def authenticate(checker: CallerTokenValidator, headers: dict[str, str], seconds: float) -> Any:
+    with request_scope(uuid.uuid4(), Deadline(seconds)):
+        return checker.authenticate(headers)
+
+
 def authorization(harness: Harness, **kwargs: Any) -> dict[str, str]:
     token = harness.stack.identity.mint_caller_token(**kwargs)
     harness.extra_secrets.append(token)
@@ -493,10 +499,10 @@ def test_cached_keys_keep_serving_when_a_refresh_fails(harness: Harness) -> None
     clock = Clock()
     checker = validator(harness, clock)
     headers = authorization(harness)
-    checker.authenticate(headers, Deadline(5))
+    authenticate(checker, headers, 5)
     clock.now += 2 * 24 * 3600  # the key set is due for its daily refresh
     harness.stack.identity.inject(Status(500, b""), times=None, path="openid-configuration")
-    assert checker.authenticate(headers, Deadline(5)).app_id == CALLER_APP_ID
+    assert authenticate(checker, headers, 5).app_id == CALLER_APP_ID
 
 
 def test_failed_refreshes_also_respect_the_floor(harness: Harness) -> None:
@@ -506,11 +512,11 @@ def test_failed_refreshes_also_respect_the_floor(harness: Harness) -> None:
     headers = authorization(harness)
     for _ in range(5):
         with pytest.raises(DependencyUnavailable):
-            checker.authenticate(headers, Deadline(5))
+            authenticate(checker, headers, 5)
     assert len(harness.stack.identity.requests_to("GET", "openid-configuration")) == 1
     clock.now += 11
     with pytest.raises(DependencyUnavailable):
-        checker.authenticate(headers, Deadline(5))
+        authenticate(checker, headers, 5)
     assert len(harness.stack.identity.requests_to("GET", "openid-configuration")) == 2
 
 
@@ -518,14 +524,14 @@ def test_a_caller_does_not_queue_behind_a_hanging_refresh(harness: Harness) -> N
     clock = Clock()
     checker = validator(harness, clock, lock_wait=0.05)
     headers = authorization(harness)
-    checker.authenticate(headers, Deadline(5))
+    authenticate(checker, headers, 5)
     clock.now += 2 * 24 * 3600  # due for the daily refresh
     harness.stack.identity.inject(Hang(5), path="openid-configuration")
-    stuck = threading.Thread(target=lambda: checker.authenticate(headers, Deadline(5)))
+    stuck = threading.Thread(target=lambda: authenticate(checker, headers, 5))
     stuck.start()
     while not harness.stack.identity.requests_to("GET", "openid-configuration"):
         time.sleep(0.005)
-    assert checker.authenticate(headers, Deadline(5)).app_id == CALLER_APP_ID
+    assert authenticate(checker, headers, 5).app_id == CALLER_APP_ID
     harness.stack.identity.clear_faults()  # lets the hanging call end
     stuck.join(5)
 
@@ -539,20 +545,20 @@ def test_a_first_key_load_that_hangs_is_503_after_the_wait(harness: Harness) -> 
     while not harness.stack.identity.requests_to("GET", "openid-configuration"):
         time.sleep(0.005)
     with pytest.raises(DependencyUnavailable):
-        checker.authenticate(headers, Deadline(5))
+        authenticate(checker, headers, 5)
     harness.stack.identity.clear_faults()
     stuck.join(5)
 
 
 def _refused(checker: CallerTokenValidator, headers: dict[str, str]) -> None:
     with pytest.raises(DependencyUnavailable):
-        checker.authenticate(headers, Deadline(5))
+        authenticate(checker, headers, 5)
 
 
 def test_a_deadline_hit_loading_keys_is_not_blamed_on_partner_center(harness: Harness) -> None:
     checker = validator(harness, Clock())
     with pytest.raises(DependencyUnavailable):
-        checker.authenticate(authorization(harness), Deadline(0))
+        authenticate(checker, authorization(harness), 0)
 
 
 # --- 15. ticketId characters ----------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 
 from reset_password.lookups import NameResolver, Resolved
 from reset_password.names import CustomerRef
+from shared.context import request_scope
 from shared.deadline import Deadline
 from shared.errors import DomainError
 from shared.partner_center import CallContext, PartnerCenterClient
@@ -49,7 +50,8 @@ class Clock:
 
 
 def resolve(resolver: NameResolver) -> Resolved:
-    return resolver.customer(CONTOSO, correlation_id=uuid.uuid4(), deadline=Deadline(5))
+    with request_scope(uuid.uuid4(), Deadline(5)):
+        return resolver.customer(CONTOSO)
 
 
 def test_a_name_is_searched_once_and_then_served_from_the_cache() -> None:
