@@ -1,7 +1,7 @@
 """The OAuth 2.0 authorization-code flow with PKCE against the Microsoft identity platform.
 
 Plain `requests`, not MSAL: MSAL accepts only an https authority, while AUTHORITY_HOST
-may be http on a loopback host (contract section 3, and the local emulators); it would
+may be http on a loopback host (the local emulators); it would
 also fetch an OpenID discovery document first. The flow itself is two requests: build
 the sign-in URL, then redeem the code with the PKCE verifier.
 """

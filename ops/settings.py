@@ -1,6 +1,6 @@
 """Where a command's settings come from, and the checks they must pass.
 
-A flag wins over the environment variable of the same setting (contract section 3),
+A flag wins over the environment variable of the same setting,
 which wins over the azd environment, which wins over the contract's default. The azd
 environment is read at most once, and only when something is still missing.
 """
@@ -62,7 +62,7 @@ class SettingSource:
 
 
 def service_url(name: str, value: str) -> str:
-    """An https URL, or http on a loopback host (contract section 3), without a trailing /."""
+    """An https URL, or http on a loopback host, without a trailing /."""
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise OpsError(f"{name} must be an absolute https URL such as https://host.")

@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 
 FUNCTION_KEY_CALLER = "function-key"
 LEEWAY_SECONDS = 120
-# An unknown kid refreshes the key set at most this often (contract section 3).
+# An unknown kid refreshes the key set at most this often: a flood of made-up kids
+# costs one discovery call per period.
 KEY_REFRESH_FLOOR_SECONDS = 10.0
 # Signing keys roll over rarely; re-read them daily even when every kid is known.
 KEY_SET_MAX_AGE_SECONDS = 24 * 3600.0
