@@ -24,6 +24,7 @@ from reset_password.lookups import NameResolver
 from reset_password.service import ResetService
 from shared import caller_auth, partner_center
 from shared.caller_auth import CallerTokenValidator, CustomerPolicy
+from shared.graph import GraphClient
 from shared.http import build_session
 from shared.log import install_correlation_logging
 from shared.partner_center import PartnerCenterClient
@@ -35,6 +36,7 @@ from shared.settings import (
     load_settings,
 )
 from shared.startup import quiet_sdk_logging, report_settings_problems
+from shared.tenant_discovery import TenantDiscovery
 
 install_correlation_logging()
 quiet_sdk_logging()
@@ -151,6 +153,7 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         tokens=tokens,
         retry=TIMINGS.retry,
         timeouts=TIMINGS.partner_center_timeouts,
+        reset_call=settings.partner_center_reset_call,
     )
     caller_tokens = None
     if settings.caller_tenant_id is not None and settings.caller_audience is not None:
@@ -166,6 +169,9 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
     reads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="guard-reads")
     names = NameResolver(
         client,
+        TenantDiscovery(
+            session=session, authority_host=settings.authority_host, retry=TIMINGS.retry
+        ),
         ttl_seconds=settings.lookup_cache_seconds,
         miss_ttl_seconds=settings.lookup_miss_cache_seconds,
     )
@@ -175,6 +181,12 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         guard=GuardPolicy(settings.protected_role_guard, settings.protected_role_ids),
         idempotency_hmac_key=lambda: tokens.derived_key(HMAC_KEY_LABEL),
         reads=reads,
+        graph=GraphClient(
+            base_url=settings.graph_base_url,
+            session=session,
+            tokens=tokens,
+            retry=TIMINGS.retry,
+        ),
     )
     return ResetDependencies(
         settings, credentials, caller_tokens, CustomerPolicy(settings.caller_policy), service, reads

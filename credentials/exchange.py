@@ -42,6 +42,8 @@ CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
 DEFAULT_LIFETIME_SECONDS = 3600.0
 _CACHE_KEY = "partner-center"
+# A token endpoint's URL and the grant's audience parameter (scope or resource).
+_Endpoint = tuple[str, dict[str, str]]
 _AADSTS = re.compile(r"AADSTS([0-9]{1,9})")
 # What an HTTP header can carry: a token with anything else is unusable, not a crash.
 _HEADER_SAFE_TOKEN = re.compile(r"^[\x21-\x7e]{1,16384}$")
@@ -102,6 +104,7 @@ class PartnerCenterTokens:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._session = session
+        self._authority_host = authority_host
         self._v2_url = f"{authority_host}/{tenant_id}/oauth2/v2.0/token"
         self._v1_url = f"{authority_host}/{tenant_id}/oauth2/token"
         # v2 first; an authority that only serves the v1 endpoint (404) switches us for good.
@@ -114,6 +117,15 @@ class PartnerCenterTokens:
         self._sleep = sleep
         # Fresh until shortly before expiry, then usable while one request refreshes it.
         self._cache: Cache[str, AccessToken] = Cache(
+            ttl=0,
+            lifetime=lambda token: Lifetime(
+                fresh=token.refresh_at - clock(), usable=token.expires_at - clock()
+            ),
+            stale_on=(DependencyUnavailable, UpstreamTimeout),
+            clock=clock,
+        )
+        # Tokens for other resources in customers' tenants (Microsoft Graph), per tenant.
+        self._other_tenants: Cache[tuple[str, str], AccessToken] = Cache(
             ttl=0,
             lifetime=lambda token: Lifetime(
                 fresh=token.refresh_at - clock(), usable=token.expires_at - clock()
@@ -150,27 +162,47 @@ class PartnerCenterTokens:
         self._cache.put(_CACHE_KEY, exchange.token)
         return exchange
 
-    def _locked_exchange(self) -> Exchange:
+    def token_for(self, tenant_id: str, scope: str) -> SecretStr:
+        """A token for `scope` in another tenant, from the same stored refresh token (GDAP
+        makes the partner admin's token good in a customer's tenant); cached per tenant."""
+        key = (tenant_id.lower(), scope)
+        endpoint = (f"{self._authority_host}/{key[0]}/oauth2/v2.0/token", {"scope": scope})
+        try:
+            found = self._other_tenants.get(
+                key,
+                lambda: self._locked_exchange(endpoint).token,
+                wait=current_deadline().remaining(),
+            )
+        except CacheWaitTimeout:
+            raise _waited_too_long() from None
+        return found.value.value
+
+    def invalidate_for(self, tenant_id: str, scope: str, rejected: SecretStr) -> None:
+        self._other_tenants.drop(
+            (tenant_id.lower(), scope), only_if=lambda token: token.value == rejected
+        )
+
+    def _locked_exchange(self, endpoint: _Endpoint | None = None) -> Exchange:
         if not self._exchange_lock.acquire(timeout=current_deadline().remaining()):
             raise _waited_too_long()
         try:
-            return self._exchange()
+            return self._exchange(endpoint)
         finally:
             self._exchange_lock.release()
 
-    def _exchange(self) -> Exchange:
+    def _exchange(self, endpoint: _Endpoint | None = None) -> Exchange:
         names = (self._names.app_id, self._names.app_secret, self._names.refresh_token)
         app_id_secret, app_secret_secret, refresh = self._secrets.get_many(names)
         app_id, app_secret = app_id_secret.value, app_secret_secret.value
         try:
-            answer = self._grant(app_id, app_secret, refresh.value)
+            answer = self._grant(app_id, app_secret, refresh.value, endpoint)
         except PartnerCredentialsInvalid:
             # An operator may have stored a new refresh token after re-consent: look once.
             latest = self._secrets.read_latest(self._names.refresh_token)
             if latest.value == refresh.value:
                 raise
             logger.warning("Refresh token rejected; retrying with the newer one in Key Vault.")
-            answer = self._grant(app_id, app_secret, latest.value)
+            answer = self._grant(app_id, app_secret, latest.value, endpoint)
         # The new refresh token is kept first: the identity platform may already have
         # revoked the old one, so nothing below may lose it.
         new_refresh = answer.get("refresh_token")
@@ -188,8 +220,14 @@ class PartnerCenterTokens:
         return None
 
     def _grant(
-        self, app_id: SecretStr, app_secret: SecretStr, refresh: SecretStr
+        self,
+        app_id: SecretStr,
+        app_secret: SecretStr,
+        refresh: SecretStr,
+        endpoint: _Endpoint | None = None,
     ) -> dict[str, Any]:
+        """The refresh-token grant at `endpoint`, or at the partner tenant's Partner Center
+        endpoint (v2, or v1 where the authority serves only v1)."""
         deadline = current_deadline()
         form = {
             "grant_type": "refresh_token",
@@ -200,7 +238,7 @@ class PartnerCenterTokens:
 
         def attempt() -> dict[str, Any] | TryAgain:
             while True:  # once more at once if the authority turns out to serve only v1
-                url, audience = self._endpoint()
+                url, audience = endpoint or self._endpoint()
                 try:
                     response = self._session.post(
                         url,
@@ -217,7 +255,12 @@ class PartnerCenterTokens:
                     raise _token_endpoint_down("the reset's deadline ran out") from None
                 except requests.RequestException as exc:
                     return TryAgain(f"it could not be reached ({type(exc).__name__})")
-                if response.status_code != 404 or self._use_v1 or _json_error(response):
+                if (
+                    response.status_code != 404
+                    or endpoint is not None
+                    or self._use_v1
+                    or _json_error(response)
+                ):
                     return self._judge(response)
                 self._use_v1 = True
 

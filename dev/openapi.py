@@ -35,7 +35,7 @@ from shared.problems import PROBLEM_TYPE_BASE, PROBLEMS
 from shared.version import VERSION
 
 # Describe `POST /api/users/{user}/resetpassword` once function_app.py registers it.
-DESCRIBE_UPN_ONLY_ROUTE = False
+DESCRIBE_UPN_ONLY_ROUTE = True
 
 Variant = Literal["api_key", "oauth"]
 Document = Literal["api_key", "oauth", "openapi"]
@@ -148,6 +148,7 @@ DESCRIPTIONS: Mapping[str, str] = {
         "An RFC 9457 problem (application/problem+json). Branch on 'code'; 'detail' is for people."
     ),
     "FieldError": "One invalid field. The message names the rule, never the value.",
+    "ResetWarning": "Something after the reset that did not work; the reset itself did.",
     "Health": "The service is up. No dependency is called.",
 }
 LABELS: Mapping[str, Mapping[str, Label]] = {
@@ -173,6 +174,17 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
             "back.",
             rules={"examples": ["INC0012345"]},
         ),
+        "revokeSessions": Label(
+            "Revoke sign-in sessions",
+            "After the reset, revoke the user's sign-in sessions and refresh tokens through "
+            "Microsoft Graph (default: false). A failed revocation keeps the reset and is "
+            "reported in 'sessionsRevoked' and 'warnings'.",
+            "advanced",
+        ),
+    },
+    "ResetWarning": {
+        "code": Label("Warning code", "A stable code, such as sessions_not_revoked."),
+        "detail": Label("Warning detail", "What did not work after the reset and what to do."),
     },
     "ResetPasswordAnswer": {
         "status": Label(
@@ -196,6 +208,14 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
             "Quote this GUID to support; it is also in the x-correlation-id header.",
         ),
         "completedAt": Label("Completed at", "When the reset (or the dry run) finished, in UTC."),
+        "sessionsRevoked": Label(
+            "Sessions revoked",
+            "true: the user's sessions were revoked; false: asked for but failed (see "
+            "warnings); null: not asked, or a dry run.",
+        ),
+        "warnings": Label(
+            "Warnings", "What did not work after the reset; present only when something did not."
+        ),
     },
     "Problem": {
         "type": Label("Problem type", f"A URI naming the problem: {PROBLEM_TYPE_BASE}<code>."),

@@ -1,16 +1,13 @@
 """Names to IDs: a customer's domain to its tenant ID, a UPN to the user's object ID.
 
-Partner Center offers no exact lookup for either, so both are searches whose results are
-matched exactly (case-insensitively) here; a prefix or a display name never resolves.
-
-- Customer by domain: `GET /v1/customers?filter=` with `starts_with` on `Domain`, the
-  only operator the service supports. The filter, and so this lookup, sees only the
-  domain recorded in each customer's company profile (`companyProfile.domain`, usually
-  the default `*.onmicrosoft.com` domain or the one given at sign-up), not every
-  verified domain of the tenant: another verified domain answers 404 customer_not_found.
-- User by UPN: the users collection has no UPN filter (a `filter` there is refused), so
-  the customer's users are read page by page with the continuation token until the page
-  that holds the match. Its cost grows with the customer's size (ceil(n / 500) calls
+- Customer by domain: the identity platform's OpenID discovery document for the domain
+  names the tenant that verified it (any verified domain: custom ones too), then one
+  Partner Center read confirms the tenant is a customer. Partner Center's own customer
+  search would see only the domain in each company profile, so it is not used.
+- User by UPN: Partner Center offers no exact lookup: the users collection has no UPN
+  filter (a `filter` there is refused), so the customer's users are read page by page
+  with the continuation token until the page that holds the match, matched exactly
+  (case-insensitively). Its cost grows with the customer's size (ceil(n / 500) calls
   for the last user), which is why results are cached.
 
 Resolved IDs are cached for LOOKUP_CACHE_SECONDS. A cached ID may go stale (user deleted
@@ -21,28 +18,25 @@ missing UPN in a 20,000-user customer must not page through it ten times.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
 
 from reset_password.names import GUID, CustomerRef, UserRef
 from shared.cache import Cache, CacheWaitTimeout
 from shared.context import current_deadline
 from shared.errors import (
-    AmbiguousCustomer,
     CustomerNotFound,
     UpstreamError,
     UpstreamTimeout,
     UserNotFound,
 )
 from shared.partner_center import CallContext, PartnerCenterClient, customer_not_found
+from shared.tenant_discovery import TenantDiscovery
 
 logger = logging.getLogger(__name__)
 
-CUSTOMER_PAGE_SIZE = 100
 # The largest page Partner Center serves for users: fewer round trips per lookup.
 USER_PAGE_SIZE = 500
 # Bounds memory when callers name many distinct users; evicts the oldest entries.
@@ -67,12 +61,14 @@ class NameResolver:
     def __init__(
         self,
         partner_center: PartnerCenterClient,
+        discovery: TenantDiscovery,
         *,
         ttl_seconds: float,
         miss_ttl_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._partner_center = partner_center
+        self._discovery = discovery
         self._cache: Cache[Hashable, str] = Cache(
             ttl=ttl_seconds,
             miss_ttl=miss_ttl_seconds,
@@ -125,48 +121,12 @@ class NameResolver:
     # --- Partner Center searches -----------------------------------------------
 
     def _find_customer(self, domain: str) -> str:
-        query = {
-            "size": str(CUSTOMER_PAGE_SIZE),
-            "filter": json.dumps(
-                {"Field": "Domain", "Value": domain, "Operator": "starts_with"},
-                separators=(",", ":"),
-            ),
-        }
-        # Every page is read: ambiguity can only be ruled out after the last one.
-        candidates: dict[str, None] = {}
-        continuation: str | None = None
-        pages = 0
-        while True:
-            items, continuation = self._partner_center.get_collection_page(
-                "/v1/customers",
-                params=query,
-                continuation=continuation,
-                context=CallContext(),
-            )
-            pages += 1
-            for item in items:
-                if _customer_domain(item) == domain:
-                    candidates[_guid(item.get("id"), "customer tenant ID")] = None
-            if continuation is None:
-                break
-        logger.debug(
-            "customer domain lookup read %d page(s)", pages
-        )
-        if not candidates:
-            raise CustomerNotFound(
-                f"Partner Center knows no customer whose domain is {domain}. Its search "
-                "matches only the domain in each customer's company profile (usually the "
-                "default .onmicrosoft.com domain), not every verified domain: use the tenant "
-                "ID or that domain."
-            )
-        if len(candidates) > 1:
-            tenant_ids = sorted(candidates)
-            raise AmbiguousCustomer(
-                f"The domain {domain} belongs to {len(tenant_ids)} customers in Partner "
-                "Center; call again with one of the tenant IDs listed in 'candidates'.",
-                extra={"candidates": tenant_ids},
-            )
-        return next(iter(candidates))
+        """The tenant that verified the domain, if it is one of the partner's customers
+        (one discovery call, one Partner Center read). A verified domain belongs to one
+        tenant, so no domain is ambiguous."""
+        tenant_id = self._discovery.tenant_of(domain)
+        self._partner_center.get_customer(tenant_id, context=CallContext())
+        return tenant_id
 
     def _find_user(
         self, customer_id: str, upn: str
@@ -193,12 +153,6 @@ class NameResolver:
                 raise UserNotFound(
                     f"The customer's tenant has no user with the userPrincipalName {upn}."
                 )
-
-
-def _customer_domain(item: dict[str, Any]) -> str | None:
-    profile = item.get("companyProfile")
-    domain = profile.get("domain") if isinstance(profile, dict) else None
-    return domain.lower() if isinstance(domain, str) else None
 
 
 def _guid(value: object, what: str) -> str:

@@ -61,9 +61,22 @@ class ResetPasswordBody(BaseModel):
     password: Annotated[SecretStr, AfterValidator(_entra_password)]
     force_change_password: bool = Field(True, alias="forceChangePassword")
     ticket_id: TicketId | None = Field(None, alias="ticketId")
+    revoke_sessions: bool = Field(False, alias="revokeSessions")
+
+
+class ResetWarning(BaseModel):
+    """Something that did not work after the reset, which itself succeeded."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    detail: str
 
 
 class ResetPasswordAnswer(BaseModel):
+    """The success answer's schema (the published API documents are generated from it;
+    the route renders the same fields directly, see routes.py)."""
+
     model_config = ConfigDict(frozen=True, serialize_by_alias=True)
 
     status: Literal["succeeded", "validated"]
@@ -75,8 +88,5 @@ class ResetPasswordAnswer(BaseModel):
     ticket_id: str | None = Field(alias="ticketId")
     correlation_id: str = Field(alias="correlationId")
     completed_at: datetime = Field(alias="completedAt")
-
-    def to_json_dict(self) -> dict[str, object]:
-        body = self.model_dump(mode="json", by_alias=True)
-        body["completedAt"] = self.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return body
+    sessions_revoked: bool | None = Field(None, alias="sessionsRevoked")
+    warnings: list[ResetWarning] = Field(default_factory=list)

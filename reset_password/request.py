@@ -22,8 +22,12 @@ from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
 CUSTOMER_MESSAGE = "must be a customer tenant ID (GUID) or a verified domain such as contoso.com"
+UPN_MESSAGE = "must be a userPrincipalName such as ada@contoso.com"
 USER_MESSAGE = "must be a user object ID (GUID) or a userPrincipalName such as ada@contoso.com"
-ROUTE = re.compile(r"/customers/(?P<customer>[^/]*)/users/(?P<user>[^/]*)/resetpassword/?$")
+ROUTE = re.compile(
+    r"(?:/customers/(?P<customer>[^/]*))?/users/(?P<user>[^/]*)/resetpassword/?$",
+    re.IGNORECASE,
+)
 # `code` is the host's function key; it reaches the function too and means nothing here.
 KNOWN_QUERY_PARAMETERS = frozenset({"dryRun", "code"})
 # A parameter name is echoed only when it is plainly a name, never arbitrary input.
@@ -31,7 +35,10 @@ _ECHOABLE_NAME = re.compile(r"^[A-Za-z0-9_.\[\]-]{1,40}$")
 
 _BODY_MESSAGES = {
     "missing": "is required",
-    "extra_forbidden": "is not a known field (allowed: password, forceChangePassword, ticketId)",
+    "extra_forbidden": (
+        "is not a known field (allowed: password, forceChangePassword, ticketId, "
+        "revokeSessions)"
+    ),
     "string_type": "must be a string",
     "bool_type": "must be true or false",
     "model_type": "must be a JSON object",
@@ -56,9 +63,11 @@ class ResetRequest:
     ticket_id: str | None
     idempotency_key: str | None
     dry_run: bool
+    revoke_sessions: bool = False
 
     def order(self, caller_key: str) -> ResetOrder:
         return ResetOrder(
+            revoke_sessions=self.revoke_sessions,
             customer=self.customer,
             user=self.user,
             password=self.password,
@@ -95,17 +104,28 @@ def read_body(req: func.HttpRequest) -> bytes:
     return body
 
 
-def parse_reset_request(req: func.HttpRequest) -> ResetRequest:
+def parse_reset_request(req: func.HttpRequest, *, upn_only: bool = False) -> ResetRequest:
+    """The validated request. `upn_only`: the route names only the user, by UPN, and the
+    customer is the tenant that verified the UPN's domain."""
     check_media_type(req.headers)
     raw_body = read_body(req)
     errors: list[dict[str, str]] = []
     route = _route_params(req)
-    customer = parse_customer(route.get("customer"))
-    if customer is None:
-        errors.append({"field": "customer", "message": CUSTOMER_MESSAGE})
     user = parse_user(route.get("user"))
-    if user is None:
-        errors.append({"field": "user", "message": USER_MESSAGE})
+    customer: CustomerRef | None
+    if upn_only:
+        if user is None or user.upn is None:
+            errors.append({"field": "user", "message": UPN_MESSAGE})
+            customer = None
+        else:
+            # A guest's UPN (x_y.com#EXT#@contoso.onmicrosoft.com) ends in its host's domain.
+            customer = CustomerRef(domain=user.upn.rpartition("@")[2])
+    else:
+        customer = parse_customer(route.get("customer"))
+        if customer is None:
+            errors.append({"field": "customer", "message": CUSTOMER_MESSAGE})
+        if user is None:
+            errors.append({"field": "user", "message": USER_MESSAGE})
 
     key = req.headers.get("idempotency-key")
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
@@ -125,6 +145,7 @@ def parse_reset_request(req: func.HttpRequest) -> ResetRequest:
         ticket_id=body.ticket_id,
         idempotency_key=key,
         dry_run=dry_run,
+        revoke_sessions=body.revoke_sessions,
     )
 
 
@@ -176,7 +197,9 @@ def _route_params(req: func.HttpRequest) -> Mapping[str, str]:
     # Some hosts and test harnesses hand over only the URL.
     match = ROUTE.search(urlsplit(req.url).path)
     # Decode once, as the host does for route_params, so both paths see the same value.
-    return {name: unquote(value) for name, value in match.groupdict().items()} if match else {}
+    if match is None:
+        return {}
+    return {name: unquote(value) for name, value in match.groupdict().items() if value is not None}
 
 
 def _query(req: func.HttpRequest) -> Mapping[str, str]:

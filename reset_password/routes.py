@@ -1,7 +1,9 @@
 """HTTP layer of the reset: authenticate, parse, `service.reset`, render, audit.
 
-Every log line written while the request is served carries its correlation ID (a
-context variable, see `shared.context`); the audit record is written once, at the end.
+Two routes, one path through the code: by customer and user, and by the user's UPN
+alone (the customer is the tenant that verified the UPN's domain). Every log line
+written while the request is served carries its correlation ID (`shared.context`); the
+audit record is written once, at the end.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import azure.functions as func
 
 import composition
 from reset_password.audit import emit_audit
-from reset_password.models import ResetPasswordAnswer
 from reset_password.request import ResetRequest, parse_reset_request, path_values_as_sent
 from reset_password.service import ResetFacts, ResetFailed, ResetResult
 from shared.caller_auth import Caller
@@ -42,6 +43,7 @@ class _Served:
     caller: Caller = field(default_factory=Caller)
     request: ResetRequest | None = None
     facts: ResetFacts = field(default_factory=ResetFacts)
+    sessions_revoked: bool | None = None
 
 
 @bp.function_name("reset_password")
@@ -51,13 +53,27 @@ class _Served:
     auth_level=func.AuthLevel.FUNCTION,
 )
 def reset_password_route(req: func.HttpRequest) -> func.HttpResponse:
+    return _handle(req, upn_only=False)
+
+
+@bp.function_name("reset_password_by_upn")
+@bp.route(
+    route="users/{user}/resetpassword",
+    methods=["POST"],
+    auth_level=func.AuthLevel.FUNCTION,
+)
+def reset_password_by_upn_route(req: func.HttpRequest) -> func.HttpResponse:
+    return _handle(req, upn_only=True)
+
+
+def _handle(req: func.HttpRequest, *, upn_only: bool) -> func.HttpResponse:
     started = time.monotonic()
     correlation_id = correlation_id_from(req.headers)
     # Until the settings are read, the deadline is the contract's default.
     with request_scope(correlation_id, Deadline(DEFAULT_DEADLINE_SECONDS)):
         served = _Served()
         try:
-            _serve(req, correlation_id, served)
+            _serve(req, correlation_id, served, upn_only=upn_only)
         except ResetFailed as failed:
             served.facts = failed.facts
             _fail(failed.error, correlation_id, served)
@@ -77,17 +93,20 @@ def reset_password_route(req: func.HttpRequest) -> func.HttpResponse:
         return served.response
 
 
-def _serve(req: func.HttpRequest, correlation_id: uuid.UUID, served: _Served) -> None:
+def _serve(
+    req: func.HttpRequest, correlation_id: uuid.UUID, served: _Served, *, upn_only: bool
+) -> None:
     deps = _dependencies()
     with request_scope(correlation_id, Deadline(deps.settings.reset_deadline_seconds)):
         # Who calls is settled before anything about the request is revealed.
         if deps.caller_tokens is not None:
             served.caller = deps.caller_tokens.authenticate(req.headers)
         access = deps.customer_policy.access_for(served.caller)
-        served.request = request = parse_reset_request(req)
+        served.request = request = parse_reset_request(req, upn_only=upn_only)
         result = deps.reset_service.reset(request.order(served.caller.key), access=access)
     served.facts = result.facts
     served.outcome = result.status
+    served.sessions_revoked = result.sessions_revoked
     served.response = json_response(
         _answer(result, request, correlation_id), correlation_id=str(correlation_id)
     )
@@ -96,17 +115,23 @@ def _serve(req: func.HttpRequest, correlation_id: uuid.UUID, served: _Served) ->
 def _answer(
     result: ResetResult, request: ResetRequest, correlation_id: uuid.UUID
 ) -> dict[str, object]:
-    return ResetPasswordAnswer(
-        status=result.status,
-        customerTenantId=result.customer_id,
-        userId=result.user_id,
-        userPrincipalName=result.facts.user_principal_name,
-        displayName=result.facts.display_name,
-        forceChangePassword=request.force_change_password,
-        ticketId=request.ticket_id,
-        correlationId=str(correlation_id),
-        completedAt=result.completed_at,
-    ).to_json_dict()
+    """The success answer, field by field from an allow-list (the fields and types of
+    models.ResetPasswordAnswer; a spec checks each answer against that schema)."""
+    answer: dict[str, object] = {
+        "status": result.status,
+        "customerTenantId": result.customer_id,
+        "userId": result.user_id,
+        "userPrincipalName": result.facts.user_principal_name,
+        "displayName": result.facts.display_name,
+        "forceChangePassword": request.force_change_password,
+        "ticketId": request.ticket_id,
+        "correlationId": str(correlation_id),
+        "completedAt": result.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "sessionsRevoked": result.sessions_revoked,
+    }
+    if result.warnings:
+        answer["warnings"] = [{"code": w.code, "detail": w.detail} for w in result.warnings]
+    return answer
 
 
 def _fail(error: DomainError, correlation_id: uuid.UUID, served: _Served) -> None:
@@ -138,6 +163,8 @@ def _audit(
             "userPrincipalName": facts.user_principal_name,
             "ticketId": request.ticket_id if request else None,
             "forceChangePassword": request.force_change_password if request else None,
+            "revokeSessions": request.revoke_sessions if request else None,
+            "sessionsRevoked": served.sessions_revoked,
             "outcome": served.outcome,
             "httpStatus": served.response.status_code,
             "correlationId": str(correlation_id),

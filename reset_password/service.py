@@ -34,6 +34,7 @@ from shared.errors import (
     UserNotCloudManaged,
     UserNotFound,
 )
+from shared.graph import GraphClient, RevocationFailed
 from shared.partner_center import CallContext, CallStats, PartnerCenterClient
 
 
@@ -48,6 +49,7 @@ class ResetOrder:
     idempotency_key: str | None
     dry_run: bool
     caller_key: str
+    revoke_sessions: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,12 +65,30 @@ class ResetFacts:
 
 
 @dataclass(frozen=True)
+class Caveat:
+    """Something after the reset that did not work; the reset itself did."""
+
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class ResetResult:
     status: Literal["succeeded", "validated"]
     customer_id: str
     user_id: str
     facts: ResetFacts
+    # None: not asked (or a dry run); False: asked and failed (see warnings).
+    sessions_revoked: bool | None = None
+    warnings: tuple[Caveat, ...] = ()
     completed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+DRY_RUN_SESSIONS = Caveat(
+    "sessions_not_checked",
+    "Dry run: nothing was checked at Microsoft Graph; revokeSessions is tried only after a "
+    "real reset.",
+)
 
 
 class ResetFailed(Exception):
@@ -125,7 +145,9 @@ class ResetService:
         guard: GuardPolicy,
         idempotency_hmac_key: Callable[[], bytes],
         reads: Executor,
+        graph: GraphClient,
     ) -> None:
+        self._graph = graph
         self._partner_center = partner_center
         self._names = names
         self._guard = guard
@@ -205,7 +227,8 @@ class ResetService:
         if self._guard.enabled or order.user.upn is not None:
             self._check_target(attempt, customer_id, user_id)
         if order.dry_run:
-            return ResetResult("validated", customer_id, user_id, attempt.facts())
+            warnings = (DRY_RUN_SESSIONS,) if order.revoke_sessions else ()
+            return ResetResult("validated", customer_id, user_id, attempt.facts(), None, warnings)
         hmac_key = self._hmac_key() if order.idempotency_key is not None else None
         attempt.request_id = derive_request_id(
             hmac_key=hmac_key,
@@ -225,7 +248,16 @@ class ResetService:
         )
         if answer is not None:
             attempt.learn_names(answer)
-        return ResetResult("succeeded", customer_id, user_id, attempt.facts())
+        if not order.revoke_sessions:
+            return ResetResult("succeeded", customer_id, user_id, attempt.facts())
+        try:
+            self._graph.revoke_sign_in_sessions(customer_id, user_id)
+        except RevocationFailed as failed:
+            # Never undoes or hides the reset: the answer stays 200 and says what to do.
+            caveat = Caveat(failed.code, failed.detail)
+            facts = attempt.facts()
+            return ResetResult("succeeded", customer_id, user_id, facts, False, (caveat,))
+        return ResetResult("succeeded", customer_id, user_id, attempt.facts(), True)
 
     def _check_target(self, attempt: _Attempt, customer_id: str, user_id: str) -> None:
         expected_upn = attempt.order.user.upn

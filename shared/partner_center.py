@@ -109,7 +109,11 @@ class PartnerCenterClient:
         retry: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
         timeouts: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+        reset_call: str = "resetpassword",
     ) -> None:
+        # "users": the older PATCH /v1/customers/{id}/users/{id} of the seed documentation,
+        # the .NET SDK and the PowerShell module, with the same body.
+        self._reset_call = reset_call
         self._timeouts = timeouts
         self._base_url = base_url
         self._session = session
@@ -143,7 +147,9 @@ class PartnerCenterClient:
                 "attributes": {"objectType": "CustomerUser"},
             }
         ).encode()
-        path = f"/v1/customers/{customer_id}/users/{user_id}/resetpassword"
+        path = f"/v1/customers/{customer_id}/users/{user_id}"
+        if self._reset_call == "resetpassword":
+            path += "/resetpassword"
         response = self._call("PATCH", path, context=context, stats=stats, body=body)
         if response.status_code == 404:
             raise self._which_not_found(response, customer_id, context)

@@ -10,7 +10,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -146,8 +146,12 @@ class Settings(CredentialSettings):
     )
     lookup_cache_seconds: float = Field(3600.0, ge=0, alias="LOOKUP_CACHE_SECONDS")
     lookup_miss_cache_seconds: float = Field(60.0, ge=0, alias="LOOKUP_MISS_CACHE_SECONDS")
+    partner_center_reset_call: Literal["resetpassword", "users"] = Field(
+        "resetpassword", alias="PARTNER_CENTER_RESET_CALL"
+    )
+    graph_base_url: str = Field("https://graph.microsoft.com", alias="GRAPH_BASE_URL")
 
-    @field_validator("partner_center_base_url")
+    @field_validator("partner_center_base_url", "graph_base_url")
     @classmethod
     def _service_url(cls, value: str) -> str:
         return _url(value)

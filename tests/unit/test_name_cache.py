@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 from reset_password.lookups import NameResolver, Resolved
@@ -20,25 +19,25 @@ CONTOSO = CustomerRef(domain="contoso.com")
 
 
 class OneCustomer(PartnerCenterClient):
-    """Answers every customer search with contoso.com, counting the searches."""
+    """contoso.com is verified by one tenant, a customer; counts the lookups."""
 
     def __init__(self, *, release: threading.Event | None = None) -> None:
         self.searches = 0
         self._release = release
 
-    def get_collection_page(
-        self,
-        path: str,
-        *,
-        params: Mapping[str, str],
-        continuation: str | None,
-        context: CallContext,
-        not_found: Any = None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    def tenant_of(self, domain: str) -> str:
         self.searches += 1
         if self._release is not None:
             self._release.wait(5)
-        return [{"id": TENANT_ID, "companyProfile": {"domain": "Contoso.com"}}], None
+        assert domain == "contoso.com"
+        return TENANT_ID
+
+    def get_customer(self, customer_id: str, *, context: CallContext) -> dict[str, Any]:
+        return {"id": customer_id}
+
+
+def resolver_for(upstream: OneCustomer, **kwargs: Any) -> NameResolver:
+    return NameResolver(upstream, upstream, **kwargs)  # type: ignore[arg-type]
 
 
 class Clock:
@@ -56,7 +55,7 @@ def resolve(resolver: NameResolver) -> Resolved:
 
 def test_a_name_is_searched_once_and_then_served_from_the_cache() -> None:
     upstream = OneCustomer()
-    resolver = NameResolver(upstream, ttl_seconds=60)
+    resolver = resolver_for(upstream, ttl_seconds=60)
 
     assert resolve(resolver) == Resolved(TENANT_ID, cached=False)
     assert resolve(resolver) == Resolved(TENANT_ID, cached=True)
@@ -65,7 +64,7 @@ def test_a_name_is_searched_once_and_then_served_from_the_cache() -> None:
 
 def test_a_cached_name_is_searched_again_once_its_time_is_up() -> None:
     upstream, clock = OneCustomer(), Clock()
-    resolver = NameResolver(upstream, ttl_seconds=60, clock=clock)
+    resolver = resolver_for(upstream, ttl_seconds=60, clock=clock)
     resolve(resolver)
 
     clock.now += 60
@@ -75,7 +74,7 @@ def test_a_cached_name_is_searched_again_once_its_time_is_up() -> None:
 
 def test_a_forgotten_name_is_searched_again() -> None:
     upstream = OneCustomer()
-    resolver = NameResolver(upstream, ttl_seconds=60)
+    resolver = resolver_for(upstream, ttl_seconds=60)
     resolve(resolver)
 
     resolver.forget_customer(CONTOSO)
@@ -85,7 +84,7 @@ def test_a_forgotten_name_is_searched_again() -> None:
 def test_concurrent_requests_for_one_name_share_one_search() -> None:
     release = threading.Event()
     upstream = OneCustomer(release=release)
-    resolver = NameResolver(upstream, ttl_seconds=60)
+    resolver = resolver_for(upstream, ttl_seconds=60)
     results: list[Resolved | DomainError] = []
 
     def run() -> None:

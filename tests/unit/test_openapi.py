@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,15 @@ from openapi_schema_validator import OAS30Validator, OAS31Validator, oas30_forma
 from openapi_schema_validator import validate as validate_instance
 from openapi_spec_validator import OpenAPIV2SpecValidator, OpenAPIV31SpecValidator
 from openapi_spec_validator import validate as validate_spec
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from dev import openapi
 from dev.emulators import samples
 from reset_password.models import ResetPasswordAnswer, ResetPasswordBody
 from reset_password.names import (
     USER_PRINCIPAL_NAME_PATTERN,
+    CustomerRef,
+    UserRef,
     is_user_principal_name,
     parse_customer,
     parse_user,
@@ -481,10 +484,9 @@ def test_a_request_the_document_calls_valid_is_accepted(
 # --- the reset by userPrincipalName alone ---------------------------------------------
 
 
-def test_upn_only_route_is_described_only_when_switched_on() -> None:
-    assert openapi.DESCRIBE_UPN_ONLY_ROUTE is False
-    assert UPN_ONLY not in openapi.build_swagger()["paths"]
-    assert UPN_ONLY not in openapi.build_openapi()["paths"]
+def test_the_upn_only_route_is_described() -> None:
+    assert UPN_ONLY in openapi.build_swagger()["paths"]
+    assert UPN_ONLY in openapi.build_openapi()["paths"]
 
 
 @pytest.mark.parametrize("name", openapi.DOCUMENTS)
@@ -558,26 +560,41 @@ def test_answer_schema_marks_nullable_fields(document: dict[str, Any]) -> None:
     assert set(answer["properties"]) == set(model["properties"])
     assert answer["required"] == model["required"]
     nullable = {name for name, p in answer["properties"].items() if p.get("x-nullable")}
-    assert nullable == {"userPrincipalName", "displayName", "ticketId"}
+    assert nullable == {"userPrincipalName", "displayName", "ticketId", "sessionsRevoked"}
     assert answer["properties"]["status"]["enum"] == ["succeeded", "validated"]
     assert answer["properties"]["completedAt"]["format"] == "date-time"
 
 
 @pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
 @pytest.mark.parametrize("upn", ["ada@contoso.onmicrosoft.com", None])
-def test_a_real_answer_validates(document: dict[str, Any], upn: str | None) -> None:
-    answer = ResetPasswordAnswer(
-        status="succeeded",
-        customerTenantId="6f1c4e8a-0b2d-4c3e-9f1a-2b3c4d5e6f70",
-        userId="1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d",
-        userPrincipalName=upn,
-        displayName=None if upn is None else "Ada Lovelace",
-        forceChangePassword=True,
-        ticketId=None,
-        correlationId=CORRELATION_ID,
-        completedAt=datetime(2026, 11, 21, 10, 0, tzinfo=UTC),
+@pytest.mark.parametrize("revoked", [None, True, False])
+def test_a_real_answer_validates(
+    document: dict[str, Any], upn: str | None, revoked: bool | None
+) -> None:
+    from reset_password.request import ResetRequest
+    from reset_password.routes import _answer
+    from reset_password.service import Caveat, ResetFacts, ResetResult
+
+    result = ResetResult(
+        "succeeded",
+        "6f1c4e8a-0b2d-4c3e-9f1a-2b3c4d5e6f70",
+        "1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d",
+        ResetFacts(user_principal_name=upn, display_name=None if upn is None else "Ada"),
+        sessions_revoked=revoked,
+        warnings=(Caveat("sessions_not_revoked", "Graph refused."),) if revoked is False else (),
+        completed_at=datetime(2026, 11, 21, 10, 0, tzinfo=UTC),
     )
-    check_instance(answer.to_json_dict(), document, "ResetPasswordAnswer")
+    request = ResetRequest(
+        customer=CustomerRef(tenant_id=result.customer_id),
+        user=UserRef(object_id=result.user_id),
+        password=SecretStr("Canary#Pw-7f3a9c"),
+        force_change_password=True,
+        ticket_id=None,
+        idempotency_key=None,
+        dry_run=False,
+    )
+    answer = _answer(result, request, uuid.UUID(CORRELATION_ID))
+    check_instance(answer, document, "ResetPasswordAnswer")
 
 
 @pytest.mark.parametrize("document", both_documents(), ids=openapi.DOCUMENTS)
