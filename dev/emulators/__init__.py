@@ -1,7 +1,8 @@
 """Local emulators of the services the function talks to, for tests and manual runs.
 
 Identity platform, App Service managed identity, Key Vault (HTTPS), Partner Center and
-Microsoft Graph (session revocation), all on 127.0.0.1, sharing one token ledger. See stack.EmulatorStack.
+Microsoft Graph (session revocation), all on 127.0.0.1, sharing one token ledger.
+See stack.EmulatorStack.
 """
 
 from dev.emulators.base import EmulatorServer
