@@ -28,10 +28,17 @@ def main() -> int:
     os.chdir(ROOT)
 
     from dev.emulators.samples import (
+        NO_GDAP_CUSTOMER_DOMAIN,
         NO_GDAP_CUSTOMER_ID,
+        NON_CUSTOMER_DOMAIN,
         SAMPLE_ADMIN_USER_ID,
+        SAMPLE_CUSTOM_DOMAIN,
+        SAMPLE_CUSTOM_DOMAIN_USER_ID,
+        SAMPLE_CUSTOM_DOMAIN_USER_UPN,
+        SAMPLE_CUSTOMER_DOMAIN,
         SAMPLE_CUSTOMER_ID,
         SAMPLE_FEDERATED_USER_ID,
+        SAMPLE_GUEST_USER_ID,
         SAMPLE_SYNCED_USER_ID,
         SAMPLE_USER_ID,
     )
@@ -40,6 +47,7 @@ def main() -> int:
 
     key = args.key or secrets.token_urlsafe(24)
     with EmulatorStack() as stack:
+        # Includes GRAPH_BASE_URL, so revokeSessions reaches the Graph emulator.
         os.environ.update(stack.settings())
         import logging
 
@@ -55,19 +63,27 @@ def main() -> int:
 Function host ready on {base}   (function key: {key})
 
 Emulators: Partner Center {stack.partner_center.url}, identity {stack.identity.url},
-           Key Vault {stack.key_vault.url}, managed identity {stack.managed_identity.url}
+           Key Vault {stack.key_vault.url}, managed identity {stack.managed_identity.url},
+           Graph {stack.graph.url}
 
-Sample customer {SAMPLE_CUSTOMER_ID} (Contoso):
+Sample customer {SAMPLE_CUSTOMER_ID} (Contoso, {SAMPLE_CUSTOMER_DOMAIN}, {SAMPLE_CUSTOM_DOMAIN}):
   user   {SAMPLE_USER_ID}  Ada Lovelace, resets fine
   admin  {SAMPLE_ADMIN_USER_ID}  Global Administrator -> 403 protected_user
   synced {SAMPLE_SYNCED_USER_ID}  from on-premises -> 409 user_not_cloud_managed
   fed    {SAMPLE_FEDERATED_USER_ID}  federated -> 409 user_not_cloud_managed
-Customer without GDAP: {NO_GDAP_CUSTOMER_ID} -> 403 partner_forbidden
+  custom {SAMPLE_CUSTOM_DOMAIN_USER_ID}  {SAMPLE_CUSTOM_DOMAIN_USER_UPN}, resets fine
+  guest  {SAMPLE_GUEST_USER_ID}  B2B guest from Fabrikam
+Customer without GDAP: {NO_GDAP_CUSTOMER_ID} ({NO_GDAP_CUSTOMER_DOMAIN}) -> 403 partner_forbidden
+Domain of a tenant that is no customer: {NON_CUSTOMER_DOMAIN}
+Session revocations (revokeSessions) land in the Graph emulator and are printed on exit.
 
 Try:
   curl -s -X POST "{base}/customers/{SAMPLE_CUSTOMER_ID}/users/{SAMPLE_USER_ID}/resetpassword" \\
     -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
     -d '{{"password": "Correct-Horse-42", "ticketId": "INC0012345"}}'
+  curl -s -X POST "{base}/users/{SAMPLE_CUSTOM_DOMAIN_USER_UPN}/resetpassword" \\
+    -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
+    -d '{{"password": "Correct-Horse-42", "revokeSessions": true}}'
   curl -s {base}/health
 
 Ctrl-C stops everything.
@@ -80,6 +96,8 @@ Ctrl-C stops everything.
             print("stopping")
         finally:
             host.stop()
+            for revocation in stack.graph.revocations:
+                print(f"revoked sessions of {revocation.user_id} in {revocation.tenant_id}")
     return 0
 
 

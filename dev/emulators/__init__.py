@@ -1,11 +1,13 @@
 """Local emulators of the services the function talks to, for tests and manual runs.
 
-Identity platform, App Service managed identity, Key Vault (HTTPS) and Partner Center,
-all on 127.0.0.1, sharing one token ledger. See stack.EmulatorStack.
+Identity platform, App Service managed identity, Key Vault (HTTPS), Partner Center and
+Microsoft Graph (session revocation), all on 127.0.0.1, sharing one token ledger.
+See stack.EmulatorStack.
 """
 
 from dev.emulators.base import EmulatorServer
 from dev.emulators.faults import Delay, Disconnect, DropResponse, Fault, Hang, RawBody, Status
+from dev.emulators.graph import GraphEmulator, Revocation
 from dev.emulators.identity import IdentityEmulator
 from dev.emulators.key_vault import KeyVaultEmulator
 from dev.emulators.ledger import TokenLedger
@@ -25,6 +27,7 @@ __all__ = [
     "EmulatorServer",
     "EmulatorStack",
     "Fault",
+    "GraphEmulator",
     "Hang",
     "IdentityEmulator",
     "KeyVaultEmulator",
@@ -33,6 +36,7 @@ __all__ = [
     "RawBody",
     "RecordedRequest",
     "Response",
+    "Revocation",
     "Status",
     "TestCertificateAuthority",
     "TokenLedger",

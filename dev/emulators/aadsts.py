@@ -73,14 +73,62 @@ def missing_parameter(name: str) -> AadstsError:
     )
 
 
-def tenant_not_found(tenant: str) -> AadstsError:
+def tenant_not_found(tenant: str, *, error: str = "invalid_request") -> AadstsError:
+    """AADSTS90002; the token endpoint says `invalid_request`, OpenID discovery `invalid_tenant`."""
     return AadstsError(
-        "invalid_request",
+        error,
         90002,
         f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and"
         " are signing into the correct cloud. Check with your subscription administrator,"
         " this may happen if there are no active subscriptions for the tenant.",
     )
+
+
+def invalid_tenant_name(tenant: str) -> AadstsError:
+    return AadstsError(
+        "invalid_request",
+        900023,
+        f"Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid"
+        " external domain.",
+    )
+
+
+# Why a refresh token redeemed in another tenant (a customer's, for Graph) is refused.
+_TENANT_REFUSALS: dict[int, tuple[str, str]] = {
+    65001: (
+        "invalid_grant",
+        "The user or administrator has not consented to use the application with ID"
+        " '{client_id}'. Send an interactive authorization request for this user and resource.",
+    ),
+    700016: (
+        "unauthorized_client",
+        "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
+        " This can happen if the application has not been installed by the administrator of"
+        " the tenant or consented to by any user in the tenant.",
+    ),
+    50020: (
+        "invalid_grant",
+        "User account from identity provider 'https://sts.windows.net/{home}/' does not exist"
+        " in tenant '{tenant}' and cannot access the application '{client_id}' in that tenant.",
+    ),
+}
+
+TENANT_REFUSALS = frozenset(_TENANT_REFUSALS) | REFRESH_TOKEN_FAILURES
+
+
+def tenant_refusal(
+    code: int, *, tenant: str, home_tenant: str, client_id: str, resource: str
+) -> AadstsError:
+    """A refusal to issue a token in `tenant`: consent, app or account missing there, or any
+    refresh-token failure (MFA, Conditional Access) that tenant's policy raises."""
+    if code in _CATALOGUE:
+        return refresh_token_failure(code, resource=resource)
+    if code not in _TENANT_REFUSALS:
+        known = ", ".join(str(c) for c in sorted(TENANT_REFUSALS))
+        raise ValueError(f"AADSTS{code} is not a tenant refusal this emulator knows ({known})")
+    error, template = _TENANT_REFUSALS[code]
+    message = template.format(tenant=tenant, home=home_tenant, client_id=client_id)
+    return AadstsError(error, code, message)
 
 
 def error_payload(

@@ -8,6 +8,7 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from dev.emulators import aadsts as aad
@@ -25,11 +26,15 @@ CALLER_TENANT_ID = "5b7e9c2d-1a3f-4e8b-a6d0-c4f2e1b3a925"
 CALLER_AUDIENCE = "api://partner-password-reset"
 CALLER_APP_ID = "3f6a2b9c-8d1e-4f70-b5a2-9c0d1e2f3a4b"
 CALLER_ROLE = "PasswordReset.Invoke"
+# The Graph audience the emulator issues for until told the Graph emulator's URL.
+GRAPH_AUDIENCE = "https://graph.microsoft.com"
 
 _PC_DEFAULT_SCOPE = f"{PARTNER_CENTER_AUDIENCE}/.default"
 _PC_USER_SCOPE = f"{PARTNER_CENTER_AUDIENCE}/user_impersonation"
 _OIDC_SCOPES = frozenset({"offline_access", "openid", "profile"})
 _TENANT = r"(?P<tenant>[^/]+)"
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_DNS_NAME = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.I)
 
 
 class IdentityEmulator(EmulatorServer):
@@ -40,6 +45,9 @@ class IdentityEmulator(EmulatorServer):
         self.ledger = ledger
         self._state = threading.RLock()
         self._initial_key = SigningKey.generate()
+        # Wiring, not state: the stack points this at Partner Center's customers, the
+        # tenants where the partner's refresh token redeems for Graph (a GDAP stand-in).
+        self.customer_tenants: Callable[[], Iterable[str]] = tuple
         self._restore_defaults()
         self._router = Router()
         # Sign-in and the code grant (authorize.py); first, as it shares the v2 token route.
@@ -74,6 +82,10 @@ class IdentityEmulator(EmulatorServer):
             self._jwks_fetches = 0
             self._current_key = self._initial_key
             self._published: dict[str, SigningKey] = {self._initial_key.kid: self._initial_key}
+            self.graph_audience = GRAPH_AUDIENCE
+            self._domains: dict[str, str] = {}
+            self._graph_refusals: dict[str, int] = {}
+            self._graph_exchanges: list[str] = []
 
     def reset(self) -> None:
         self._restore_defaults()
@@ -104,6 +116,41 @@ class IdentityEmulator(EmulatorServer):
     def expire_client_secret(self, client_id: str | None = None) -> None:
         with self._state:
             self._expired_secrets.update([client_id] if client_id else self._apps)
+
+    def add_domain(self, domain: str, tenant_id: str) -> None:
+        """Make `domain` a verified domain of `tenant_id` (a domain is verified in one tenant)."""
+        with self._state:
+            self._domains[domain.lower()] = tenant_id
+
+    def remove_domain(self, domain: str) -> None:
+        with self._state:
+            self._domains.pop(domain.lower(), None)
+
+    def resolve_tenant(self, name: str) -> str | None:
+        """The tenant ID that a path segment (tenant ID or verified domain) names, if any."""
+        wanted = name.lower()
+        with self._state:
+            by_domain = self._domains.get(wanted)
+            if by_domain is not None:
+                return by_domain
+            known = [self.partner_tenant_id, self.caller_tenant_id, *self._domains.values()]
+        known.extend(self.customer_tenants())
+        return next((tenant for tenant in known if tenant.lower() == wanted), None)
+
+    def refuse_graph_exchange(self, tenant_id: str, aadsts: int = 65001) -> None:
+        """Graph tokens for `tenant_id` fail with AADSTS `aadsts` (65001: the app's consent
+        is missing there; 700016: app not in that directory; 50020; or any refresh-token
+        failure such as 50076 MFA or 53003 Conditional Access)."""
+        # Validated now so that a typo fails the test at its cause.
+        aad.tenant_refusal(aadsts, tenant=tenant_id, home_tenant="", client_id="", resource="")
+        with self._state:
+            self._graph_refusals[tenant_id.lower()] = aadsts
+
+    @property
+    def graph_exchanges(self) -> list[str]:
+        """The tenant of every Graph token issued, in order."""
+        with self._state:
+            return list(self._graph_exchanges)
 
     @property
     def exchanges(self) -> int:
@@ -219,6 +266,8 @@ class IdentityEmulator(EmulatorServer):
         if not scopes:
             return self._fail(aad.missing_parameter("scope"), request)
         resource_scopes = [s for s in scopes if s not in _OIDC_SCOPES]
+        if resource_scopes == [f"{self.graph_audience.rstrip('/')}/.default"]:
+            return self._exchange_graph(request, match["tenant"], form)
         if resource_scopes not in ([_PC_DEFAULT_SCOPE], [_PC_USER_SCOPE]):
             failure = AadstsError(
                 "invalid_scope",
@@ -234,6 +283,42 @@ class IdentityEmulator(EmulatorServer):
     ) -> Response:
         if not self._known_tenant(tenant):
             return self._fail(aad.tenant_not_found(tenant), request)
+        return self._grant(request, form, version=version)
+
+    def _exchange_graph(
+        self, request: RecordedRequest, name: str, form: dict[str, str]
+    ) -> Response:
+        tenant = self.resolve_tenant(name)
+        if tenant is None:
+            return self._fail(aad.tenant_not_found(name), request)
+        return self._grant(request, form, version=2, graph_tenant=tenant)
+
+    def _graph_refusal(self, tenant: str, client_id: str) -> AadstsError | None:
+        with self._state:
+            code = self._graph_refusals.get(tenant.lower())
+            partner = self.partner_tenant_id
+        if code is None:
+            usable = [partner, *self.customer_tenants()]
+            if all(t.lower() != tenant.lower() for t in usable):
+                code = 50020
+        if code is None:
+            return None
+        return aad.tenant_refusal(
+            code,
+            tenant=tenant,
+            home_tenant=partner,
+            client_id=client_id,
+            resource=self.graph_audience,
+        )
+
+    def _grant(
+        self,
+        request: RecordedRequest,
+        form: dict[str, str],
+        *,
+        version: int,
+        graph_tenant: str | None = None,
+    ) -> Response:
         for name in ("grant_type", "client_id"):
             if not form.get(name):
                 return self._fail(aad.missing_parameter(name), request)
@@ -247,14 +332,23 @@ class IdentityEmulator(EmulatorServer):
                 f"The app requested an unsupported grant type '{form['grant_type']}'.",
             )
             return self._fail(failure, request)
-        return self._redeem(request, form, version=version)
+        return self._redeem(request, form, version=version, graph_tenant=graph_tenant)
 
-    def _redeem(self, request: RecordedRequest, form: dict[str, str], *, version: int) -> Response:
+    def _redeem(
+        self,
+        request: RecordedRequest,
+        form: dict[str, str],
+        *,
+        version: int,
+        graph_tenant: str | None = None,
+    ) -> Response:
         refresh_token = form.get("refresh_token", "")
         if not refresh_token:
             return self._fail(aad.missing_parameter("refresh_token"), request)
         with self._state:
             grant_failure = self._check_refresh_token(refresh_token, form["client_id"])
+            if grant_failure is None and graph_tenant is not None:
+                grant_failure = self._graph_refusal(graph_tenant, form["client_id"])
             if grant_failure is not None:
                 return self._fail(grant_failure, request)
             new_refresh_token = "emu-rt-" + secrets.token_urlsafe(48)
@@ -263,8 +357,11 @@ class IdentityEmulator(EmulatorServer):
             if self.revoke_used_refresh_tokens:
                 self._refresh_tokens.pop(refresh_token, None)
             self._exchanges += 1
+            if graph_tenant is not None:
+                self._graph_exchanges.append(graph_tenant)
             lifetime = self.access_token_lifetime
-        access_token = self.ledger.issue(PARTNER_CENTER_AUDIENCE, lifetime)
+            audience = self.graph_audience if graph_tenant is not None else PARTNER_CENTER_AUDIENCE
+        access_token = self.ledger.issue(audience, lifetime, tenant=graph_tenant)
         headers = {
             "Cache-Control": "no-store, no-cache",
             "Pragma": "no-cache",
@@ -291,7 +388,7 @@ class IdentityEmulator(EmulatorServer):
         else:
             body = {
                 "token_type": "Bearer",
-                "scope": _PC_USER_SCOPE,
+                "scope": _PC_USER_SCOPE if graph_tenant is None else _graph_scope(audience),
                 "expires_in": expires_in,
                 "ext_expires_in": expires_in,
                 "access_token": access_token,
@@ -351,9 +448,11 @@ class IdentityEmulator(EmulatorServer):
         return None
 
     def _openid_config(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        tenant = match["tenant"]
-        if not self._known_tenant(tenant):
-            return self._fail(aad.tenant_not_found(tenant), request)
+        # Like the real service, a verified domain answers its tenant's document: every
+        # URL in it, and the issuer, names the tenant ID, never the domain.
+        tenant = self.resolve_tenant(match["tenant"])
+        if tenant is None:
+            return self._fail(_unknown_tenant(match["tenant"]), request)
         base = f"{self.url}/{tenant}"
         return json_response(
             200,
@@ -391,12 +490,17 @@ class IdentityEmulator(EmulatorServer):
                 ],
                 "tenant_region_scope": "EU",
                 "cloud_instance_name": "microsoftonline.com",
+                "cloud_graph_host_name": "graph.windows.net",
+                "msgraph_host": "graph.microsoft.com",
+                "rbac_url": "https://pas.windows.net",
+                "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+                "kerberos_endpoint": f"{base}/kerberos",
             },
         )
 
     def _jwks(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         tenant = match["tenant"]
-        if tenant.lower() != "common" and not self._known_tenant(tenant):
+        if tenant.lower() != "common" and self.resolve_tenant(tenant) is None:
             return self._fail(aad.tenant_not_found(tenant), request)
         with self._state:
             self._jwks_fetches += 1
@@ -411,3 +515,14 @@ def _resource_not_found(resource: str, tenant: str) -> AadstsError:
         500011,
         f"The resource principal named {resource} was not found in the tenant named {tenant}.",
     )
+
+
+def _unknown_tenant(name: str) -> AadstsError:
+    if _GUID.fullmatch(name) or _DNS_NAME.fullmatch(name):
+        return aad.tenant_not_found(name, error="invalid_tenant")
+    return aad.invalid_tenant_name(name)
+
+
+def _graph_scope(audience: str) -> str:
+    base = audience.rstrip("/")
+    return f"{base}/User.RevokeSessions.All {base}/User.Read"

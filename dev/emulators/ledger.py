@@ -17,6 +17,8 @@ def normalize_audience(audience: str) -> str:
 class _Grant:
     audience: str
     expires_at: float
+    # The directory the token was issued in, for services (Graph) whose data is per tenant.
+    tenant: str | None = None
 
 
 class TokenLedger:
@@ -26,9 +28,9 @@ class TokenLedger:
         self._lock = threading.Lock()
         self._grants: dict[str, _Grant] = {}
 
-    def issue(self, audience: str, lifetime_s: float) -> str:
+    def issue(self, audience: str, lifetime_s: float, *, tenant: str | None = None) -> str:
         token = "emu-" + secrets.token_urlsafe(32)
-        grant = _Grant(normalize_audience(audience), time.time() + lifetime_s)
+        grant = _Grant(normalize_audience(audience), time.time() + lifetime_s, tenant)
         with self._lock:
             self._grants[token] = grant
         return token
@@ -52,6 +54,12 @@ class TokenLedger:
         with self._lock:
             grant = self._grants.get(token)
         return grant.audience if grant else None
+
+    def tenant_of(self, token: str) -> str | None:
+        """The tenant a token was issued in, when its issuer said (None otherwise)."""
+        with self._lock:
+            grant = self._grants.get(token)
+        return grant.tenant if grant else None
 
     def revoke(self, token: str) -> None:
         with self._lock:

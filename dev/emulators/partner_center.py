@@ -151,6 +151,16 @@ class PartnerCenterEmulator(EmulatorServer):
         with self._state_lock:
             return self.customer(customer_id).users[user_id.lower()]
 
+    def find_user(self, customer_id: str, id_or_upn: str) -> User | None:
+        """The customer's user with this object ID or userPrincipalName (any case)."""
+        wanted = id_or_upn.lower()
+        with self._state_lock:
+            customer = self.find_customer(customer_id)
+            users = list(customer.users.values()) if customer is not None else []
+        return next(
+            (u for u in users if wanted in (u.id.lower(), u.user_principal_name.lower())), None
+        )
+
     def current_password(self, customer_id: str, user_id: str) -> str | None:
         return self.user(customer_id, user_id).password
 

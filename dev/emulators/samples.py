@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dev.emulators.identity import IdentityEmulator
 from dev.emulators.partner_center import PartnerCenterEmulator
 from dev.emulators.pc_models import GLOBAL_ADMINISTRATOR_ROLE_ID
 
@@ -26,6 +27,32 @@ NO_GDAP_CUSTOMER_DOMAIN = "fabrikam.com"
 NO_GDAP_USER_ID = "fab0e000-0000-4000-8000-00000000fab2"
 
 SAMPLE_SYNC_TIME = "2026-11-20T08:15:00Z"
+
+# Verified domains (OpenID discovery). Contoso's custom domain is in the same tenant as
+# its onmicrosoft.com domain; katherine@contoso.com (SAMPLE_FEDERATED_USER_ID) is on it too.
+SAMPLE_CUSTOM_DOMAIN = "contoso.com"
+SAMPLE_CUSTOM_DOMAIN_USER_ID = "3a46a000-0000-4000-8000-0000000003a1"
+SAMPLE_CUSTOM_DOMAIN_USER_UPN = "margaret.hamilton@contoso.com"
+# A B2B guest in Contoso whose home is Fabrikam: its UPN names Contoso after #EXT#@.
+SAMPLE_GUEST_USER_ID = "90e57000-0000-4000-8000-000000000901"
+SAMPLE_GUEST_USER_UPN = "guest_fabrikam.com#EXT#@contoso.onmicrosoft.com"
+NO_GDAP_CUSTOMER_INITIAL_DOMAIN = "fabrikam.onmicrosoft.com"
+# A real tenant (discovery answers) that is not one of the partner's customers.
+NON_CUSTOMER_DOMAIN = "notacustomer.com"
+NON_CUSTOMER_INITIAL_DOMAIN = "notacustomer.onmicrosoft.com"
+NON_CUSTOMER_TENANT_ID = "0dd7e9a1-0000-4000-8000-0000000000dd"
+# The partner's own tenant has a verified domain too; it is no customer of itself.
+PARTNER_DOMAIN = "partnerdemo.onmicrosoft.com"
+
+
+def add_sample_domains(identity: IdentityEmulator) -> None:
+    identity.add_domain(SAMPLE_CUSTOMER_DOMAIN, SAMPLE_CUSTOMER_ID)
+    identity.add_domain(SAMPLE_CUSTOM_DOMAIN, SAMPLE_CUSTOMER_ID)
+    identity.add_domain(NO_GDAP_CUSTOMER_DOMAIN, NO_GDAP_CUSTOMER_ID)
+    identity.add_domain(NO_GDAP_CUSTOMER_INITIAL_DOMAIN, NO_GDAP_CUSTOMER_ID)
+    identity.add_domain(NON_CUSTOMER_DOMAIN, NON_CUSTOMER_TENANT_ID)
+    identity.add_domain(NON_CUSTOMER_INITIAL_DOMAIN, NON_CUSTOMER_TENANT_ID)
+    identity.add_domain(PARTNER_DOMAIN, identity.partner_tenant_id)
 
 
 def add_sample_customers(partner_center: PartnerCenterEmulator) -> None:
@@ -60,6 +87,21 @@ def add_sample_customers(partner_center: PartnerCenterEmulator) -> None:
         first_name="Katherine",
         last_name="Johnson",
         user_domain_type="federated",
+    )
+    partner_center.add_user(
+        SAMPLE_CUSTOMER_ID,
+        id=SAMPLE_CUSTOM_DOMAIN_USER_ID,
+        user_principal_name=SAMPLE_CUSTOM_DOMAIN_USER_UPN,
+        first_name="Margaret",
+        last_name="Hamilton",
+    )
+    partner_center.add_user(
+        SAMPLE_CUSTOMER_ID,
+        id=SAMPLE_GUEST_USER_ID,
+        user_principal_name=SAMPLE_GUEST_USER_UPN,
+        first_name="Guest",
+        last_name="Fabrikam",
+        display_name="Guest (Fabrikam)",
     )
     partner_center.add_customer(
         NO_GDAP_CUSTOMER_ID, "Fabrikam", NO_GDAP_CUSTOMER_DOMAIN, gdap=False

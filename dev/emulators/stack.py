@@ -1,4 +1,4 @@
-"""All four emulators wired together, plus the environment the function needs to use them."""
+"""All five emulators wired together, plus the environment the function needs to use them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Self
 
 from dev.emulators.base import EmulatorServer
+from dev.emulators.graph import GraphEmulator
 from dev.emulators.identity import CALLER_AUDIENCE, IdentityEmulator
 from dev.emulators.key_vault import KeyVaultEmulator
 from dev.emulators.ledger import TokenLedger
@@ -28,6 +29,7 @@ from dev.emulators.samples import (
     SECRET_NAME_APP_SECRET,
     SECRET_NAME_REFRESH_TOKEN,
     add_sample_customers,
+    add_sample_domains,
 )
 from dev.emulators.tls import TestCertificateAuthority
 
@@ -50,7 +52,7 @@ __all__ = [
 
 
 class EmulatorStack:
-    """Identity, managed identity, Key Vault and Partner Center sharing one token ledger.
+    """Identity, managed identity, Key Vault, Partner Center and Graph sharing one ledger.
 
     `identity_tls=True` serves the identity platform over HTTPS too, for clients such as
     MSAL that refuse an http authority.
@@ -66,10 +68,17 @@ class EmulatorStack:
         self.managed_identity = ManagedIdentityEmulator(self.ledger)
         self.key_vault = KeyVaultEmulator(self.ledger, self.ca)
         self.partner_center = PartnerCenterEmulator(self.ledger)
+        self.graph = GraphEmulator(self.ledger, self._graph_user)
 
     @property
     def servers(self) -> tuple[EmulatorServer, ...]:
-        return (self.identity, self.managed_identity, self.key_vault, self.partner_center)
+        return (
+            self.identity,
+            self.managed_identity,
+            self.key_vault,
+            self.partner_center,
+            self.graph,
+        )
 
     def start(self) -> Self:
         try:
@@ -104,6 +113,18 @@ class EmulatorStack:
         self.key_vault.authority = self.identity.url
         self.key_vault.tenant_id = self.identity.partner_tenant_id
         self.managed_identity.expected_client_id = MANAGED_IDENTITY_CLIENT_ID
+        # Graph tokens are for the Graph emulator, redeemable in the partner's customers,
+        # and Graph's directory is Partner Center's: one set of tenants and users.
+        self.identity.graph_audience = self.graph.url
+        self.identity.customer_tenants = self._customer_tenants
+
+    def _customer_tenants(self) -> list[str]:
+        return [customer.id for customer in self.partner_center.customers()]
+
+    def _graph_user(self, tenant_id: str, user: str) -> str | None:
+        """The object ID of the user `user` (object ID or UPN) in Partner Center's customer."""
+        found = self.partner_center.find_user(tenant_id, user)
+        return found.id if found is not None else None
 
     def seed(self, sample: bool = True) -> None:
         """Store the partner credentials (always) and the sample customers (if `sample`)."""
@@ -114,6 +135,7 @@ class EmulatorStack:
         self.key_vault.set_secret(SECRET_NAME_REFRESH_TOKEN, SAMPLE_REFRESH_TOKEN)
         if sample:
             add_sample_customers(self.partner_center)
+            add_sample_domains(self.identity)
 
     def reset_state(self, *, sample: bool = True, revoke_tokens: bool = False) -> None:
         """Back to freshly seeded without restarting servers.
@@ -128,6 +150,7 @@ class EmulatorStack:
         self.managed_identity.reset()
         self.key_vault.reset()
         self.partner_center.reset()
+        self.graph.reset()
         if revoke_tokens:
             self.ledger.revoke_all()
         self._wire()
@@ -140,6 +163,7 @@ class EmulatorStack:
             "PARTNER_TENANT_ID": self.identity.partner_tenant_id,
             "PARTNER_CENTER_BASE_URL": self.partner_center.url,
             "AUTHORITY_HOST": self.identity.url,
+            "GRAPH_BASE_URL": self.graph.url,
             "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "false",
             "IDENTITY_ENDPOINT": self.managed_identity.endpoint,
             "IDENTITY_HEADER": self.managed_identity.identity_header,
