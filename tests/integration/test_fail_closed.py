@@ -315,27 +315,6 @@ def test_a_restricted_caller_gets_one_answer_for_every_customer_it_may_not_touch
     assert patches(restricted) == 0
 
 
-def test_ambiguous_candidates_list_only_customers_the_caller_may_act_on(
-    restricted: Harness,
-) -> None:
-    pc = restricted.stack.partner_center
-    twin = str(uuid.uuid4())
-    pc.add_customer(twin, "Contoso Twin", SAMPLE_CUSTOMER_DOMAIN)
-    pc.customer(NO_GDAP_CUSTOMER_ID).domain = SAMPLE_CUSTOMER_DOMAIN
-    problem = assert_problem(
-        restricted.reset(customer=SAMPLE_CUSTOMER_DOMAIN, headers=bearer(restricted)),
-        409,
-        "ambiguous_customer",
-    )
-    assert problem["candidates"] == [NO_GDAP_CUSTOMER_ID]
-
-
-def test_ambiguous_candidates_none_of_them_allowed_is_403(restricted: Harness) -> None:
-    restricted.stack.partner_center.add_customer(str(uuid.uuid4()), "Twin", SAMPLE_CUSTOMER_DOMAIN)
-    answer = restricted.reset(customer=SAMPLE_CUSTOMER_DOMAIN, headers=bearer(restricted))
-    assert_problem(answer, 403, "forbidden")
-
-
 # --- 9. configuration errors name settings, not values ---------------------------------
 
 
@@ -457,7 +436,7 @@ def test_a_missing_upn_is_looked_up_again_once_the_miss_expires(harness: Harness
 def test_a_missing_domain_is_remembered_too(harness: Harness) -> None:
     for _ in range(3):
         assert_problem(harness.reset(customer="nobody.example.com"), 404, "customer_not_found")
-    assert len(harness.stack.partner_center.requests_to("GET", r"/v1/customers$")) == 1
+    assert len(harness.stack.identity.requests_to("GET", "openid-configuration")) == 1
 
 
 # --- 14. caller signing keys: stale while revalidate ---------------------------------------

@@ -25,6 +25,7 @@ CUSTOMERS_PATH = r"^/v1/customers$"
 def add_customer(harness: Harness, domain: str, *, users: int = 0) -> str:
     tenant_id = str(uuid.uuid4())
     harness.stack.partner_center.add_customer(tenant_id, domain.partition(".")[0].title(), domain)
+    harness.stack.identity.add_domain(domain.lower(), tenant_id)
     for number in range(users):
         add_user(harness, tenant_id, f"user{number:05d}@{domain}")
     return tenant_id
@@ -83,43 +84,6 @@ def test_names_match_whatever_their_case(harness: Harness) -> None:
         SAMPLE_CUSTOMER_ID,
         SAMPLE_USER_ID,
     )
-
-
-@pytest.mark.parametrize(
-    ("existing", "requested"),
-    [("contoso.com.au", "contoso.com"), ("contoso.com", "contoso.co")],
-)
-def test_a_domain_that_matches_only_by_prefix_never_resolves(
-    harness: Harness, existing: str, requested: str
-) -> None:
-    tenant_id = add_customer(harness, existing)
-    add_user(harness, tenant_id, f"ada@{existing}")
-
-    answer = harness.reset(customer=requested, user=f"ada@{existing}")
-
-    assert_problem(answer, 404, "customer_not_found")
-    assert harness.stack.partner_center.applied_resets == []
-
-
-def test_the_domain_lookup_uses_partner_centers_starts_with_filter(harness: Harness) -> None:
-    harness.reset(customer=SAMPLE_CUSTOMER_DOMAIN, user=SAMPLE_USER_UPN)
-
-    [lookup] = harness.stack.partner_center.requests_to("GET", CUSTOMERS_PATH)
-    assert lookup.query["filter"] == (
-        '{"Field":"Domain","Value":"contoso.onmicrosoft.com","Operator":"starts_with"}'
-    )
-
-
-def test_a_domain_two_customers_share_is_409_listing_both(harness: Harness) -> None:
-    first = add_customer(harness, "shared.example")
-    second = add_customer(harness, "Shared.Example")
-
-    answer = harness.reset(customer="shared.example", user="ada@shared.example")
-
-    problem = assert_problem(answer, 409, "ambiguous_customer")
-    assert sorted(problem["candidates"]) == sorted([first, second])
-    assert "candidates" in problem["detail"]
-    assert harness.stack.partner_center.applied_resets == []
 
 
 def test_an_unknown_upn_is_404_user_not_found(harness: Harness) -> None:
