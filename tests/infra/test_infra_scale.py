@@ -102,7 +102,7 @@ def test_zone_redundancy_keeps_two_always_ready_instances_per_group() -> None:
 
 def test_the_timer_group_is_the_function_the_app_registers() -> None:
     # Outside the HTTP group a function scales (and is kept ready) on its own, by its name.
-    source = (ROOT / "reset_password" / "token_rotation.py").read_text()
+    source = (ROOT / "credentials" / "rotation.py").read_text()
     registered = re.findall(r'function_name\("(\w+)"\)', source)
     variables = parse(module_file("api"))["variables"]
     assert registered == [variables["rotationFunctionName"]["value"]]

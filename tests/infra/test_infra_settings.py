@@ -82,7 +82,7 @@ OPERATOR_SETTINGS: dict[str, tuple[str, object]] = {
     "PARTNER_CENTER_RESOURCE": ("partnerCenterResource", "https://api.partnercenter.microsoft.com"),
     "PARTNER_CENTER_RESET_CALL": ("partnerCenterResetCall", "resetpassword"),
     "GRAPH_BASE_URL": ("graphBaseUrl", "https://graph.microsoft.com"),
-    # Not in the contract's table, but read by the app (reset_password/token_rotation.py).
+    # Not in the contract's table, but read by the app (credentials/rotation.py).
     "REFRESH_TOKEN_ROTATION_SCHEDULE": ("refreshTokenRotationSchedule", "0 0 3 * * 1"),
     # The Python worker's own setting.
     "PYTHON_THREADPOOL_THREAD_COUNT": ("pythonThreadpoolThreadCount", 16),
