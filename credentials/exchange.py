@@ -13,10 +13,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from pydantic import SecretStr
@@ -116,23 +116,9 @@ class PartnerCenterTokens:
         self._clock = clock
         self._sleep = sleep
         # Fresh until shortly before expiry, then usable while one request refreshes it.
-        self._cache: Cache[str, AccessToken] = Cache(
-            ttl=0,
-            lifetime=lambda token: Lifetime(
-                fresh=token.refresh_at - clock(), usable=token.expires_at - clock()
-            ),
-            stale_on=(DependencyUnavailable, UpstreamTimeout),
-            clock=clock,
-        )
+        self._cache: Cache[str, AccessToken] = _token_cache(clock)
         # Tokens for other resources in customers' tenants (Microsoft Graph), per tenant.
-        self._other_tenants: Cache[tuple[str, str], AccessToken] = Cache(
-            ttl=0,
-            lifetime=lambda token: Lifetime(
-                fresh=token.refresh_at - clock(), usable=token.expires_at - clock()
-            ),
-            stale_on=(DependencyUnavailable, UpstreamTimeout),
-            clock=clock,
-        )
+        self._other_tenants: Cache[tuple[str, str], AccessToken] = _token_cache(clock)
         # The timer's exchange and a request's never redeem the same refresh token twice.
         self._exchange_lock = threading.Lock()
 
@@ -324,6 +310,22 @@ class PartnerCenterTokens:
         under `label` so the secret itself serves no second purpose."""
         secret = self._secrets.get(self._names.app_secret).value
         return hashlib.sha256(label + b"\x00" + secret.get_secret_value().encode()).digest()
+
+
+_K = TypeVar("_K", bound=Hashable)
+
+
+def _token_cache(clock: Callable[[], float]) -> Cache[_K, AccessToken]:
+    """Access tokens: fresh until shortly before expiry, then usable while one request
+    refreshes them; a failed refresh keeps serving the still-valid token."""
+    return Cache(
+        ttl=0,
+        lifetime=lambda token: Lifetime(
+            fresh=token.refresh_at - clock(), usable=token.expires_at - clock()
+        ),
+        stale_on=(DependencyUnavailable, UpstreamTimeout),
+        clock=clock,
+    )
 
 
 def _waited_too_long() -> DependencyUnavailable:
