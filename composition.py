@@ -9,6 +9,8 @@ cannot stop it; the reset route gets the whole graph, sharing those same credent
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -42,6 +44,7 @@ install_correlation_logging()
 quiet_sdk_logging()
 report_settings_problems()
 
+
 @dataclass(frozen=True)
 class Timings:
     """Every wait the function makes, in one place: tests swap in short ones."""
@@ -54,6 +57,8 @@ class Timings:
     caller_key_refresh_floor: float = caller_auth.KEY_REFRESH_FLOOR_SECONDS
     caller_key_wait: float = caller_auth.KEY_LOCK_WAIT_SECONDS
     secret_write_retry_delays: tuple[float, ...] = key_vault.WRITE_RETRY_DELAYS
+    # Access-token expiry is wall-clock time (expires_on is epoch seconds).
+    token_clock: Callable[[], float] = time.time
 
 
 # Read when the graph is built.
@@ -140,6 +145,7 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
         names=SecretNames(*settings.secret_names),
         rotate_refresh_token=settings.rotate_refresh_token,
         retry=TIMINGS.retry,
+        clock=TIMINGS.token_clock,
     )
     return Credentials(settings, secrets, tokens)
 

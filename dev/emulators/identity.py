@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import ssl
 import threading
 import time
 import uuid
@@ -40,8 +39,8 @@ _DNS_NAME = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)
 class IdentityEmulator(EmulatorServer):
     """Plain HTTP by default; pass an SSL context when a client (MSAL) insists on https."""
 
-    def __init__(self, ledger: TokenLedger, *, ssl_context: ssl.SSLContext | None = None) -> None:
-        super().__init__(ssl_context=ssl_context)
+    def __init__(self, ledger: TokenLedger) -> None:
+        super().__init__()
         self.ledger = ledger
         self._state = threading.RLock()
         self._initial_key = SigningKey.generate()

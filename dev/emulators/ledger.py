@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -27,17 +28,19 @@ class TokenLedger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._grants: dict[str, _Grant] = {}
+        # Tests move this forward to expire tokens instead of sleeping.
+        self.clock: Callable[[], float] = time.time
 
     def issue(self, audience: str, lifetime_s: float, *, tenant: str | None = None) -> str:
         token = "emu-" + secrets.token_urlsafe(32)
-        grant = _Grant(normalize_audience(audience), time.time() + lifetime_s, tenant)
+        grant = _Grant(normalize_audience(audience), self.clock() + lifetime_s, tenant)
         with self._lock:
             self._grants[token] = grant
         return token
 
     def record(self, token: str, audience: str, lifetime_s: float) -> None:
         """Honour a token minted elsewhere: the code grant's access token is a JWT with `amr`."""
-        grant = _Grant(normalize_audience(audience), time.time() + lifetime_s)
+        grant = _Grant(normalize_audience(audience), self.clock() + lifetime_s)
         with self._lock:
             self._grants[token] = grant
 
@@ -46,7 +49,7 @@ class TokenLedger:
             return False
         with self._lock:
             grant = self._grants.get(token)
-        if grant is None or grant.expires_at <= time.time():
+        if grant is None or grant.expires_at <= self.clock():
             return False
         return grant.audience == normalize_audience(audience)
 

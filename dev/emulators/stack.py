@@ -52,19 +52,13 @@ __all__ = [
 
 
 class EmulatorStack:
-    """Identity, managed identity, Key Vault, Partner Center and Graph sharing one ledger.
+    """Identity, managed identity, Key Vault, Partner Center and Graph sharing one ledger."""
 
-    `identity_tls=True` serves the identity platform over HTTPS too, for clients such as
-    MSAL that refuse an http authority.
-    """
-
-    def __init__(self, *, sample: bool = True, identity_tls: bool = False) -> None:
+    def __init__(self, *, sample: bool = True) -> None:
         self._sample = sample
         self.ledger = TokenLedger()
         self.ca = TestCertificateAuthority()
-        self.identity = IdentityEmulator(
-            self.ledger, ssl_context=self.ca.server_context() if identity_tls else None
-        )
+        self.identity = IdentityEmulator(self.ledger)
         self.managed_identity = ManagedIdentityEmulator(self.ledger)
         self.key_vault = KeyVaultEmulator(self.ledger, self.ca)
         self.partner_center = PartnerCenterEmulator(self.ledger)

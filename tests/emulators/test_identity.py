@@ -97,7 +97,8 @@ def test_access_token_lifetime_is_settable(emulators: EmulatorStack) -> None:
     emulators.identity.access_token_lifetime = 1
     token = exchange_v1(emulators).json()["access_token"]
     assert emulators.ledger.is_valid(token, PC_RESOURCE)
-    time.sleep(1.05)
+    now = time.time()
+    emulators.ledger.clock = lambda: now + 1.05
     assert not emulators.ledger.is_valid(token, PC_RESOURCE)
 
 

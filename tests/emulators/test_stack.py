@@ -124,30 +124,3 @@ def test_whole_upstream_path(
     )
     assert emulators.identity.exchanges == 1
     assert emulators.key_vault.secret_value(s.SECRET_NAME_REFRESH_TOKEN) == grant["refresh_token"]
-
-
-def test_msal_works_against_an_https_identity_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
-    """MSAL refuses http authorities; identity_tls serves the identity platform over TLS."""
-    import msal  # type: ignore[import-untyped]
-
-    with EmulatorStack(identity_tls=True) as stack:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", stack.ca.ca_bundle_path)
-        app = msal.ConfidentialClientApplication(
-            s.SAMPLE_APP_ID,
-            client_credential=s.SAMPLE_APP_SECRET,
-            authority=f"{stack.identity.url}/{stack.identity.partner_tenant_id}",
-            instance_discovery=False,
-        )
-        scopes = [f"{PC_RESOURCE}/.default"]
-
-        granted = app.acquire_token_by_refresh_token(s.SAMPLE_REFRESH_TOKEN, scopes=scopes)
-        stack.identity.revoke_refresh_tokens(aadsts=50076)
-        refused = app.acquire_token_by_refresh_token(s.SAMPLE_REFRESH_TOKEN, scopes=scopes)
-
-        assert stack.ledger.is_valid(granted["access_token"], PC_RESOURCE)
-        assert refused["error"] == "interaction_required"
-        assert refused["error_codes"] == [50076]
-        assert all(
-            r.path.startswith(f"/{stack.identity.partner_tenant_id}/")
-            for r in stack.identity.requests
-        )

@@ -237,9 +237,11 @@ def test_a_token_near_expiry_is_refreshed_by_one_request_while_others_use_it(
     harness: Harness,
 ) -> None:
     harness.configure(PROTECTED_ROLE_GUARD="false", ROTATE_REFRESH_TOKEN="false")
+    later = 0.0
+    harness.timings(token_clock=lambda: time.time() + later)
     harness.stack.identity.access_token_lifetime = 2  # refresh window opens after 1 s
     harness.reset()
-    time.sleep(1.1)
+    later = 1.1
     harness.stack.identity.inject(Delay(0.5))
     with ThreadPoolExecutor(max_workers=8) as pool:
         started = time.monotonic()
