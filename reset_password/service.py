@@ -25,7 +25,6 @@ from reset_password.names import CustomerRef, UserRef
 from shared.caller_auth import NOT_YOUR_CUSTOMER, CustomerAccess
 from shared.context import current_deadline, in_current_context
 from shared.errors import (
-    AmbiguousCustomer,
     CustomerNotFound,
     DomainError,
     Forbidden,
@@ -197,12 +196,6 @@ class ResetService:
             if attempt.access.restricted:
                 raise Forbidden(NOT_YOUR_CUSTOMER) from None
             raise
-        except AmbiguousCustomer as ambiguous:
-            allowed = attempt.access.allows
-            candidates = [c for c in ambiguous.extra.get("candidates", []) if allowed(c)]
-            if not candidates:
-                raise Forbidden(NOT_YOUR_CUSTOMER) from None
-            raise AmbiguousCustomer(ambiguous.detail, extra={"candidates": candidates}) from None
 
     def _forget_stale(
         self,
