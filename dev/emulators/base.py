@@ -144,8 +144,9 @@ class EmulatorServer:
 
     def clear_faults(self) -> None:
         """Forget pending faults and release requests held by a Hang or Delay."""
-        self._faults.clear()
-        released, self._wake = self._wake, threading.Event()
+        with self._lock:
+            self._faults.clear()
+            released, self._wake = self._wake, threading.Event()
         released.set()
 
     # -- for subclasses --------------------------------------------------------
@@ -158,9 +159,9 @@ class EmulatorServer:
         del request
         return {}
 
-    def pause(self, seconds: float) -> bool:
+    def pause(self, seconds: float, wake: threading.Event | None = None) -> bool:
         """Sleep unless the server stops first; True when it was interrupted."""
-        return seconds > 0 and self._wake.wait(seconds)
+        return seconds > 0 and (wake or self._wake).wait(seconds)
 
     # -- used by the handler ---------------------------------------------------
 
@@ -170,8 +171,11 @@ class EmulatorServer:
         with self._lock:
             self._requests.append(request)
 
-    def _take_fault(self, request: RecordedRequest) -> Fault | None:
-        return self._faults.take(request)
+    def _take_fault(self, request: RecordedRequest) -> tuple[Fault | None, threading.Event]:
+        # The fault and the event that releases it are taken together: a clear_faults
+        # between the two would otherwise leave this request waiting on the new event.
+        with self._lock:
+            return self._faults.take(request), self._wake
 
 
 class _Server(ThreadingHTTPServer):
@@ -263,14 +267,14 @@ class _Handler(BaseHTTPRequestHandler):
         emulator = self._emulator
         request = self._read_request()
         emulator._record(request)
-        fault = emulator._take_fault(request)
+        fault, wake = emulator._take_fault(request)
         if isinstance(fault, Delay):
-            if emulator.pause(fault.seconds):
+            if emulator.pause(fault.seconds, wake):
                 self._drop()
                 return
             fault = None
         if isinstance(fault, Hang):
-            emulator.pause(fault.seconds)
+            emulator.pause(fault.seconds, wake)
             self._drop()
             return
         if isinstance(fault, Disconnect):

@@ -505,10 +505,12 @@ def test_a_caller_does_not_queue_behind_a_hanging_refresh(harness: Harness) -> N
     headers = authorization(harness)
     authenticate(checker, headers, 5)
     clock.now += 2 * 24 * 3600  # due for the daily refresh
+    loads = len(harness.stack.identity.requests_to("GET", "openid-configuration"))
     harness.stack.identity.inject(Hang(5), path="openid-configuration")
     stuck = threading.Thread(target=lambda: authenticate(checker, headers, 5))
     stuck.start()
-    while not harness.stack.identity.requests_to("GET", "openid-configuration"):
+    # Wait for the refresh (not the first load) to be under way before calling again.
+    while len(harness.stack.identity.requests_to("GET", "openid-configuration")) == loads:
         time.sleep(0.005)
     assert authenticate(checker, headers, 5).app_id == CALLER_APP_ID
     harness.stack.identity.clear_faults()  # lets the hanging call end
