@@ -1,4 +1,4 @@
-"""App settings follow the contract (section 3), every one an operator may change comes from
+"""App settings follow the contract's settings table, every one an operator may change comes from
 the azd environment through a parameter, and none holds a secret; outputs are named the azd
 way and leak nothing."""
 
@@ -59,7 +59,7 @@ REQUIRED_AZD_OUTPUTS = {
 }
 
 REQUIRED = object()  # a parameter without a default: azd asks for it
-# Contract section 3, setting by setting: the main.bicep parameter an operator changes it with
+# The contract's settings, one by one: the main.bicep parameter an operator changes it with
 # (through the azd environment variable of the same name) and the contract's default.
 OPERATOR_SETTINGS: dict[str, tuple[str, object]] = {
     "PARTNER_TENANT_ID": ("partnerTenantId", REQUIRED),
@@ -93,8 +93,8 @@ DERIVED_SETTINGS = {"KEY_VAULT_URL": "keyVaultUri", "AZURE_CLIENT_ID": "identity
 LOCAL_ONLY_SETTINGS = {"KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"}
 # Set by the platform itself (the managed identity endpoint), never by the templates.
 PLATFORM_SETTINGS = {"IDENTITY_ENDPOINT", "IDENTITY_HEADER"}
-# Contract section 3 as written (the table's first column).
-CONTRACT_SECTION_3 = {
+# The settings table of the contract as written (its first column).
+CONTRACT_SETTINGS = {
     "KEY_VAULT_URL",
     "PARTNER_TENANT_ID",
     "SECRET_NAME_APP_ID",
@@ -207,7 +207,7 @@ def test_no_app_setting_carries_a_secret_value() -> None:
 
 def test_every_contract_setting_is_provisioned_or_deliberately_left_out() -> None:
     covered = set(OPERATOR_SETTINGS) | set(DERIVED_SETTINGS) | LOCAL_ONLY_SETTINGS
-    assert covered >= CONTRACT_SECTION_3, sorted(CONTRACT_SECTION_3 - covered)
+    assert covered >= CONTRACT_SETTINGS, sorted(CONTRACT_SETTINGS - covered)
     assert not LOCAL_ONLY_SETTINGS & set(app_settings()), "emulator-only setting deployed"
 
 
