@@ -59,6 +59,10 @@ class Timings:
     secret_write_retry_delays: tuple[float, ...] = key_vault.WRITE_RETRY_DELAYS
     # Access-token expiry is wall-clock time (expires_on is epoch seconds).
     token_clock: Callable[[], float] = time.time
+    # Retry waits and the reset's deadline: a test swaps both for a virtual clock that
+    # a sleep advances, so a Retry-After of seconds costs no real time.
+    sleep: Callable[[float], None] = time.sleep
+    deadline_clock: Callable[[], float] = time.monotonic
 
 
 # Read when the graph is built.
@@ -80,6 +84,7 @@ class ResetDependencies:
     customer_policy: CustomerPolicy
     reset_service: ResetService
     reads: ThreadPoolExecutor
+    deadline_clock: Callable[[], float]
 
 
 _lock = threading.Lock()
@@ -145,6 +150,7 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
         names=SecretNames(*settings.secret_names),
         rotate_refresh_token=settings.rotate_refresh_token,
         retry=TIMINGS.retry,
+        sleep=TIMINGS.sleep,
         clock=TIMINGS.token_clock,
     )
     return Credentials(settings, secrets, tokens)
@@ -158,6 +164,7 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         session=session,
         tokens=tokens,
         retry=TIMINGS.retry,
+        sleep=TIMINGS.sleep,
         timeouts=TIMINGS.partner_center_timeouts,
         reset_call=settings.partner_center_reset_call,
     )
@@ -176,7 +183,10 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
     names = NameResolver(
         client,
         TenantDiscovery(
-            session=session, authority_host=settings.authority_host, retry=TIMINGS.retry
+            session=session,
+            authority_host=settings.authority_host,
+            retry=TIMINGS.retry,
+            sleep=TIMINGS.sleep,
         ),
         ttl_seconds=settings.lookup_cache_seconds,
         miss_ttl_seconds=settings.lookup_miss_cache_seconds,
@@ -192,10 +202,17 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
             session=session,
             tokens=tokens,
             retry=TIMINGS.retry,
+            sleep=TIMINGS.sleep,
         ),
     )
     return ResetDependencies(
-        settings, credentials, caller_tokens, CustomerPolicy(settings.caller_policy), service, reads
+        settings,
+        credentials,
+        caller_tokens,
+        CustomerPolicy(settings.caller_policy),
+        service,
+        reads,
+        TIMINGS.deadline_clock,
     )
 
 

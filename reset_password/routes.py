@@ -97,7 +97,9 @@ def _serve(
     req: func.HttpRequest, correlation_id: uuid.UUID, served: _Served, *, upn_only: bool
 ) -> None:
     deps = _dependencies()
-    with request_scope(correlation_id, Deadline(deps.settings.reset_deadline_seconds)):
+    with request_scope(
+        correlation_id, Deadline(deps.settings.reset_deadline_seconds, clock=deps.deadline_clock)
+    ):
         # Who calls is settled before anything about the request is revealed.
         if deps.caller_tokens is not None:
             served.caller = deps.caller_tokens.authenticate(req.headers)

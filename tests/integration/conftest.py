@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,6 @@ from dev.emulators.samples import (
     SECRET_NAME_REFRESH_TOKEN,
 )
 from dev.emulators.stack import EmulatorStack
-from shared.retry import RetryPolicy
 from shared.settings import SETTING_NAMES
 
 CANARY_PASSWORD = "Canary#Pw-7f3a9c"
@@ -44,6 +44,23 @@ def registered() -> dict[str, Any]:
     import function_app
 
     return {str(f.get_function_name()): f for f in function_app.app.get_functions()}
+
+
+class VirtualClock:
+    """Real monotonic time plus every retry wait, which costs nothing: the reset's
+    deadline still runs out on a real hang, and a Retry-After of seconds is honoured
+    (the deadline moves on by it) without the test waiting it out."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.slept = 0.0
+
+    def now(self) -> float:
+        return time.monotonic() + self.slept
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept += max(0.0, seconds)
 
 
 @dataclass
@@ -66,6 +83,7 @@ class Harness:
     registered: dict[str, Any]
     monkeypatch: pytest.MonkeyPatch
     caplog: pytest.LogCaptureFixture
+    clock: VirtualClock
     answers: list[Answer] = field(default_factory=list)
     extra_secrets: list[str] = field(default_factory=list)
 
@@ -182,17 +200,19 @@ def harness(
         monkeypatch.setenv(name, value)
     caplog.set_level(logging.DEBUG)
     # Refused write-backs are retried after seconds in production; here at once.
-    # Backoffs keep their shape at a tenth of the time; Retry-After is still honoured.
+    # Retry waits run on a virtual clock: honoured by the deadline, not waited out.
+    clock = VirtualClock()
     monkeypatch.setattr(
         "composition.TIMINGS",
         replace(
             composition.TIMINGS,
             secret_write_retry_delays=(0.01, 0.01),
-            retry=RetryPolicy(base_delay=0.05, max_delay=0.8),
+            sleep=clock.sleep,
+            deadline_clock=clock.now,
         ),
     )
     rebuild()
-    running = Harness(stack, registered, monkeypatch, caplog)
+    running = Harness(stack, registered, monkeypatch, caplog, clock)
     yield running
     running.assert_nothing_leaked()
     rebuild()

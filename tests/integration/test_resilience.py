@@ -73,9 +73,8 @@ def test_retry_after_as_an_http_date_is_honoured(harness: Harness) -> None:
     harness.stack.partner_center.inject(
         Status(429, {"statusCode": 429}, {"Retry-After": when}), path=RESET
     )
-    started = time.monotonic()
     assert harness.reset().status == 200
-    assert time.monotonic() - started >= 0.9
+    assert harness.clock.slept >= 0.9
 
 
 def test_two_5xx_answers_are_retried_to_success(harness: Harness) -> None:
@@ -112,9 +111,9 @@ def test_temporarily_unavailable_from_the_token_endpoint_is_retried(harness: Har
 def test_a_token_endpoint_that_stays_down_is_503_inside_the_deadline(harness: Harness) -> None:
     harness.configure(RESET_DEADLINE_SECONDS="3")
     harness.stack.identity.inject(Disconnect(), times=None)
-    started = time.monotonic()
+    started = harness.clock.now()
     assert_problem(harness.reset(), 503, "dependency_unavailable")
-    assert time.monotonic() - started < 3.5
+    assert harness.clock.now() - started < 3.5
 
 
 @pytest.mark.parametrize(

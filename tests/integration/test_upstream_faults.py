@@ -93,9 +93,8 @@ def test_throttling_then_success_waits_retry_after_and_keeps_the_request_id(
         ),
         path=RESET,
     )
-    started = time.monotonic()
     assert harness.reset().status == 200
-    assert time.monotonic() - started >= 1.0
+    assert harness.clock.slept >= 1.0
     ids = {
         r.headers["ms-requestid"] for r in harness.stack.partner_center.requests_to("PATCH", RESET)
     }
@@ -107,11 +106,11 @@ def test_throttling_past_the_deadline_is_429_with_retry_after(harness: Harness) 
     harness.stack.partner_center.inject(
         Status(429, {"statusCode": 429}, {"Retry-After": "2"}), times=None, path=RESET
     )
-    started = time.monotonic()
+    started = harness.clock.now()
     answer = harness.reset()
     assert_problem(answer, 429, "throttled")
     assert int(answer.headers["retry-after"]) >= 1
-    assert time.monotonic() - started < 3.5
+    assert harness.clock.now() - started < 3.5
 
 
 def test_5xx_then_success_is_retried_with_the_same_request_id(harness: Harness) -> None:
@@ -139,12 +138,12 @@ def test_a_dropped_connection_is_retried(harness: Harness) -> None:
 
 
 def test_a_hang_is_504_inside_the_deadline(harness: Harness) -> None:
-    harness.configure(RESET_DEADLINE_SECONDS="2")
+    harness.configure(RESET_DEADLINE_SECONDS="1")
     harness.reset()  # warm: the hang below concerns Partner Center alone
     harness.stack.partner_center.inject(Hang(30), times=None, path=RESET)
     started = time.monotonic()
     assert_problem(harness.reset(), 504, "upstream_timeout")
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 1.5
 
 
 def test_an_unreachable_key_vault_is_503_with_retry_after(harness: Harness) -> None:
