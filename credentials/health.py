@@ -131,9 +131,7 @@ def check_refresh_token(
         "lastExchangeAt": _iso(last.at) if last is not None else None,
     }
     if state.problem is not None:
-        return Check(
-            "refresh_token", "critical", f"Cannot tell its age: {state.problem}", facts
-        )
+        return Check("refresh_token", "critical", f"Cannot tell its age: {state.problem}", facts)
     if state.created_on is None:
         return Check(
             "refresh_token",
@@ -145,9 +143,7 @@ def check_refresh_token(
     age = max(now - state.created_on, 0.0) / DAY_SECONDS
     days_since = math.floor(age)
     days_left = max(REFRESH_TOKEN_LIFETIME_DAYS - math.ceil(age), 0)
-    facts.update(
-        storedAt=_iso(state.created_on), daysSinceStored=days_since, daysLeft=days_left
-    )
+    facts.update(storedAt=_iso(state.created_on), daysSinceStored=days_since, daysLeft=days_left)
     stored = (
         f"The refresh token in Key Vault secret '{state.name}' was stored "
         f"{_date(state.created_on)} ({days_since} days ago); about {days_left} days are left "
@@ -188,10 +184,7 @@ def check_app_secret(state: SecretState, thresholds: HealthSettings, now: float)
         )
     days_left = math.floor((state.expires_on - now) / DAY_SECONDS)
     facts.update(expiresAt=_iso(state.expires_on), daysLeft=days_left)
-    renew = (
-        "Create a new client secret for the app in Entra ID and store it with "
-        f"{STORE_COMMAND}."
-    )
+    renew = f"Create a new client secret for the app in Entra ID and store it with {STORE_COMMAND}."
     if state.expires_on <= now:
         return Check(
             "app_secret",
@@ -202,13 +195,9 @@ def check_app_secret(state: SecretState, thresholds: HealthSettings, now: float)
         )
     expires = f"The app secret in '{state.name}' expires {_date(state.expires_on)}"
     if days_left <= thresholds.app_secret_critical_days:
-        return Check(
-            "app_secret", "critical", f"{expires}, in {days_left} days. {renew}", facts
-        )
+        return Check("app_secret", "critical", f"{expires}, in {days_left} days. {renew}", facts)
     if days_left <= thresholds.app_secret_warning_days:
-        return Check(
-            "app_secret", "warning", f"{expires}, in {days_left} days. {renew}", facts
-        )
+        return Check("app_secret", "warning", f"{expires}, in {days_left} days. {renew}", facts)
     return Check("app_secret", "ok", f"{expires} ({days_left} days left).", facts)
 
 
@@ -298,9 +287,7 @@ def check_mfa(history: ExchangeHistory) -> Check:
             f"admin must run {CONSENT}, signing in with MFA.",
             facts,
         )
-    return Check(
-        "mfa", "ok", "The last access token carries multi-factor authentication.", facts
-    )
+    return Check("mfa", "ok", "The last access token carries multi-factor authentication.", facts)
 
 
 def _iso(moment: float) -> str:
