@@ -2,7 +2,8 @@
 credentials (a refresh token dies after 90 days unused), and store the new one.
 
 Failures are logged as one `ALERT` line naming the AADSTS code and the fix, so an
-Application Insights alert rule on `message startswith "ALERT"` catches them. After the
+Application Insights alert rule on `message contains "ALERT:"` catches them (every line
+starts with its correlation ID). After the
 rotation the credentials health checks run (no second exchange), and each check that is
 not ok is logged as one more `ALERT` line: an expiring app secret or a refresh token
 that stopped being renewed is heard of weeks before resets fail.
