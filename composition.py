@@ -1,9 +1,10 @@
 """Composition root: what each function needs, built once per process from validated
 settings and handed to it.
 
-The rotation timer asks only for the credentials, so a bad setting of the reset route
-cannot stop it; the reset route gets the whole graph, sharing those same credentials
-(one token cache per process). Tests call `rebuild()` to start cold, as a new worker.
+The rotation timer and the credentials health route ask only for the credentials (and
+the health thresholds), so a bad setting of the reset route cannot stop them; the reset
+route gets the whole graph, sharing those same credentials (one token cache per
+process). Tests call `rebuild()` to start cold, as a new worker.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from shared.partner_center import PartnerCenterClient
 from shared.retry import RetryPolicy
 from shared.settings import (
     CredentialSettings,
+    HealthSettings,
     Settings,
     load_credential_settings,
+    load_health_settings,
     load_settings,
 )
 from shared.startup import quiet_sdk_logging, report_settings_problems
@@ -57,7 +60,8 @@ class Timings:
     caller_key_refresh_floor: float = caller_auth.KEY_REFRESH_FLOOR_SECONDS
     caller_key_wait: float = caller_auth.KEY_LOCK_WAIT_SECONDS
     secret_write_retry_delays: tuple[float, ...] = key_vault.WRITE_RETRY_DELAYS
-    # Access-token expiry is wall-clock time (expires_on is epoch seconds).
+    # Wall-clock time: access-token expiry (expires_on is epoch seconds), when the last
+    # exchange happened, and the credentials health check's "now" (Key Vault's dates).
     token_clock: Callable[[], float] = time.time
     # Retry waits and the reset's deadline: a test swaps both for a virtual clock that
     # a sleep advances, so a Retry-After of seconds costs no real time.
@@ -74,6 +78,13 @@ class Credentials:
     settings: CredentialSettings
     secrets: SecretCache
     tokens: PartnerCenterTokens
+
+
+@dataclass(frozen=True)
+class CredentialsHealthDependencies:
+    credentials: Credentials
+    thresholds: HealthSettings
+    clock: Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,13 @@ def credentials() -> Credentials:
         if _credentials is None:
             _credentials = _build_credentials(load_credential_settings())
         return _credentials
+
+
+def credentials_health() -> CredentialsHealthDependencies:
+    """What the credentials health check needs; raises SettingsError naming any bad
+    credential or threshold setting (the reset route's settings play no part)."""
+    thresholds = load_health_settings()
+    return CredentialsHealthDependencies(credentials(), thresholds, TIMINGS.token_clock)
 
 
 def reset_dependencies() -> ResetDependencies:
@@ -151,6 +169,7 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
         rotate_refresh_token=settings.rotate_refresh_token,
         retry=TIMINGS.retry,
         sleep=TIMINGS.sleep,
+        resource=settings.partner_center_resource,
         clock=TIMINGS.token_clock,
     )
     return Credentials(settings, secrets, tokens)

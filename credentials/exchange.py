@@ -27,15 +27,17 @@ from shared.context import current_deadline
 from shared.errors import (
     DEPENDENCY_RETRY_AFTER,
     DependencyUnavailable,
+    DomainError,
     PartnerCredentialsInvalid,
     UpstreamTimeout,
 )
+from shared.jwt_claims import authentication_methods, unverified_claims
 from shared.retry import RetryPolicy, TryAgain, parse_seconds, with_retries
 
 logger = logging.getLogger(__name__)
 
+# The global cloud's; a sovereign cloud names its own (PARTNER_CENTER_RESOURCE).
 PARTNER_CENTER_RESOURCE = "https://api.partnercenter.microsoft.com"
-PARTNER_CENTER_SCOPE = f"{PARTNER_CENTER_RESOURCE}/.default"
 # Refresh this long before expiry (or at half-life for short-lived tokens).
 REFRESH_MARGIN_SECONDS = 300.0
 CONNECT_TIMEOUT = 3.0
@@ -84,6 +86,44 @@ class Exchange:
 
 
 @dataclass(frozen=True)
+class ExchangeSucceeded:
+    """What the credentials health check may know of the last good exchange: when, and
+    the sign-in's methods from the access token (None: the token's claims were unreadable)."""
+
+    at: float
+    authentication_methods: tuple[str, ...] | None
+
+    @property
+    def mfa(self) -> bool | None:
+        methods = self.authentication_methods
+        return None if methods is None else "mfa" in methods
+
+
+@dataclass(frozen=True)
+class ExchangeFailed:
+    """The last failed exchange: when, and our own detail (never an upstream string)."""
+
+    at: float
+    detail: str
+    credentials_rejected: bool
+
+
+@dataclass(frozen=True)
+class ExchangeHistory:
+    """This instance's Partner Center exchanges since it started (no secret in it)."""
+
+    last_success: ExchangeSucceeded | None = None
+    last_failure: ExchangeFailed | None = None
+
+    @property
+    def failing(self) -> bool:
+        """The most recent exchange failed."""
+        if self.last_failure is None:
+            return False
+        return self.last_success is None or self.last_failure.at >= self.last_success.at
+
+
+@dataclass(frozen=True)
 class TokenError:
     error: str
     aadsts: int | None
@@ -100,11 +140,13 @@ class PartnerCenterTokens:
         names: SecretNames,
         rotate_refresh_token: bool,
         retry: RetryPolicy,
+        resource: str = PARTNER_CENTER_RESOURCE,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._session = session
         self._authority_host = authority_host
+        self._resource = resource.rstrip("/")
         self._v2_url = f"{authority_host}/{tenant_id}/oauth2/v2.0/token"
         self._v1_url = f"{authority_host}/{tenant_id}/oauth2/token"
         # v2 first; an authority that only serves the v1 endpoint (404) switches us for good.
@@ -121,6 +163,7 @@ class PartnerCenterTokens:
         self._other_tenants: Cache[tuple[str, str], AccessToken] = _token_cache(clock)
         # The timer's exchange and a request's never redeem the same refresh token twice.
         self._exchange_lock = threading.Lock()
+        self._history = ExchangeHistory()
 
     def access_token(self) -> SecretStr:
         try:
@@ -137,6 +180,10 @@ class PartnerCenterTokens:
                 getattr(found.load_failure, "detail", type(found.load_failure).__name__),
             )
         return found.value.value
+
+    def history(self) -> ExchangeHistory:
+        """The last good and the last failed Partner Center exchange of this instance."""
+        return self._history
 
     def invalidate(self, rejected: SecretStr) -> None:
         """Forget a token Partner Center refused, unless another request already replaced it."""
@@ -172,9 +219,31 @@ class PartnerCenterTokens:
         if not self._exchange_lock.acquire(timeout=current_deadline().remaining()):
             raise _waited_too_long()
         try:
-            return self._exchange(endpoint)
+            exchange = self._exchange(endpoint)
+            if endpoint is None:
+                self._record_success(exchange.token)
+            return exchange
+        except DomainError as exc:
+            if endpoint is None:
+                self._record_failure(exc)
+            raise
         finally:
             self._exchange_lock.release()
+
+    def _record_success(self, token: AccessToken) -> None:
+        # The token came from the token endpoint over our own connection: its claims are
+        # read only to report the sign-in's methods, never trusted for anything else.
+        claims = unverified_claims(token.value.get_secret_value())
+        methods = tuple(authentication_methods(claims)) if claims else None
+        self._history = ExchangeHistory(
+            ExchangeSucceeded(self._clock(), methods), self._history.last_failure
+        )
+
+    def _record_failure(self, exc: DomainError) -> None:
+        failed = ExchangeFailed(
+            self._clock(), exc.detail, isinstance(exc, PartnerCredentialsInvalid)
+        )
+        self._history = ExchangeHistory(self._history.last_success, failed)
 
     def _exchange(self, endpoint: _Endpoint | None = None) -> Exchange:
         names = (self._names.app_id, self._names.app_secret, self._names.refresh_token)
@@ -284,8 +353,8 @@ class PartnerCenterTokens:
 
     def _endpoint(self) -> tuple[str, dict[str, str]]:
         if self._use_v1:
-            return self._v1_url, {"resource": PARTNER_CENTER_RESOURCE}
-        return self._v2_url, {"scope": PARTNER_CENTER_SCOPE}
+            return self._v1_url, {"resource": self._resource}
+        return self._v2_url, {"scope": f"{self._resource}/.default"}
 
     def _token_from(self, answer: dict[str, Any]) -> AccessToken:
         value = str(answer["access_token"])

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from azure.core.credentials import TokenCredential
@@ -48,6 +49,25 @@ WRITE_RETRY_DELAYS = (1.0, 5.0, 30.0)
 class FetchedSecret:
     value: SecretStr
     version: str | None
+    # The version's attributes (epoch seconds), for the credentials health check.
+    created_on: float | None = None
+    expires_on: float | None = None
+
+
+@dataclass(frozen=True)
+class SecretState:
+    """What Key Vault says of one secret right now, without its value: its current
+    version's dates, or why it could not be read (our own words, naming the secret)."""
+
+    name: str
+    version: str | None = None
+    created_on: float | None = None
+    expires_on: float | None = None
+    problem: str | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.problem is None
 
 
 class SecretStore(Protocol):
@@ -76,7 +96,13 @@ class KeyVaultStore:
             raise DependencyUnavailable(
                 f"Key Vault secret '{name}' is empty.", retry_after=DEPENDENCY_RETRY_AFTER
             )
-        return FetchedSecret(SecretStr(secret.value.strip()), secret.properties.version)
+        properties = secret.properties
+        return FetchedSecret(
+            SecretStr(secret.value.strip()),
+            properties.version,
+            created_on=_epoch(properties.created_on or properties.updated_on),
+            expires_on=_epoch(properties.expires_on),
+        )
 
     def write(self, name: str, value: SecretStr) -> str | None:
         try:
@@ -91,6 +117,10 @@ class KeyVaultStore:
         except Exception as exc:  # noqa: BLE001
             raise _unavailable(name, "write", exc) from None
         return stored.properties.version
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    return moment.timestamp() if moment is not None else None
 
 
 def _unavailable(name: str, action: str, exc: Exception) -> DependencyUnavailable:
@@ -181,6 +211,24 @@ class SecretCache:
         """What Key Vault holds now (an operator may have stored a new value), bypassing
         the cache; it never replaces a value waiting to be stored."""
         return self._read(name)
+
+    def inspect(self, names: tuple[str, ...]) -> list[SecretState]:
+        """Each secret as Key Vault holds it now (read past the cache, side by side), its
+        value dropped at once: for the credentials health check."""
+        futures = [self._fan_out.submit(in_current_context(self._read), name) for name in names]
+        states = []
+        for name, future in zip(names, futures, strict=True):
+            try:
+                fetched = future.result(timeout=max(current_deadline().remaining(), 0.0))
+            except FutureTimeout:
+                states.append(SecretState(name, problem=_late(name).detail))
+            except DependencyUnavailable as exc:
+                states.append(SecretState(name, problem=exc.detail))
+            else:
+                states.append(
+                    SecretState(name, fetched.version, fetched.created_on, fetched.expires_on)
+                )
+        return states
 
     def keep(self, name: str, value: SecretStr) -> None:
         """Use a value we produced (a rotated refresh token) from now on, whatever the

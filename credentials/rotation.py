@@ -2,7 +2,11 @@
 credentials (a refresh token dies after 90 days unused), and store the new one.
 
 Failures are logged as one `ALERT` line naming the AADSTS code and the fix, so an
-Application Insights alert rule on `message startswith "ALERT"` catches them.
+Application Insights alert rule on `message contains "ALERT:"` catches them (every line
+starts with its correlation ID). After the
+rotation the credentials health checks run (no second exchange), and each check that is
+not ok is logged as one more `ALERT` line: an expiring app secret or a refresh token
+that stopped being renewed is heard of weeks before resets fail.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import azure.functions as func
 
 import composition
 from credentials.exchange import Exchange, PartnerCenterTokens
+from credentials.health_route import HEALTH_DEADLINE_SECONDS, check_credentials
 from shared.context import request_scope
 from shared.deadline import Deadline
 from shared.errors import DomainError
@@ -43,7 +48,30 @@ def rotate_now() -> bool:
         logger.error("ALERT: refresh token rotation skipped: %s", "; ".join(exc.problems))
         return False
     with request_scope(uuid.uuid4(), Deadline(ROTATION_DEADLINE_SECONDS)) as scope:
-        return _rotate(tokens, scope.deadline)
+        rotated = _rotate(tokens, scope.deadline)
+    with request_scope(uuid.uuid4(), Deadline(HEALTH_DEADLINE_SECONDS)):
+        alert_on_credentials_health()
+    return rotated
+
+
+def alert_on_credentials_health() -> None:
+    """One ALERT line per check that is not ok (critical as errors, warnings as warnings);
+    nothing when all are ok."""
+    try:
+        report = check_credentials(probe=False)
+    except Exception as exc:  # noqa: BLE001 - the timer must finish and say why
+        logger.error("ALERT: credentials health check failed (%s).", type(exc).__name__)
+        return
+    for check in report.checks:
+        if check.status == "ok":
+            continue
+        logger.log(
+            logging.ERROR if check.status == "critical" else logging.WARNING,
+            "ALERT: credentials %s %s: %s",
+            check.name,
+            check.status,
+            check.detail,
+        )
 
 
 def _rotate(tokens: PartnerCenterTokens, deadline: Deadline) -> bool:

@@ -85,6 +85,7 @@ Try:
     -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
     -d '{{"password": "Correct-Horse-42", "revokeSessions": true}}'
   curl -s {base}/health
+  curl -s "{base}/health/credentials?probe=true" -H "x-functions-key: {key}"
 
 Ctrl-C stops everything.
 """,

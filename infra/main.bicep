@@ -160,6 +160,26 @@ param lookupCacheSeconds int = 3600
 @minValue(0)
 param lookupMissCacheSeconds int = 60
 
+@description('HEALTH_REFRESH_TOKEN_WARNING_DAYS: days since the refresh token was stored before the credentials health check warns.')
+@minValue(1)
+@maxValue(89)
+param healthRefreshTokenWarningDays int = 60
+
+@description('HEALTH_REFRESH_TOKEN_CRITICAL_DAYS: days since the refresh token was stored before the check is critical (below its 90-day life).')
+@minValue(1)
+@maxValue(89)
+param healthRefreshTokenCriticalDays int = 80
+
+@description('HEALTH_APP_SECRET_WARNING_DAYS: days before the app secret expires when the check warns.')
+@minValue(0)
+@maxValue(3650)
+param healthAppSecretWarningDays int = 30
+
+@description('HEALTH_APP_SECRET_CRITICAL_DAYS: days before the app secret expires when the check is critical.')
+@minValue(0)
+@maxValue(3650)
+param healthAppSecretCriticalDays int = 7
+
 // --- Scale -------------------------------------------------------------------------------
 
 // 40 is the lowest maximum the Flex Consumption documentation promises in every region.
@@ -384,6 +404,10 @@ module api 'app/function.bicep' = {
     protectedRoleIds: protectedRoleIds
     lookupCacheSeconds: lookupCacheSeconds
     lookupMissCacheSeconds: lookupMissCacheSeconds
+    healthRefreshTokenWarningDays: healthRefreshTokenWarningDays
+    healthRefreshTokenCriticalDays: healthRefreshTokenCriticalDays
+    healthAppSecretWarningDays: healthAppSecretWarningDays
+    healthAppSecretCriticalDays: healthAppSecretCriticalDays
     pythonThreadpoolThreadCount: pythonThreadpoolThreadCount
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB

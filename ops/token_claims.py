@@ -10,26 +10,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import jwt
-
 from ops.errors import OpsError
+from shared.jwt_claims import authentication_methods, unverified_claims
 
-
-def unverified_claims(token: str | None) -> dict[str, Any]:
-    if not token:
-        return {}
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return {}
-    return claims if isinstance(claims, dict) else {}
-
-
-def authentication_methods(access_claims: dict[str, Any]) -> list[str]:
-    amr = access_claims.get("amr")
-    if not isinstance(amr, list):
-        return []
-    return [str(method) for method in amr if isinstance(method, str)]
+# The function's credentials health check reads MFA the same way (shared.jwt_claims).
+__all__ = ["check_nonce", "consenting_user", "require_mfa", "unverified_claims"]
 
 
 def require_mfa(access_claims: dict[str, Any]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import azure.functions as func
 from pydantic import SecretStr, ValidationError
@@ -19,6 +19,7 @@ from reset_password.models import MAX_BODY_BYTES, ResetPasswordBody
 from reset_password.names import CustomerRef, UserRef, parse_customer, parse_user
 from reset_password.service import ResetOrder
 from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from shared.query import query_parameters, shown_name
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
 CUSTOMER_MESSAGE = "must be a customer tenant ID (GUID) or a verified domain such as contoso.com"
@@ -30,8 +31,6 @@ ROUTE = re.compile(
 )
 # `code` is the host's function key; it reaches the function too and means nothing here.
 KNOWN_QUERY_PARAMETERS = frozenset({"dryRun", "code"})
-# A parameter name is echoed only when it is plainly a name, never arbitrary input.
-_ECHOABLE_NAME = re.compile(r"^[A-Za-z0-9_.\[\]-]{1,40}$")
 
 _BODY_MESSAGES = {
     "missing": "is required",
@@ -133,7 +132,7 @@ def parse_reset_request(req: func.HttpRequest, *, upn_only: bool = False) -> Res
             {"field": "Idempotency-Key", "message": "must be 1 to 128 printable ASCII characters"}
         )
 
-    dry_run = _dry_run(_query(req), errors)
+    dry_run = _dry_run(query_parameters(req), errors)
     body = _parse_body(raw_body, errors)
     if errors or body is None or customer is None or user is None:
         raise InvalidRequest(_summary(errors), errors=errors)
@@ -153,10 +152,8 @@ def _dry_run(query: Mapping[str, str], errors: list[dict[str, str]]) -> bool:
     """A misspelt or empty switch must never fall back to a real reset: refuse it."""
     for name in query:
         if name not in KNOWN_QUERY_PARAMETERS:
-            field = name if _ECHOABLE_NAME.fullmatch(name) else "query"
-            errors.append(
-                {"field": field, "message": "is not a known query parameter (known: dryRun)"}
-            )
+            message = "is not a known query parameter (known: dryRun)"
+            errors.append({"field": shown_name(name), "message": message})
     text = query.get("dryRun")
     if text is None:
         return False
@@ -200,16 +197,6 @@ def _route_params(req: func.HttpRequest) -> Mapping[str, str]:
     if match is None:
         return {}
     return {name: unquote(value) for name, value in match.groupdict().items() if value is not None}
-
-
-def _query(req: func.HttpRequest) -> Mapping[str, str]:
-    if req.params:
-        return dict(req.params)
-    # As the host does: blank values kept, repeated values joined with a comma.
-    joined: dict[str, str] = {}
-    for name, value in parse_qsl(urlsplit(req.url).query, keep_blank_values=True):
-        joined[name] = f"{joined[name]},{value}" if name in joined else value
-    return joined
 
 
 def _summary(errors: list[dict[str, str]]) -> str:

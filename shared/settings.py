@@ -87,6 +87,10 @@ class CredentialSettings(BaseModel):
         "partner-center-refresh-token", alias="SECRET_NAME_REFRESH_TOKEN"
     )
     authority_host: str = Field("https://login.microsoftonline.com", alias="AUTHORITY_HOST")
+    # The token's audience: another value only in a sovereign cloud (21Vianet).
+    partner_center_resource: str = Field(
+        "https://api.partnercenter.microsoft.com", alias="PARTNER_CENTER_RESOURCE"
+    )
     key_vault_verify_challenge_resource: EnvBool = Field(
         True, alias="KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"
     )
@@ -97,7 +101,7 @@ class CredentialSettings(BaseModel):
     identity_endpoint: OptionalText = Field(None, alias="IDENTITY_ENDPOINT")
     identity_header: OptionalText = Field(None, alias="IDENTITY_HEADER", repr=False)
 
-    @field_validator("key_vault_url", "authority_host")
+    @field_validator("key_vault_url", "authority_host", "partner_center_resource")
     @classmethod
     def _credential_url(cls, value: str) -> str:
         return _url(value)
@@ -217,6 +221,42 @@ class Settings(CredentialSettings):
         return self.caller_tenant_id is not None
 
 
+class HealthSettings(BaseModel):
+    """Thresholds of the credentials health check (`GET /api/health/credentials` and the
+    rotation timer's alerts), in days.
+
+    Kept apart from the credentials' settings: a bad threshold must not stop the refresh
+    token from being rotated, nor the reset from working.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=False, extra="ignore")
+
+    # The refresh token dies after 90 days unused: warn well before, alarm close to it.
+    refresh_token_warning_days: int = Field(
+        60, ge=1, le=89, alias="HEALTH_REFRESH_TOKEN_WARNING_DAYS"
+    )
+    refresh_token_critical_days: int = Field(
+        80, ge=1, le=89, alias="HEALTH_REFRESH_TOKEN_CRITICAL_DAYS"
+    )
+    # Days before the app secret expires: time to create and store a new one.
+    app_secret_warning_days: int = Field(30, ge=0, le=3650, alias="HEALTH_APP_SECRET_WARNING_DAYS")
+    app_secret_critical_days: int = Field(7, ge=0, le=3650, alias="HEALTH_APP_SECRET_CRITICAL_DAYS")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HealthSettings:
+        if self.refresh_token_warning_days >= self.refresh_token_critical_days:
+            raise ValueError(
+                "HEALTH_REFRESH_TOKEN_WARNING_DAYS must be less than "
+                "HEALTH_REFRESH_TOKEN_CRITICAL_DAYS (days since the refresh token was stored)"
+            )
+        if self.app_secret_warning_days <= self.app_secret_critical_days:
+            raise ValueError(
+                "HEALTH_APP_SECRET_WARNING_DAYS must be more than "
+                "HEALTH_APP_SECRET_CRITICAL_DAYS (days left before the app secret expires)"
+            )
+        return self
+
+
 def _tenant(value: str) -> str:
     if not _TENANT.fullmatch(value.strip()):
         raise ValueError("must be a tenant ID (GUID) or a tenant domain name")
@@ -232,7 +272,10 @@ def _is_guid(value: str) -> bool:
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(
-    field.alias for field in Settings.model_fields.values() if field.alias
+    field.alias
+    for model in (Settings, HealthSettings)
+    for field in model.model_fields.values()
+    if field.alias
 )
 
 
@@ -261,6 +304,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 def load_credential_settings(environ: Mapping[str, str] | None = None) -> CredentialSettings:
     """Only the settings the credentials need (for the rotation timer)."""
     return _load(CredentialSettings, environ)
+
+
+def load_health_settings(environ: Mapping[str, str] | None = None) -> HealthSettings:
+    """The credentials health check's thresholds."""
+    return _load(HealthSettings, environ)
 
 
 def _load(model: type[_Model], environ: Mapping[str, str] | None) -> _Model:

@@ -70,6 +70,9 @@ class IdentityEmulator(EmulatorServer):
             self.caller_audience = CALLER_AUDIENCE
             self.access_token_lifetime: float = 3600
             self.revoke_used_refresh_tokens = False
+            # The sign-in methods (`amr`) of the Partner Center access tokens the
+            # refresh-token grant issues, as JWTs like the real ones; None: opaque tokens.
+            self.refresh_grant_amr: list[str] | None = ["pwd", "mfa"]
             # Fields merged into every token answer: hostile or odd values for tests.
             self.token_answer_overrides: dict[str, Any] = {}
             self._apps: dict[str, str] = {}
@@ -360,7 +363,11 @@ class IdentityEmulator(EmulatorServer):
                 self._graph_exchanges.append(graph_tenant)
             lifetime = self.access_token_lifetime
             audience = self.graph_audience if graph_tenant is not None else PARTNER_CENTER_AUDIENCE
-        access_token = self.ledger.issue(audience, lifetime, tenant=graph_tenant)
+            amr = None if graph_tenant is not None else self.refresh_grant_amr
+        if amr is None:
+            access_token = self.ledger.issue(audience, lifetime, tenant=graph_tenant)
+        else:
+            access_token = self._partner_center_jwt(form["client_id"], amr, lifetime)
         headers = {
             "Cache-Control": "no-store, no-cache",
             "Pragma": "no-cache",
@@ -396,6 +403,31 @@ class IdentityEmulator(EmulatorServer):
         with self._state:
             body.update(self.token_answer_overrides)
         return json_response(200, body, headers)
+
+    def _partner_center_jwt(self, client_id: str, amr: list[str], lifetime: float) -> str:
+        """A Partner Center access token shaped like the real (v1) one, carrying `amr`."""
+        now = int(time.time())
+        tenant = self.partner_tenant_id
+        token = self.mint_caller_token(
+            {
+                "aud": PARTNER_CENTER_AUDIENCE,
+                "iss": f"https://sts.windows.net/{tenant}/",
+                "tid": tenant,
+                "iat": now,
+                "nbf": now,
+                "exp": now + int(lifetime),
+                "amr": list(amr),
+                "scp": "user_impersonation",
+                "appid": client_id,
+                "appidacr": "1",
+                "ver": "1.0",
+                "azp": None,
+                "azpacr": None,
+                "roles": None,
+            }
+        )
+        self.ledger.record(token, PARTNER_CENTER_AUDIENCE, lifetime)
+        return token
 
     def _check_client(self, client_id: str, client_secret: str) -> AadstsError | None:
         with self._state:

@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dev.emulators.base import EmulatorServer
@@ -29,7 +29,9 @@ class SecretVersion:
     value: str
     content_type: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # Attributes in epoch seconds, as Key Vault sends them (`created`, `updated`, `exp`).
     created: int = field(default_factory=lambda: int(time.time()))
+    expires: int | None = None
 
 
 def _kv_error(status: int, code: str, message: str, **extra: Any) -> Response:
@@ -76,11 +78,40 @@ class KeyVaultEmulator(EmulatorServer):
         *,
         content_type: str | None = None,
         tags: dict[str, str] | None = None,
+        created: float | None = None,
+        expires: float | None = None,
     ) -> str:
-        version = SecretVersion(uuid.uuid4().hex, value, content_type, dict(tags or {}))
+        version = SecretVersion(
+            uuid.uuid4().hex,
+            value,
+            content_type,
+            dict(tags or {}),
+            int(time.time() if created is None else created),
+            None if expires is None else int(expires),
+        )
         with self._state:
             self._secrets.setdefault(name.lower(), []).append(version)
         return version.version
+
+    def set_attributes(
+        self, name: str, *, created: float | None = None, expires: float | None = None
+    ) -> None:
+        """Change the current version's dates (a test's way to age a secret or make it
+        expire without waiting); None leaves a date as it is."""
+        with self._state:
+            versions = self._secrets[name.lower()]
+            current = versions[-1]
+            versions[-1] = replace(
+                current,
+                created=current.created if created is None else int(created),
+                expires=current.expires if expires is None else int(expires),
+            )
+
+    def attributes(self, name: str) -> dict[str, Any]:
+        """The current version's attributes as the vault answers them."""
+        with self._state:
+            current = self._secrets[name.lower()][-1]
+        return self._attributes(current)
 
     def secret_value(self, name: str) -> str | None:
         with self._state:
@@ -185,11 +216,14 @@ class KeyVaultEmulator(EmulatorServer):
             return _kv_error(400, "BadParameter", "Property 'value' is required.")
         content_type = body.get("contentType")
         tags = body.get("tags") or {}
+        attributes = body.get("attributes")
+        expires = attributes.get("exp") if isinstance(attributes, dict) else None
         version = SecretVersion(
             uuid.uuid4().hex,
             body["value"],
             content_type if isinstance(content_type, str) else None,
             {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
+            expires=int(expires) if isinstance(expires, int | float) else None,
         )
         with self._state:
             self._secrets.setdefault(name.lower(), []).append(version)
@@ -199,15 +233,22 @@ class KeyVaultEmulator(EmulatorServer):
         bundle: dict[str, Any] = {
             "value": version.value,
             "id": f"{self.url}/secrets/{name}/{version.version}",
-            "attributes": {
-                "enabled": True,
-                "created": version.created,
-                "updated": version.created,
-                "recoveryLevel": "Recoverable+Purgeable",
-                "recoverableDays": 90,
-            },
+            "attributes": self._attributes(version),
             "tags": version.tags,
         }
         if version.content_type is not None:
             bundle["contentType"] = version.content_type
         return bundle
+
+    @staticmethod
+    def _attributes(version: SecretVersion) -> dict[str, Any]:
+        attributes: dict[str, Any] = {
+            "enabled": True,
+            "created": version.created,
+            "updated": version.created,
+            "recoveryLevel": "Recoverable+Purgeable",
+            "recoverableDays": 90,
+        }
+        if version.expires is not None:
+            attributes["exp"] = version.expires
+        return attributes

@@ -109,6 +109,18 @@ param lookupCacheSeconds int
 @description('LOOKUP_MISS_CACHE_SECONDS')
 param lookupMissCacheSeconds int
 
+@description('HEALTH_REFRESH_TOKEN_WARNING_DAYS')
+param healthRefreshTokenWarningDays int
+
+@description('HEALTH_REFRESH_TOKEN_CRITICAL_DAYS')
+param healthRefreshTokenCriticalDays int
+
+@description('HEALTH_APP_SECRET_WARNING_DAYS')
+param healthAppSecretWarningDays int
+
+@description('HEALTH_APP_SECRET_CRITICAL_DAYS')
+param healthAppSecretCriticalDays int
+
 @description('PYTHON_THREADPOOL_THREAD_COUNT')
 param pythonThreadpoolThreadCount int
 
@@ -244,6 +256,22 @@ var baseAppSettings = [
   {
     name: 'LOOKUP_MISS_CACHE_SECONDS'
     value: string(lookupMissCacheSeconds)
+  }
+  {
+    name: 'HEALTH_REFRESH_TOKEN_WARNING_DAYS'
+    value: string(healthRefreshTokenWarningDays)
+  }
+  {
+    name: 'HEALTH_REFRESH_TOKEN_CRITICAL_DAYS'
+    value: string(healthRefreshTokenCriticalDays)
+  }
+  {
+    name: 'HEALTH_APP_SECRET_WARNING_DAYS'
+    value: string(healthAppSecretWarningDays)
+  }
+  {
+    name: 'HEALTH_APP_SECRET_CRITICAL_DAYS'
+    value: string(healthAppSecretCriticalDays)
   }
   {
     name: 'PYTHON_THREADPOOL_THREAD_COUNT'

@@ -290,3 +290,23 @@ def test_extra_headers_override_and_none_removes(emulators: EmulatorStack) -> No
     header = jwt.get_unverified_header(token)
     assert "kid" not in header
     assert header["typ"] == "at+jwt"
+
+
+def test_the_refresh_grant_issues_a_jwt_carrying_mfa(emulators: EmulatorStack) -> None:
+    token = exchange_v1(emulators).json()["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["amr"] == ["pwd", "mfa"]
+    assert claims["aud"] == PC_RESOURCE
+    assert emulators.ledger.is_valid(token, PC_RESOURCE)
+
+
+def test_the_refresh_grants_sign_in_methods_are_settable(emulators: EmulatorStack) -> None:
+    emulators.identity.refresh_grant_amr = ["pwd"]
+    token = exchange_v1(emulators).json()["access_token"]
+    assert jwt.decode(token, options={"verify_signature": False})["amr"] == ["pwd"]
+
+
+def test_the_refresh_grant_can_issue_opaque_tokens(emulators: EmulatorStack) -> None:
+    emulators.identity.refresh_grant_amr = None
+    token = exchange_v1(emulators).json()["access_token"]
+    assert token.startswith("emu-")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Iterator
 
@@ -202,3 +203,36 @@ def test_managed_identity_refusals(
     assert answer.status_code == 400
     assert answer.json()["statusCode"] == 400
     assert answer.json()["message"]
+
+
+def test_a_secret_answers_its_created_updated_and_expiry_dates(emulators: EmulatorStack) -> None:
+    vault = emulators.key_vault
+    vault.set_secret("dated", "v", created=1_700_000_000, expires=1_900_000_000)
+    token = emulators.ledger.issue(KEY_VAULT_AUDIENCE, 60)
+    attributes = _vault_get(emulators, "/secrets/dated", token).json()["attributes"]
+    assert (attributes["created"], attributes["updated"]) == (1_700_000_000, 1_700_000_000)
+    assert attributes["exp"] == 1_900_000_000
+
+
+def test_a_secret_without_an_expiry_answers_no_exp(emulators: EmulatorStack) -> None:
+    token = emulators.ledger.issue(KEY_VAULT_AUDIENCE, 60)
+    attributes = _vault_get(emulators, f"/secrets/{s.SECRET_NAME_APP_ID}", token).json()
+    assert "exp" not in attributes["attributes"]
+
+
+def test_a_tests_dates_replace_the_current_versions(emulators: EmulatorStack) -> None:
+    vault = emulators.key_vault
+    vault.set_attributes(s.SECRET_NAME_REFRESH_TOKEN, created=1_600_000_000)
+    vault.set_attributes(s.SECRET_NAME_REFRESH_TOKEN, expires=1_950_000_000)
+    attributes = vault.attributes(s.SECRET_NAME_REFRESH_TOKEN)
+    assert (attributes["created"], attributes["exp"]) == (1_600_000_000, 1_950_000_000)
+
+
+def test_the_sdk_reads_the_dates_a_put_set(sdk_env: EmulatorStack) -> None:
+    expires = datetime.datetime(2030, 1, 2, tzinfo=datetime.UTC)
+    with _client(sdk_env) as client:
+        client.set_secret("expiring", "v", expires_on=expires)
+        properties = client.get_secret("expiring").properties
+    assert properties.expires_on == expires
+    assert properties.created_on is not None
+    assert abs(properties.created_on.timestamp() - time.time()) < 60

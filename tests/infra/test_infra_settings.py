@@ -82,6 +82,11 @@ OPERATOR_SETTINGS: dict[str, tuple[str, object]] = {
     "PARTNER_CENTER_RESOURCE": ("partnerCenterResource", "https://api.partnercenter.microsoft.com"),
     "PARTNER_CENTER_RESET_CALL": ("partnerCenterResetCall", "resetpassword"),
     "GRAPH_BASE_URL": ("graphBaseUrl", "https://graph.microsoft.com"),
+    # Thresholds of the credentials health check (GET /api/health/credentials, the timer).
+    "HEALTH_REFRESH_TOKEN_WARNING_DAYS": ("healthRefreshTokenWarningDays", 60),
+    "HEALTH_REFRESH_TOKEN_CRITICAL_DAYS": ("healthRefreshTokenCriticalDays", 80),
+    "HEALTH_APP_SECRET_WARNING_DAYS": ("healthAppSecretWarningDays", 30),
+    "HEALTH_APP_SECRET_CRITICAL_DAYS": ("healthAppSecretCriticalDays", 7),
     # Not in the contract's table, but read by the app (credentials/rotation.py).
     "REFRESH_TOKEN_ROTATION_SCHEDULE": ("refreshTokenRotationSchedule", "0 0 3 * * 1"),
     # The Python worker's own setting.

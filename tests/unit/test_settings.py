@@ -5,8 +5,19 @@ from __future__ import annotations
 import pytest
 
 from shared.directory_roles import ALWAYS_PROTECTED_ROLES, PRIVILEGED_ROLES
-from shared.settings import SettingsError, load_settings
+from shared.settings import (
+    SettingsError,
+    load_credential_settings,
+    load_health_settings,
+    load_settings,
+)
 
+URL_SETTINGS = [
+    "AUTHORITY_HOST",
+    "PARTNER_CENTER_BASE_URL",
+    "KEY_VAULT_URL",
+    "PARTNER_CENTER_RESOURCE",
+]
 BASE = {
     "KEY_VAULT_URL": "https://kv-example.vault.azure.net/",
     "PARTNER_TENANT_ID": "11111111-1111-1111-1111-111111111111",
@@ -131,7 +142,7 @@ def test_the_core_roles_are_always_protected() -> None:
     } == ALWAYS_PROTECTED_ROLES
 
 
-@pytest.mark.parametrize("name", ["AUTHORITY_HOST", "PARTNER_CENTER_BASE_URL", "KEY_VAULT_URL"])
+@pytest.mark.parametrize("name", URL_SETTINGS)
 @pytest.mark.parametrize(
     "url", ["http://login.example.com", "http://10.0.0.5", "ftp://127.0.0.1", "http://127.0.0.2"]
 )
@@ -141,7 +152,7 @@ def test_upstream_urls_must_be_https_off_loopback(name: str, url: str) -> None:
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:8443", "[::1]:8443", "localhost:8443"])
-@pytest.mark.parametrize("name", ["AUTHORITY_HOST", "PARTNER_CENTER_BASE_URL", "KEY_VAULT_URL"])
+@pytest.mark.parametrize("name", URL_SETTINGS)
 def test_plain_http_is_allowed_on_a_loopback_host(name: str, host: str) -> None:
     load_settings({**BASE, name: f"http://{host}"})
 
@@ -169,3 +180,54 @@ def test_a_malformed_role_id_list_is_named_without_its_values() -> None:
 
 def test_lookup_misses_are_remembered_for_a_minute_by_default() -> None:
     assert load_settings(BASE).lookup_miss_cache_seconds == 60
+
+
+def test_the_partner_center_resource_is_the_global_clouds_by_default() -> None:
+    settings = load_credential_settings(BASE)
+    assert settings.partner_center_resource == "https://api.partnercenter.microsoft.com"
+
+
+def test_a_sovereign_partner_center_resource_is_a_credential_setting() -> None:
+    china = "https://partner.partnercenterapi.microsoftonline.cn/"
+    settings = load_credential_settings({**BASE, "PARTNER_CENTER_RESOURCE": china})
+    assert settings.partner_center_resource == china.rstrip("/")
+
+
+def test_health_thresholds_default_to_60_80_days_and_30_7_days() -> None:
+    thresholds = load_health_settings({})
+    assert (thresholds.refresh_token_warning_days, thresholds.refresh_token_critical_days) == (
+        60,
+        80,
+    )
+    assert (thresholds.app_secret_warning_days, thresholds.app_secret_critical_days) == (30, 7)
+
+
+def test_a_refresh_token_warning_not_before_its_critical_names_both_settings() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_health_settings(
+            {"HEALTH_REFRESH_TOKEN_WARNING_DAYS": "80", "HEALTH_REFRESH_TOKEN_CRITICAL_DAYS": "70"}
+        )
+    [problem] = caught.value.problems
+    assert "HEALTH_REFRESH_TOKEN_WARNING_DAYS" in problem
+    assert "HEALTH_REFRESH_TOKEN_CRITICAL_DAYS" in problem
+
+
+def test_an_app_secret_warning_not_above_its_critical_names_both_settings() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_health_settings(
+            {"HEALTH_APP_SECRET_WARNING_DAYS": "7", "HEALTH_APP_SECRET_CRITICAL_DAYS": "7"}
+        )
+    [problem] = caught.value.problems
+    assert "HEALTH_APP_SECRET_WARNING_DAYS" in problem
+    assert "HEALTH_APP_SECRET_CRITICAL_DAYS" in problem
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "90", "1.5"])
+def test_a_malformed_refresh_token_threshold_names_the_setting(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_health_settings({"HEALTH_REFRESH_TOKEN_CRITICAL_DAYS": value})
+    assert caught.value.problems[0].startswith("HEALTH_REFRESH_TOKEN_CRITICAL_DAYS")
+
+
+def test_a_bad_health_threshold_does_not_break_the_reset_settings() -> None:
+    load_settings({**BASE, "HEALTH_APP_SECRET_WARNING_DAYS": "never"})

@@ -1,0 +1,298 @@
+"""Credentials health: what the facts about the Partner Center credentials mean.
+
+Pure functions: facts (Key Vault's dates for the three secrets, this instance's exchange
+history, an optional probe exchange's outcome), the thresholds and the time in, checks
+out. Each check says what is wrong and what to do in words of our own; no secret value
+and no upstream string reaches a detail. `credentials/health_facts.py` gathers the facts,
+`credentials/health_route.py` and the rotation timer report them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from credentials.exchange import ExchangeHistory
+from credentials.key_vault import SecretState
+from shared.settings import HealthSettings
+
+Status = Literal["ok", "warning", "critical"]
+_RANK: Mapping[Status, int] = {"ok": 0, "warning": 1, "critical": 2}
+# A refresh token unused this long is dead (Microsoft identity platform).
+REFRESH_TOKEN_LIFETIME_DAYS = 90
+DAY_SECONDS = 86400.0
+CONSENT = "python3 -m ops consent"
+STORE_COMMAND = "python3 -m ops secrets --app-secret-expires YYYY-MM-DD"
+# `amr` values shown as they are (RFC 8176 and Microsoft's): the claim comes from the
+# token endpoint, and no upstream string is repeated beyond names we know.
+KNOWN_METHODS = frozenset(
+    {
+        *("face", "fido", "fpt", "geo", "hwk", "iris", "kba", "mca", "mfa", "ngcmfa"),
+        *("otp", "pin", "pop", "pwd", "retina", "rba", "rsa", "sc", "sms", "swk", "tel"),
+        *("user", "vbm", "wia", "wiaormfa"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    # Extra JSON fields of the check (dates, day counts, names): never a secret.
+    facts: Mapping[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "status": self.status, "detail": self.detail, **self.facts}
+
+
+@dataclass(frozen=True)
+class Report:
+    status: Status
+    checks: tuple[Check, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"status": self.status, "checks": [check.to_json() for check in self.checks]}
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """One token exchange made for the check: failed (our own detail) or not, and
+    whether the refresh token it returned could be stored."""
+
+    failure: str | None = None
+    credentials_rejected: bool = False
+    store_problem: str | None = None
+
+
+@dataclass(frozen=True)
+class CredentialFacts:
+    app_id: SecretState
+    app_secret: SecretState
+    refresh_token: SecretState
+    history: ExchangeHistory
+    probe: ProbeOutcome | None = None
+
+    @property
+    def secrets(self) -> tuple[SecretState, ...]:
+        return (self.app_id, self.app_secret, self.refresh_token)
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    return max(statuses, key=_RANK.__getitem__, default="ok")
+
+
+def assess(facts: CredentialFacts, thresholds: HealthSettings, now: float) -> Report:
+    checks = (
+        check_key_vault(facts.secrets),
+        check_refresh_token(facts.refresh_token, facts.history, thresholds, now),
+        check_app_secret(facts.app_secret, thresholds, now),
+        check_token_exchange(facts.history, facts.probe),
+        check_mfa(facts.history),
+    )
+    return Report(worst(check.status for check in checks), checks)
+
+
+def settings_report(problems: list[str]) -> Report:
+    """The answer when the settings the check needs are themselves broken."""
+    check = Check(
+        "settings",
+        "critical",
+        "The app settings the credentials need are missing or malformed: "
+        + "; ".join(problems)
+        + ". Fix them (azd env set ..., then azd provision).",
+    )
+    return Report("critical", (check,))
+
+
+def check_key_vault(states: Iterable[SecretState]) -> Check:
+    states = tuple(states)
+    listed = [{"name": state.name, "present": state.present} for state in states]
+    problems = [state.problem for state in states if state.problem is not None]
+    if problems:
+        return Check("key_vault", "critical", " ".join(problems), {"secrets": listed})
+    names = ", ".join(f"'{state.name}'" for state in states)
+    return Check(
+        "key_vault", "ok", f"Key Vault answered; secrets {names} are present.", {"secrets": listed}
+    )
+
+
+def check_refresh_token(
+    state: SecretState, history: ExchangeHistory, thresholds: HealthSettings, now: float
+) -> Check:
+    last = history.last_success
+    facts: dict[str, object] = {
+        "storedAt": None,
+        "daysSinceStored": None,
+        "daysLeft": None,
+        "lastExchangeAt": _iso(last.at) if last is not None else None,
+    }
+    if state.problem is not None:
+        return Check("refresh_token", "critical", f"Cannot tell its age: {state.problem}", facts)
+    if state.created_on is None:
+        return Check(
+            "refresh_token",
+            "warning",
+            f"Key Vault gave no creation date for secret '{state.name}', so its 90-day "
+            "window cannot be watched.",
+            facts,
+        )
+    age = max(now - state.created_on, 0.0) / DAY_SECONDS
+    days_since = math.floor(age)
+    days_left = max(REFRESH_TOKEN_LIFETIME_DAYS - math.ceil(age), 0)
+    facts.update(storedAt=_iso(state.created_on), daysSinceStored=days_since, daysLeft=days_left)
+    stored = (
+        f"The refresh token in Key Vault secret '{state.name}' was stored "
+        f"{_date(state.created_on)} ({days_since} days ago); about {days_left} days are left "
+        f"of its {REFRESH_TOKEN_LIFETIME_DAYS}-day window."
+    )
+    if age >= thresholds.refresh_token_critical_days:
+        return Check(
+            "refresh_token",
+            "critical",
+            f"{stored} A partner admin must run {CONSENT} now (before it expires unused), "
+            "then find out why rotation stopped storing new ones (the rotation timer's "
+            f"ALERT lines; the app's Key Vault Secrets Officer role on '{state.name}').",
+            facts,
+        )
+    if age >= thresholds.refresh_token_warning_days:
+        return Check(
+            "refresh_token",
+            "warning",
+            f"{stored} Rotation is not storing new ones: check the rotation timer's ALERT "
+            f"lines, ROTATE_REFRESH_TOKEN and the app's Key Vault Secrets Officer role on "
+            f"'{state.name}'; or have a partner admin run {CONSENT}.",
+            facts,
+        )
+    return Check("refresh_token", "ok", stored, facts)
+
+
+def check_app_secret(state: SecretState, thresholds: HealthSettings, now: float) -> Check:
+    facts: dict[str, object] = {"expiresAt": None, "daysLeft": None}
+    if state.problem is not None:
+        return Check("app_secret", "critical", f"Cannot tell its expiry: {state.problem}", facts)
+    if state.expires_on is None:
+        return Check(
+            "app_secret",
+            "ok",
+            f"No expiry date is recorded on Key Vault secret '{state.name}', so it cannot "
+            f"be watched; record it when you next store the secret ({STORE_COMMAND}).",
+            facts,
+        )
+    days_left = math.floor((state.expires_on - now) / DAY_SECONDS)
+    facts.update(expiresAt=_iso(state.expires_on), daysLeft=days_left)
+    renew = f"Create a new client secret for the app in Entra ID and store it with {STORE_COMMAND}."
+    if state.expires_on <= now:
+        return Check(
+            "app_secret",
+            "critical",
+            f"The app secret in '{state.name}' expired {_date(state.expires_on)}: every token "
+            f"exchange fails. {renew}",
+            facts,
+        )
+    expires = f"The app secret in '{state.name}' expires {_date(state.expires_on)}"
+    if days_left <= thresholds.app_secret_critical_days:
+        return Check("app_secret", "critical", f"{expires}, in {days_left} days. {renew}", facts)
+    if days_left <= thresholds.app_secret_warning_days:
+        return Check("app_secret", "warning", f"{expires}, in {days_left} days. {renew}", facts)
+    return Check("app_secret", "ok", f"{expires} ({days_left} days left).", facts)
+
+
+def check_token_exchange(history: ExchangeHistory, probe: ProbeOutcome | None) -> Check:
+    facts: dict[str, object] = {
+        "probed": probe is not None,
+        "lastSuccessAt": _iso(history.last_success.at) if history.last_success else None,
+        "lastFailureAt": _iso(history.last_failure.at) if history.last_failure else None,
+    }
+    if probe is not None:
+        return _probed(probe, facts)
+    failure = history.last_failure
+    if history.failing and failure is not None:
+        when = f"The last token exchange in this instance ({_iso(failure.at)}) failed: "
+        if failure.credentials_rejected:
+            return Check("token_exchange", "critical", when + failure.detail, facts)
+        return Check(
+            "token_exchange",
+            "warning",
+            when + failure.detail + " The credentials were not refused; it may pass on its own.",
+            facts,
+        )
+    if history.last_success is None:
+        return Check(
+            "token_exchange",
+            "ok",
+            "No token exchange in this instance since it started; ?probe=true makes one.",
+            facts,
+        )
+    return Check(
+        "token_exchange",
+        "ok",
+        f"The last token exchange in this instance ({_iso(history.last_success.at)}) worked.",
+        facts,
+    )
+
+
+def _probed(probe: ProbeOutcome, facts: dict[str, object]) -> Check:
+    if probe.failure is not None:
+        if probe.credentials_rejected:
+            return Check("token_exchange", "critical", probe.failure, facts)
+        return Check(
+            "token_exchange",
+            "warning",
+            f"{probe.failure} The credentials were not refused; try again later.",
+            facts,
+        )
+    if probe.store_problem is not None:
+        return Check(
+            "token_exchange",
+            "warning",
+            "The token exchange worked, but the new refresh token could not be stored: "
+            f"{probe.store_problem}",
+            facts,
+        )
+    return Check("token_exchange", "ok", "A token exchange just worked.", facts)
+
+
+def check_mfa(history: ExchangeHistory) -> Check:
+    last = history.last_success
+    if last is None:
+        return Check(
+            "mfa",
+            "ok",
+            "Not known yet: no token exchange in this instance since it started; "
+            "?probe=true makes one.",
+            {"mfa": None},
+        )
+    methods = last.authentication_methods
+    if methods is None:
+        return Check(
+            "mfa",
+            "warning",
+            "The last access token's claims could not be read, so multi-factor "
+            "authentication cannot be confirmed.",
+            {"mfa": None},
+        )
+    named = [method if method in KNOWN_METHODS else "other" for method in methods]
+    facts: dict[str, object] = {"mfa": last.mfa, "authenticationMethods": named}
+    if not last.mfa:
+        shown = ", ".join(named) if named else "none"
+        return Check(
+            "mfa",
+            "critical",
+            f"The last access token ({_iso(last.at)}) carries no multi-factor authentication "
+            f"(amr: {shown}); Partner Center refuses App+User calls without it. A partner "
+            f"admin must run {CONSENT}, signing in with MFA.",
+            facts,
+        )
+    return Check("mfa", "ok", "The last access token carries multi-factor authentication.", facts)
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _date(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d")

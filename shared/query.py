@@ -1,0 +1,28 @@
+"""Query parameters as the Functions host hands them over, for routes that refuse
+anything they do not know (a misspelt switch must never fall back to a default)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlsplit
+
+import azure.functions as func
+
+# A parameter name is echoed only when it is plainly a name, never arbitrary input.
+ECHOABLE_NAME = re.compile(r"^[A-Za-z0-9_.\[\]-]{1,40}$")
+
+
+def query_parameters(req: func.HttpRequest) -> Mapping[str, str]:
+    if req.params:
+        return dict(req.params)
+    # As the host does: blank values kept, repeated values joined with a comma.
+    joined: dict[str, str] = {}
+    for name, value in parse_qsl(urlsplit(req.url).query, keep_blank_values=True):
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined
+
+
+def shown_name(name: str) -> str:
+    """The parameter's name when it is safe to echo, else `query`."""
+    return name if ECHOABLE_NAME.fullmatch(name) else "query"
