@@ -34,9 +34,6 @@ from reset_password.request import IDEMPOTENCY_KEY
 from shared.problems import PROBLEM_TYPE_BASE, PROBLEMS
 from shared.version import VERSION
 
-# Describe `POST /api/users/{user}/resetpassword` once function_app.py registers it.
-DESCRIBE_UPN_ONLY_ROUTE = True
-
 Variant = Literal["api_key", "oauth"]
 Document = Literal["api_key", "oauth", "openapi"]
 Mode = Literal["validation", "serialization"]
@@ -577,12 +574,12 @@ def health_operation() -> Operation:
     )
 
 
-def operations(upn_only_route: bool = DESCRIBE_UPN_ONLY_ROUTE) -> dict[str, Operation]:
-    found = {RESET_PATH: reset_operation()}
-    if upn_only_route:
-        found[UPN_ONLY_RESET_PATH] = upn_only_reset_operation()
-    found[HEALTH_PATH] = health_operation()
-    return found
+def operations() -> dict[str, Operation]:
+    return {
+        RESET_PATH: reset_operation(),
+        UPN_ONLY_RESET_PATH: upn_only_reset_operation(),
+        HEALTH_PATH: health_operation(),
+    }
 
 
 # --- Swagger 2.0 ----------------------------------------------------------------------
@@ -680,9 +677,7 @@ def _description(how: str) -> str:
     )
 
 
-def build_swagger(
-    variant: Variant = "api_key", *, upn_only_route: bool = DESCRIBE_UPN_ONLY_ROUTE
-) -> JsonDict:
+def build_swagger(variant: Variant = "api_key") -> JsonDict:
     """The Swagger 2.0 document of the Power Automate connector, for one way to connect."""
     definitions = {
         name: to_swagger_schema(schema, f"#/definitions/{name}")
@@ -704,7 +699,7 @@ def build_swagger(
         "produces": [JSON, PROBLEM_JSON],
         "paths": {
             path: {operation.method: swagger_operation(operation)}
-            for path, operation in operations(upn_only_route).items()
+            for path, operation in operations().items()
         },
         "definitions": definitions,
         "securityDefinitions": security_definitions,
@@ -755,7 +750,7 @@ def openapi_operation(operation: Operation) -> JsonDict:
     return out
 
 
-def build_openapi(*, upn_only_route: bool = DESCRIBE_UPN_ONLY_ROUTE) -> JsonDict:
+def build_openapi() -> JsonDict:
     """The OpenAPI 3.1 document, for every client other than Power Automate."""
     schemas = component_schemas("#/components/schemas/{model}")
     how = (
@@ -768,7 +763,7 @@ def build_openapi(*, upn_only_route: bool = DESCRIBE_UPN_ONLY_ROUTE) -> JsonDict
         "servers": [{"url": f"https://{HOST_PLACEHOLDER}{BASE_PATH}"}],
         "paths": {
             path: {operation.method: openapi_operation(operation)}
-            for path, operation in operations(upn_only_route).items()
+            for path, operation in operations().items()
         },
         "components": {
             "schemas": to_openapi31_schema(schemas),
