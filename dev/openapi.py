@@ -27,7 +27,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from reset_password.models import MAX_BODY_BYTES, ResetPasswordAnswer, ResetPasswordBody
+from reset_password.models import (
+    MAX_BODY_BYTES,
+    TICKET_ID_PATTERN,
+    ResetPasswordAnswer,
+    ResetPasswordBody,
+)
 from reset_password.names import CUSTOMER_PATTERN, USER_PATTERN, USER_PRINCIPAL_NAME_PATTERN
 from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES, SYMBOLS
 from reset_password.request import IDEMPOTENCY_KEY
@@ -167,9 +172,9 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
         "ticketId": Label(
             "Ticket ID",
             "Your ticket or incident number, 1-64 characters without control, format (bidi, "
-            "zero-width) or line-separator characters. Recorded in the audit event and echoed "
-            "back.",
-            rules={"examples": ["INC0012345"]},
+            "zero-width, tag) or line-separator characters. Recorded in the audit event and "
+            "echoed back.",
+            rules={"examples": ["INC0012345"], "pattern": TICKET_ID_PATTERN},
         ),
         "revokeSessions": Label(
             "Revoke sign-in sessions",

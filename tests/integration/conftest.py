@@ -41,11 +41,16 @@ def stack() -> Iterator[EmulatorStack]:
 
 
 @pytest.fixture(scope="session")
-def registered() -> dict[str, Any]:
+def app_functions() -> list[Any]:
     """The app's functions, indexed once (get_functions() may run once per app)."""
     import function_app
 
-    return {str(f.get_function_name()): f for f in function_app.app.get_functions()}
+    return list(function_app.app.get_functions())
+
+
+@pytest.fixture(scope="session")
+def registered(app_functions: list[Any]) -> dict[str, Any]:
+    return {str(f.get_function_name()): f for f in app_functions}
 
 
 @dataclass
