@@ -179,13 +179,20 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
         "revokeSessions": Label(
             "Revoke sign-in sessions",
             "After the reset, revoke the user's sign-in sessions and refresh tokens through "
-            "Microsoft Graph (default: false). A failed revocation keeps the reset and is "
-            "reported in 'sessionsRevoked' and 'warnings'.",
+            "Microsoft Graph (default: false). Needs the app's Graph consent "
+            "(User.RevokeSessions.All) in the customer's tenant and a GDAP role that may "
+            "revoke (User Administrator; Privileged Authentication Administrator for admins). "
+            "A failed revocation keeps the reset and is reported in 'sessionsRevoked' and "
+            "'warnings'.",
             "advanced",
         ),
     },
     "ResetWarning": {
-        "code": Label("Warning code", "A stable code, such as sessions_not_revoked."),
+        "code": Label(
+            "Warning code",
+            "A stable code: sessions_not_revoked (the revocation failed; the detail says why "
+            "and what to fix) or sessions_not_checked (a dry run tries nothing at Graph).",
+        ),
         "detail": Label("Warning detail", "What did not work after the reset and what to do."),
     },
     "ResetPasswordAnswer": {
@@ -530,8 +537,8 @@ def reset_operation() -> Operation:
         {"type": "string", "pattern": CUSTOMER_PATTERN},
         Label(
             "Customer",
-            "The customer's tenant ID (GUID), or the domain recorded in its Partner Center "
-            "company profile (usually contoso.onmicrosoft.com).",
+            "The customer's tenant ID (GUID), or any domain its tenant verified (contoso.com "
+            "as well as contoso.onmicrosoft.com).",
             "important",
         ),
         required=True,
