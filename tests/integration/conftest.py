@@ -189,13 +189,14 @@ def harness(
         monkeypatch.setenv(name, value)
     caplog.set_level(logging.DEBUG)
     # Refused write-backs are retried after seconds in production; here at once.
-    # Backoffs keep their shape at a tenth of the time; Retry-After is still honoured.
+    # Backoffs keep their shape at a fiftieth of the time (tests/unit/test_retry.py
+    # specifies the real one); Retry-After is still honoured.
     monkeypatch.setattr(
         "composition.TIMINGS",
         replace(
             composition.TIMINGS,
             secret_write_retry_delays=(0.01, 0.01),
-            retry=RetryPolicy(base_delay=0.05, max_delay=0.8),
+            retry=RetryPolicy(base_delay=0.01, max_delay=0.2),
         ),
     )
     rebuild()
