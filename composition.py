@@ -26,6 +26,7 @@ from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
 from reset_password.service import ResetService
 from shared import caller_auth, partner_center
+from shared import graph as microsoft_graph
 from shared.caller_auth import CallerTokenValidator, CustomerPolicy
 from shared.graph import GraphClient
 from shared.http import build_session
@@ -56,6 +57,10 @@ class Timings:
     partner_center_timeouts: tuple[float, float] = (
         partner_center.CONNECT_TIMEOUT,
         partner_center.READ_TIMEOUT,
+    )
+    graph_timeouts: tuple[float, float] = (
+        microsoft_graph.CONNECT_TIMEOUT,
+        microsoft_graph.READ_TIMEOUT,
     )
     caller_key_refresh_floor: float = caller_auth.KEY_REFRESH_FLOOR_SECONDS
     caller_key_wait: float = caller_auth.KEY_LOCK_WAIT_SECONDS
@@ -222,6 +227,7 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
             tokens=tokens,
             retry=TIMINGS.retry,
             sleep=TIMINGS.sleep,
+            timeouts=TIMINGS.graph_timeouts,
         ),
     )
     return ResetDependencies(

@@ -58,8 +58,14 @@ class HttpFunction:
 
 def index_http_functions(app: func.FunctionApp) -> list[HttpFunction]:
     """The app's HTTP triggers, each with a regex for its route (called once per app)."""
+    return http_functions(app.get_functions())
+
+
+def http_functions(functions: Iterable[Any]) -> list[HttpFunction]:
+    """The HTTP triggers among functions already indexed (`get_functions()` runs once per
+    app, so a process that indexed the app already hands the result here)."""
     found = []
-    for function in app.get_functions():
+    for function in functions:
         trigger: Any = function.get_trigger()
         if trigger is None or trigger.get_dict_repr().get("type") != "httpTrigger":
             continue
@@ -191,6 +197,7 @@ __all__ = [
     "HttpFunction",
     "LocalFunctionsHost",
     "decode_path",
+    "http_functions",
     "index_http_functions",
     "join_repeated",
     "query_params",

@@ -27,15 +27,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from reset_password.models import MAX_BODY_BYTES, ResetPasswordAnswer, ResetPasswordBody
+from reset_password.models import (
+    MAX_BODY_BYTES,
+    TICKET_ID_PATTERN,
+    ResetPasswordAnswer,
+    ResetPasswordBody,
+)
 from reset_password.names import CUSTOMER_PATTERN, USER_PATTERN, USER_PRINCIPAL_NAME_PATTERN
 from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES, SYMBOLS
 from reset_password.request import IDEMPOTENCY_KEY
 from shared.problems import PROBLEM_TYPE_BASE, PROBLEMS
 from shared.version import VERSION
-
-# Describe `POST /api/users/{user}/resetpassword` once function_app.py registers it.
-DESCRIBE_UPN_ONLY_ROUTE = True
 
 Variant = Literal["api_key", "oauth"]
 Document = Literal["api_key", "oauth", "openapi"]
@@ -170,20 +172,27 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
         "ticketId": Label(
             "Ticket ID",
             "Your ticket or incident number, 1-64 characters without control, format (bidi, "
-            "zero-width) or line-separator characters. Recorded in the audit event and echoed "
-            "back.",
-            rules={"examples": ["INC0012345"]},
+            "zero-width, tag) or line-separator characters. Recorded in the audit event and "
+            "echoed back.",
+            rules={"examples": ["INC0012345"], "pattern": TICKET_ID_PATTERN},
         ),
         "revokeSessions": Label(
             "Revoke sign-in sessions",
             "After the reset, revoke the user's sign-in sessions and refresh tokens through "
-            "Microsoft Graph (default: false). A failed revocation keeps the reset and is "
-            "reported in 'sessionsRevoked' and 'warnings'.",
+            "Microsoft Graph (default: false). Needs the app's Graph consent "
+            "(User.RevokeSessions.All) in the customer's tenant and a GDAP role that may "
+            "revoke (User Administrator; Privileged Authentication Administrator for admins). "
+            "A failed revocation keeps the reset and is reported in 'sessionsRevoked' and "
+            "'warnings'.",
             "advanced",
         ),
     },
     "ResetWarning": {
-        "code": Label("Warning code", "A stable code, such as sessions_not_revoked."),
+        "code": Label(
+            "Warning code",
+            "A stable code: sessions_not_revoked (the revocation failed; the detail says why "
+            "and what to fix) or sessions_not_checked (a dry run tries nothing at Graph).",
+        ),
         "detail": Label("Warning detail", "What did not work after the reset and what to do."),
     },
     "ResetPasswordAnswer": {
@@ -528,8 +537,8 @@ def reset_operation() -> Operation:
         {"type": "string", "pattern": CUSTOMER_PATTERN},
         Label(
             "Customer",
-            "The customer's tenant ID (GUID), or the domain recorded in its Partner Center "
-            "company profile (usually contoso.onmicrosoft.com).",
+            "The customer's tenant ID (GUID), or any domain its tenant verified (contoso.com "
+            "as well as contoso.onmicrosoft.com).",
             "important",
         ),
         required=True,
@@ -577,12 +586,12 @@ def health_operation() -> Operation:
     )
 
 
-def operations(upn_only_route: bool = DESCRIBE_UPN_ONLY_ROUTE) -> dict[str, Operation]:
-    found = {RESET_PATH: reset_operation()}
-    if upn_only_route:
-        found[UPN_ONLY_RESET_PATH] = upn_only_reset_operation()
-    found[HEALTH_PATH] = health_operation()
-    return found
+def operations() -> dict[str, Operation]:
+    return {
+        RESET_PATH: reset_operation(),
+        UPN_ONLY_RESET_PATH: upn_only_reset_operation(),
+        HEALTH_PATH: health_operation(),
+    }
 
 
 # --- Swagger 2.0 ----------------------------------------------------------------------
@@ -680,9 +689,7 @@ def _description(how: str) -> str:
     )
 
 
-def build_swagger(
-    variant: Variant = "api_key", *, upn_only_route: bool = DESCRIBE_UPN_ONLY_ROUTE
-) -> JsonDict:
+def build_swagger(variant: Variant = "api_key") -> JsonDict:
     """The Swagger 2.0 document of the Power Automate connector, for one way to connect."""
     definitions = {
         name: to_swagger_schema(schema, f"#/definitions/{name}")
@@ -704,7 +711,7 @@ def build_swagger(
         "produces": [JSON, PROBLEM_JSON],
         "paths": {
             path: {operation.method: swagger_operation(operation)}
-            for path, operation in operations(upn_only_route).items()
+            for path, operation in operations().items()
         },
         "definitions": definitions,
         "securityDefinitions": security_definitions,
@@ -755,7 +762,7 @@ def openapi_operation(operation: Operation) -> JsonDict:
     return out
 
 
-def build_openapi(*, upn_only_route: bool = DESCRIBE_UPN_ONLY_ROUTE) -> JsonDict:
+def build_openapi() -> JsonDict:
     """The OpenAPI 3.1 document, for every client other than Power Automate."""
     schemas = component_schemas("#/components/schemas/{model}")
     how = (
@@ -768,7 +775,7 @@ def build_openapi(*, upn_only_route: bool = DESCRIBE_UPN_ONLY_ROUTE) -> JsonDict
         "servers": [{"url": f"https://{HOST_PLACEHOLDER}{BASE_PATH}"}],
         "paths": {
             path: {operation.method: openapi_operation(operation)}
-            for path, operation in operations(upn_only_route).items()
+            for path, operation in operations().items()
         },
         "components": {
             "schemas": to_openapi31_schema(schemas),

@@ -22,6 +22,7 @@ from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from shared.query import query_parameters, shown_name
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
+_ENCODED_SLASH = re.compile("%2F", re.IGNORECASE)
 CUSTOMER_MESSAGE = "must be a customer tenant ID (GUID) or a verified domain such as contoso.com"
 UPN_MESSAGE = "must be a userPrincipalName such as ada@contoso.com"
 USER_MESSAGE = "must be a user object ID (GUID) or a userPrincipalName such as ada@contoso.com"
@@ -110,7 +111,7 @@ def parse_reset_request(req: func.HttpRequest, *, upn_only: bool = False) -> Res
     raw_body = read_body(req)
     errors: list[dict[str, str]] = []
     route = _route_params(req)
-    user = parse_user(route.get("user"))
+    user = parse_user(_slash_decoded(route.get("user")))
     customer: CustomerRef | None
     if upn_only:
         if user is None or user.upn is None:
@@ -186,6 +187,13 @@ def _parse_body(raw: bytes, errors: list[dict[str, str]]) -> ResetPasswordBody |
                 message = _BODY_MESSAGES.get(error["type"], "has an invalid value")
             errors.append({"field": field, "message": message})
         return None
+
+
+def _slash_decoded(value: str | None) -> str | None:
+    """The Functions host decodes every escape in a route value but %2F (Kestrel never
+    decodes an encoded slash), so a '/' in a UPN, which a caller must send as %2F,
+    arrives encoded: it is decoded here, once, like every other escape."""
+    return None if value is None else _ENCODED_SLASH.sub("/", value)
 
 
 def _route_params(req: func.HttpRequest) -> Mapping[str, str]:

@@ -44,6 +44,7 @@ class _Served:
     request: ResetRequest | None = None
     facts: ResetFacts = field(default_factory=ResetFacts)
     sessions_revoked: bool | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @bp.function_name("reset_password")
@@ -109,6 +110,7 @@ def _serve(
     served.facts = result.facts
     served.outcome = result.status
     served.sessions_revoked = result.sessions_revoked
+    served.warnings = tuple(warning.code for warning in result.warnings)
     served.response = json_response(
         _answer(result, request, correlation_id), correlation_id=str(correlation_id)
     )
@@ -167,6 +169,8 @@ def _audit(
             "forceChangePassword": request.force_change_password if request else None,
             "revokeSessions": request.revoke_sessions if request else None,
             "sessionsRevoked": served.sessions_revoked,
+            # Codes only: what went wrong after the reset, for alerts on failed revocations.
+            "warnings": list(served.warnings),
             "outcome": served.outcome,
             "httpStatus": served.response.status_code,
             "correlationId": str(correlation_id),

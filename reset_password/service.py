@@ -8,6 +8,7 @@ which carries what was learnt before the failure, for the audit record.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
@@ -35,6 +36,8 @@ from shared.errors import (
 )
 from shared.graph import GraphClient, RevocationFailed
 from shared.partner_center import CallContext, CallStats, PartnerCenterClient
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,8 @@ class ResetService:
             self._graph.revoke_sign_in_sessions(customer_id, user_id)
         except RevocationFailed as failed:
             # Never undoes or hides the reset: the answer stays 200 and says what to do.
+            # Operators see it too: the caller may not read warnings.
+            logger.warning("Password reset, but sessions not revoked: %s", failed.detail)
             caveat = Caveat(failed.code, failed.detail)
             facts = attempt.facts()
             return ResetResult("succeeded", customer_id, user_id, facts, False, (caveat,))

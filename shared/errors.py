@@ -96,6 +96,10 @@ class DependencyUnavailable(DomainError):
 class PartnerCredentialsInvalid(DomainError):
     """The stored app secret or refresh token was refused."""
 
+    # The identity platform's AADSTS number, when it gave one: a number is safe to quote,
+    # and callers of another tenant's token (Graph) need it to tell consent from MFA.
+    aadsts: int | None = None
+
 
 class UpstreamTimeout(DomainError):
     """The request's deadline ran out waiting for Partner Center."""

@@ -16,7 +16,7 @@ import requests
 from pydantic import SecretStr
 
 from shared.context import current_deadline
-from shared.errors import DomainError, UpstreamTimeout
+from shared.errors import DomainError, PartnerCredentialsInvalid, UpstreamTimeout
 from shared.retry import RETRYABLE_STATUSES, RetryPolicy, TryAgain, parse_retry_after, with_retries
 
 CONNECT_TIMEOUT = 3.0
@@ -54,8 +54,10 @@ class GraphClient:
         session: requests.Session,
         tokens: TenantTokens,
         retry: RetryPolicy,
+        timeouts: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._timeouts = timeouts
         self._base_url = base_url
         self._scope = f"{base_url}/.default"
         self._session = session
@@ -76,7 +78,7 @@ class GraphClient:
                     "Authorization": f"Bearer {token.get_secret_value()}",
                     "Accept": "application/json",
                 },
-                timeout=(deadline.timeout(CONNECT_TIMEOUT), deadline.timeout(READ_TIMEOUT)),
+                timeout=(deadline.timeout(self._timeouts[0]), deadline.timeout(self._timeouts[1])),
                 allow_redirects=False,
             )
 
@@ -145,10 +147,15 @@ def _failed(reason: str) -> RevocationFailed:
 
 
 def _token_refused(error: DomainError) -> RevocationFailed:
+    """The Graph token exchange failed: refused (consent, GDAP, MFA: the AADSTS number
+    tells which) or the identity platform was out of reach (try again later)."""
+    if not isinstance(error, PartnerCredentialsInvalid):
+        return _failed(
+            "the identity platform gave no Microsoft Graph token: it could not be reached in time"
+        )
+    code = f"AADSTS{error.aadsts}" if error.aadsts is not None else "no AADSTS code"
     return RevocationFailed(
         "sessions_not_revoked",
-        "The identity platform gave no Microsoft Graph token for the customer's tenant ("
-        + type(error).__name__
-        + "): "
-        + CONSENT_ADVICE,
+        f"The identity platform refused a Microsoft Graph token for the customer's tenant "
+        f"({code}): " + CONSENT_ADVICE,
     )

@@ -19,6 +19,8 @@ import pytest
 
 import composition
 from composition import rebuild
+from dev.emulators.faults import Fault
+from dev.emulators.messages import RecordedRequest
 from dev.emulators.samples import (
     SAMPLE_APP_SECRET,
     SAMPLE_CUSTOMER_ID,
@@ -39,11 +41,16 @@ def stack() -> Iterator[EmulatorStack]:
 
 
 @pytest.fixture(scope="session")
-def registered() -> dict[str, Any]:
+def app_functions() -> list[Any]:
     """The app's functions, indexed once (get_functions() may run once per app)."""
     import function_app
 
-    return {str(f.get_function_name()): f for f in function_app.app.get_functions()}
+    return list(function_app.app.get_functions())
+
+
+@pytest.fixture(scope="session")
+def registered(app_functions: list[Any]) -> dict[str, Any]:
+    return {str(f.get_function_name()): f for f in app_functions}
 
 
 class VirtualClock:
@@ -216,3 +223,34 @@ def harness(
     yield running
     running.assert_nothing_leaked()
     rebuild()
+
+
+@dataclass(frozen=True)
+class ResetCall:
+    """One of the two Partner Center calls that reset a password
+    (PARTNER_CENTER_RESET_CALL), and how to recognise it at the emulator."""
+
+    setting: str
+    path: str
+
+    def inject(self, harness: Harness, fault: Fault, *, times: int | None = 1) -> None:
+        # PATCH only: with the older call, the guard's GET reads the same path.
+        harness.stack.partner_center.inject(fault, times=times, method="PATCH", path=self.path)
+
+    def patches(self, harness: Harness) -> list[RecordedRequest]:
+        return harness.stack.partner_center.requests_to("PATCH", self.path)
+
+
+RESET_CALLS = (
+    ResetCall("resetpassword", r"^/v1/customers/[^/]+/users/[^/]+/resetpassword$"),
+    ResetCall("users", r"^/v1/customers/[^/]+/users/[^/]+$"),
+)
+
+
+@pytest.fixture(params=RESET_CALLS, ids=lambda call: call.setting)
+def reset_call(request: pytest.FixtureRequest, harness: Harness) -> ResetCall:
+    """Runs the test once per reset call: retries, errors and what never leaks must not
+    depend on which one the operator chose."""
+    call: ResetCall = request.param
+    harness.configure(PARTNER_CENTER_RESET_CALL=call.setting)
+    return call

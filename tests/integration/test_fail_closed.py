@@ -31,7 +31,7 @@ from shared.context import request_scope
 from shared.deadline import Deadline
 from shared.errors import DependencyUnavailable
 from shared.http import build_session
-from tests.integration.conftest import CANARY_PASSWORD, ROUTE, Answer, Harness
+from tests.integration.conftest import CANARY_PASSWORD, ROUTE, Answer, Harness, ResetCall
 from tests.integration.test_caller_errors import assert_problem
 from tests.integration.test_callers import audit_records, bearer
 from tests.integration.test_lookups import add_user
@@ -156,12 +156,13 @@ def test_a_key_vault_redirect_is_not_followed(harness: Harness) -> None:
     assert harness.stack.partner_center.requests == []
 
 
-def test_a_partner_center_redirect_is_an_upstream_error(harness: Harness) -> None:
+def test_a_partner_center_redirect_is_an_upstream_error(
+    harness: Harness, reset_call: ResetCall
+) -> None:
     elsewhere = harness.stack.identity.url + "/collect"
-    harness.stack.partner_center.inject(
-        Status(307, b"", {"Location": elsewhere}), times=None, path=RESET
-    )
+    reset_call.inject(harness, Status(307, b"", {"Location": elsewhere}), times=None)
     assert_problem(harness.reset(), 502, "upstream_error")
+    assert len(reset_call.patches(harness)) == 1
     assert harness.stack.identity.requests_to("PATCH", "/collect") == []
 
 

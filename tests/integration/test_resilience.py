@@ -18,7 +18,7 @@ from dev.emulators.samples import (
     SECRET_NAME_APP_SECRET,
     SECRET_NAME_REFRESH_TOKEN,
 )
-from tests.integration.conftest import Harness
+from tests.integration.conftest import Harness, ResetCall
 from tests.integration.test_caller_errors import assert_problem
 
 RESET = r"/resetpassword$"
@@ -42,15 +42,13 @@ def _guard_off(harness: Harness) -> None:
 
 
 def test_a_resent_request_with_the_same_idempotency_key_reuses_the_request_id(
-    harness: Harness,
+    harness: Harness, reset_call: ResetCall
 ) -> None:
     key = {"Idempotency-Key": "ticket-INC001-attempt"}
     first = harness.reset(headers=key)
     second = harness.reset(headers=key)
     assert first.status == second.status == 200
-    ids = [
-        r.headers["ms-requestid"] for r in harness.stack.partner_center.requests_to("PATCH", RESET)
-    ]
+    ids = [r.headers["ms-requestid"] for r in reset_call.patches(harness)]
     assert len(ids) == 2 and ids[0] == ids[1]
     assert len(harness.stack.partner_center.applied_resets) == 1
 
@@ -68,31 +66,31 @@ def test_different_keys_or_no_key_give_different_request_ids(harness: Harness) -
 # --- retry policy ----------------------------------------------------------------------
 
 
-def test_retry_after_as_an_http_date_is_honoured(harness: Harness) -> None:
+def test_retry_after_as_an_http_date_is_honoured(harness: Harness, reset_call: ResetCall) -> None:
     when = formatdate(time.time() + 2, usegmt=True)
-    harness.stack.partner_center.inject(
-        Status(429, {"statusCode": 429}, {"Retry-After": when}), path=RESET
-    )
+    reset_call.inject(harness, Status(429, {"statusCode": 429}, {"Retry-After": when}))
     assert harness.reset().status == 200
     assert harness.clock.slept >= 0.9
 
 
-def test_two_5xx_answers_are_retried_to_success(harness: Harness) -> None:
+def test_two_5xx_answers_are_retried_to_success(harness: Harness, reset_call: ResetCall) -> None:
     # The backoff's shape (0.5 s, 1.5 s, ...) is specified in tests/unit/test_retry.py.
     harness.reset()
-    harness.stack.partner_center.inject(Status(502), times=2, path=RESET)
+    reset_call.inject(harness, Status(502), times=2)
     assert harness.reset().status == 200
-    assert len(harness.stack.partner_center.requests_to("PATCH", RESET)) == 4
+    assert len(reset_call.patches(harness)) == 4
 
 
-def test_a_read_timeout_is_retried_with_the_same_request_id(harness: Harness) -> None:
+def test_a_read_timeout_is_retried_with_the_same_request_id(
+    harness: Harness, reset_call: ResetCall
+) -> None:
     harness.timings(partner_center_timeouts=(3.0, 0.3))
     harness.reset()
-    harness.stack.partner_center.inject(Delay(0.5), path=RESET)
+    reset_call.inject(harness, Delay(0.5))
     harness.stack.partner_center.clear_requests()
     answer = harness.reset()
     assert answer.status == 200
-    patches = harness.stack.partner_center.requests_to("PATCH", RESET)
+    patches = reset_call.patches(harness)
     assert len(patches) == 2
     assert patches[0].headers["ms-requestid"] == patches[1].headers["ms-requestid"]
 
@@ -148,15 +146,17 @@ def test_an_expired_client_secret_is_named(harness: Harness) -> None:
     assert "AADSTS7000222" in problem["detail"]
 
 
-def test_a_newer_refresh_token_in_key_vault_is_tried_after_a_rejection(harness: Harness) -> None:
-    harness.configure(PROTECTED_ROLE_GUARD="false", SECRET_CACHE_SECONDS="3600")
+def test_a_newer_refresh_token_in_key_vault_is_tried_after_a_rejection(
+    harness: Harness, reset_call: ResetCall
+) -> None:
+    harness.configure(SECRET_CACHE_SECONDS="3600")
     harness.reset()
     harness.wait_for_refresh_token_write()
     # The admin's old token is revoked and a re-consented one is stored in the vault.
     harness.stack.identity.revoke_refresh_tokens(aadsts=50173)
     harness.stack.identity.add_refresh_token("re-consented-token-123", SAMPLE_APP_ID)
     harness.stack.key_vault.set_secret(SECRET_NAME_REFRESH_TOKEN, "re-consented-token-123")
-    harness.stack.partner_center.inject(Status(401, {"code": 800001}), path=RESET)
+    reset_call.inject(harness, Status(401, {"code": 800001}))
     assert harness.reset().status == 200
     harness.assert_nothing_leaked("re-consented-token-123")
 

@@ -489,18 +489,10 @@ def test_the_upn_only_route_is_described() -> None:
     assert UPN_ONLY in openapi.build_openapi()["paths"]
 
 
-@pytest.mark.parametrize("name", openapi.DOCUMENTS)
-def test_upn_only_route_switched_on_keeps_the_document_valid(name: openapi.Document) -> None:
-    if name == "openapi":
-        validate_spec(openapi.build_openapi(upn_only_route=True), cls=OpenAPIV31SpecValidator)
-    else:
-        validate_spec(openapi.build_swagger(name, upn_only_route=True), cls=OpenAPIV2SpecValidator)
-
-
 def test_upn_only_route_takes_a_user_principal_name_and_no_customer() -> None:
     for document in (
-        openapi.build_swagger(upn_only_route=True),
-        openapi.build_openapi(upn_only_route=True),
+        openapi.build_swagger(),
+        openapi.build_openapi(),
     ):
         parameters = parameter_schemas(document, UPN_ONLY)
         assert "customer" not in parameters

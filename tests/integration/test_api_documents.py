@@ -1,0 +1,352 @@
+"""The published API documents against the running function. Hypothesis makes requests,
+valid and invalid, that go over loopback through the local host stand-in (dev/localhost.py)
+to the function and the emulators behind it; the documents themselves are the oracle.
+
+Hand-written specs test the values their authors thought of; these hold the function to
+every value the documents allow. For the connector's Swagger 2.0 and the OpenAPI 3.1
+document alike: no answer is a 5xx, every answer's status, media type and body are ones
+the document describes, and a request the document calls valid is never refused with a
+400 (the documents state every rule a schema can). A 404 for a customer or user that does
+not exist is fine: most generated names name nobody.
+
+schemathesis would generate from the documents directly, but our patterns need lookaheads
+(the password's three-of-four classes), which it can only satisfy by filtering: too slow
+for every run. So values come from broad strategies here, and the documents judge them.
+
+Examples follow the hypothesis profile (tests/conftest.py): HYPOTHESIS_PROFILE=deep runs
+twenty times as many.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import string
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft4Validator, Draft202012Validator
+
+from dev import openapi
+from dev.emulators.samples import (
+    NON_CUSTOMER_DOMAIN,
+    SAMPLE_CUSTOM_DOMAIN,
+    SAMPLE_CUSTOM_DOMAIN_USER_UPN,
+    SAMPLE_CUSTOMER_DOMAIN,
+    SAMPLE_CUSTOMER_ID,
+    SAMPLE_GUEST_USER_UPN,
+    SAMPLE_USER_ID,
+    SAMPLE_USER_UPN,
+)
+from dev.localhost import LocalFunctionsHost, http_functions
+from reset_password.password_policy import SYMBOLS
+from tests.integration.conftest import Harness
+
+FUNCTION_KEY = "api-documents-test-key"
+FULL = openapi.RESET_PATH
+UPN_ONLY = openapi.UPN_ONLY_RESET_PATH
+# One request per example, judged by both documents: about 2 s at the default profile.
+EXAMPLES = max(20, settings().max_examples // 2)
+
+# --- what the documents say ----------------------------------------------------------------
+
+
+@dataclass
+class Described:
+    """One document's rules for the two reset operations, and its answers."""
+
+    name: str
+    validator: type[Draft4Validator] | type[Draft202012Validator]
+    root: dict[str, Any]
+    parameters: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+    responses: dict[str, dict[str, tuple[tuple[str, ...], dict[str, Any] | None]]] = field(
+        default_factory=dict
+    )
+
+    def valid(self, schema: Mapping[str, Any], value: object) -> bool:
+        return bool(self.validator({**schema, **self.root}).is_valid(value))
+
+
+def with_x_nullable(schema: Any) -> Any:
+    """Swagger 2.0 says "or null" with the x-nullable extension (Power Automate reads it);
+    JSON Schema, which judges the answers here, says it with a second type."""
+    if isinstance(schema, list):
+        return [with_x_nullable(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: with_x_nullable(value) for key, value in schema.items()}
+    if out.get("x-nullable") is True and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def swagger_2() -> Described:
+    document = with_x_nullable(openapi.build_swagger("api_key"))
+    described = Described("swagger-2.0", Draft4Validator, {"definitions": document["definitions"]})
+    for path in (FULL, UPN_ONLY):
+        operation = document["paths"][path]["post"]
+        params: dict[str, dict[str, Any]] = {}
+        for p in operation["parameters"]:
+            if p["in"] == "body":
+                described.body = p["schema"]
+            else:
+                params[p["name"]] = {
+                    k: v for k, v in p.items() if k in {"type", "pattern", "minLength", "maxLength"}
+                }
+        described.parameters[path] = params
+        described.responses[path] = {
+            status: (tuple(document["produces"]), answer.get("schema"))
+            for status, answer in operation["responses"].items()
+        }
+    return described
+
+
+def openapi_3_1() -> Described:
+    document = openapi.build_openapi()
+    described = Described(
+        "openapi-3.1", Draft202012Validator, {"components": document["components"]}
+    )
+    for path in (FULL, UPN_ONLY):
+        operation = document["paths"][path]["post"]
+        described.parameters[path] = {p["name"]: p["schema"] for p in operation["parameters"]}
+        described.body = operation["requestBody"]["content"]["application/json"]["schema"]
+        described.responses[path] = {
+            status: (tuple(content), next(iter(content.values()))["schema"] if content else None)
+            for status, answer in operation["responses"].items()
+            for content in [answer.get("content", {})]
+        }
+    return described
+
+
+DOCUMENTS = (swagger_2(), openapi_3_1())
+
+
+def fields_called_invalid(described: Described, request: Request) -> set[str]:
+    """The fields of `request` that `described` calls invalid."""
+    invalid: set[str] = set()
+    params = described.parameters[request.path]
+    for name, value in request.path_values.items():
+        if not described.valid(params[name], value):
+            invalid.add(name)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not described.valid(params["Idempotency-Key"], key):
+        invalid.add("Idempotency-Key")
+    dry_run = request.query.get("dryRun")
+    if dry_run is not None and dry_run not in {"true", "false"}:
+        invalid.add("dryRun")
+    invalid |= {name for name in request.query if name not in params and name != "code"}
+    body = request.body
+    resolved = described.root.get("definitions") or described.root["components"]["schemas"]
+    body_schema = resolved[described.body["$ref"].rsplit("/", 1)[1]]
+    properties = body_schema["properties"]
+    if "password" not in body:
+        invalid.add("password")
+    for name, value in body.items():
+        if name not in properties or not described.valid(properties[name], value):
+            invalid.add(name)
+    return invalid
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    path_values: dict[str, str]
+    body: dict[str, Any]
+    headers: dict[str, str]
+    query: dict[str, str]
+
+    def target(self) -> str:
+        route = self.path
+        for name, value in self.path_values.items():
+            route = route.replace(f"{{{name}}}", quote(value, safe=""))
+        query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in self.query.items())
+        return f"/api{route}" + (f"?{query}" if query else "")
+
+
+ATEXT = string.ascii_letters + string.digits + "!#$%&'*+-/=?^_`{|}~"
+LABEL = st.from_regex(r"\A[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?\Z")
+# A path value is never empty, "." or "..": the host would answer for another route.
+ANY_TEXT = st.text(min_size=1, max_size=24).filter(lambda text: text not in {".", ".."})
+
+
+def guids() -> st.SearchStrategy[str]:
+    return (
+        st.uuids()
+        .map(str)
+        .flatmap(lambda guid: st.sampled_from([guid, guid.upper(), guid.title()]))
+    )
+
+
+def domains() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from([SAMPLE_CUSTOMER_DOMAIN, SAMPLE_CUSTOM_DOMAIN, NON_CUSTOMER_DOMAIN]),
+        st.lists(LABEL, min_size=2, max_size=4).map(".".join),
+    )
+
+
+def upns() -> st.SearchStrategy[str]:
+    local = st.lists(st.text(ATEXT, min_size=1, max_size=8), min_size=1, max_size=3).map(".".join)
+    return st.one_of(
+        st.sampled_from([SAMPLE_USER_UPN, SAMPLE_CUSTOM_DOMAIN_USER_UPN, SAMPLE_GUEST_USER_UPN]),
+        st.builds(lambda name, domain: f"{name}@{domain}", local, domains()),
+    )
+
+
+def passwords() -> st.SearchStrategy[str]:
+    entra = string.ascii_letters + string.digits + "".join(sorted(SYMBOLS)) + " "
+    return st.one_of(
+        st.text(entra, min_size=5, max_size=30).map(lambda rest: "Aa1!" + rest),
+        st.text(entra, max_size=12),
+        ANY_TEXT,
+    )
+
+
+def ticket_ids() -> st.SearchStrategy[str]:
+    # The Basic Multilingual Plane: refused characters beyond it are the one rule a
+    # portable regex cannot state (reset_password/models.py says why).
+    return st.one_of(
+        st.from_regex(r"\A[A-Z]{3}[0-9]{1,8}\Z"),
+        st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"]), max_size=70),
+    )
+
+
+@st.composite
+def requests_(draw: st.DrawFn) -> Request:
+    if draw(st.booleans()):
+        path = FULL
+        values = {
+            "customer": draw(st.one_of(st.just(SAMPLE_CUSTOMER_ID), guids(), domains(), ANY_TEXT)),
+            "user": draw(st.one_of(st.just(SAMPLE_USER_ID), guids(), upns(), ANY_TEXT)),
+        }
+    else:
+        path = UPN_ONLY
+        values = {"user": draw(st.one_of(upns(), guids(), ANY_TEXT))}
+    body: dict[str, Any] = {}
+    if draw(st.integers(0, 9)):
+        body["password"] = draw(passwords())
+    optional = {
+        "forceChangePassword": st.booleans(),
+        "ticketId": ticket_ids(),
+        "revokeSessions": st.booleans(),
+        "extra": st.integers(),
+    }
+    for name, strategy in optional.items():
+        if draw(st.integers(0, 3)) == 0:
+            body[name] = draw(strategy)
+    headers = {}
+    if draw(st.booleans()):
+        printable = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=130)
+        headers["Idempotency-Key"] = draw(printable.filter(lambda key: key.strip() == key))
+    query = draw(
+        st.sampled_from([{}, {}, {"dryRun": "true"}, {"dryRun": "false"}, {"dryRun": "yes"}])
+    )
+    return Request(path, values, body, headers, query)
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def host(harness: Harness, app_functions: list[Any]) -> Iterator[LocalFunctionsHost]:
+    # Guard off: fewer upstream round trips per example; its answers are described alike.
+    harness.configure(PROTECTED_ROLE_GUARD="false")
+    with LocalFunctionsHost(http_functions(app_functions), FUNCTION_KEY, log=None) as running:
+        yield running
+
+
+def send(host: LocalFunctionsHost, request: Request) -> tuple[int, str, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", host.port, timeout=30)
+    try:
+        connection.putrequest("POST", request.target(), skip_accept_encoding=True)
+        raw = json.dumps(request.body).encode()
+        headers = {
+            "x-functions-key": FUNCTION_KEY,
+            "Content-Type": "application/json",
+            "Content-Length": str(len(raw)),
+            **request.headers,
+        }
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders(raw)
+        response = connection.getresponse()
+        content = response.read()
+        media_type = (response.getheader("Content-Type") or "").split(";")[0].strip()
+        return response.status, media_type, json.loads(content) if content else None
+    finally:
+        connection.close()
+
+
+def disagreements(
+    described: Described, request: Request, answer: tuple[int, str, Any]
+) -> list[str]:
+    status, media_type, body = answer
+    found = []
+    documented = described.responses[request.path]
+    if status >= 500:
+        found.append(f"answered {status}")
+    if str(status) not in documented:
+        found.append(f"answered {status}, which the document does not describe")
+        return found
+    media_types, schema = documented[str(status)]
+    if media_type not in media_types:
+        found.append(f"answered {status} as {media_type}, not one of {media_types}")
+    if schema is not None and not described.valid(schema, body):
+        found.append(f"answered {status} with a body the document does not describe: {body}")
+    invalid = fields_called_invalid(described, request)
+    if status == 400:
+        reported = {e["field"] for e in (body or {}).get("errors", [])}
+        unexplained = reported - invalid - {"body", "query"}
+        if not invalid or unexplained:
+            found.append(
+                f"refused {sorted(unexplained or reported)}, which the document calls valid"
+            )
+    return found
+
+
+def test_every_answer_is_one_the_documents_describe_and_valid_requests_are_accepted(
+    host: LocalFunctionsHost,
+) -> None:
+    @given(request=requests_())
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    def exercise(request: Request) -> None:
+        answer = send(host, request)
+        problems = [
+            f"{described.name}: {problem}"
+            for described in DOCUMENTS
+            for problem in disagreements(described, request, answer)
+        ]
+        assert not problems, f"{request}\n" + "\n".join(problems)
+
+    exercise()
+
+
+def test_a_slash_in_a_upn_sent_as_percent_2f_is_read_as_a_slash(
+    host: LocalFunctionsHost,
+) -> None:
+    # The documents allow '/' in a UPN; the host never decodes %2F in a route value.
+    request = Request(UPN_ONLY, {"user": "a/b@contoso.com"}, {"password": "Aa1!aaaa"}, {}, {})
+    status, _, body = send(host, request)
+    assert status == 404, body
+    assert body["code"] == "user_not_found"
+
+
+def test_both_documents_describe_every_route_the_app_serves(app_functions: list[Any]) -> None:
+    triggers = [f.get_trigger() for f in app_functions]
+    routes = {f"/{trigger.route}" for trigger in triggers if getattr(trigger, "route", None)}
+    served = {route for route in routes if "credentials" not in route}
+    for document in (openapi.build_swagger("api_key"), openapi.build_openapi()):
+        assert served <= set(document["paths"]), sorted(served - set(document["paths"]))
