@@ -65,6 +65,8 @@ class Timings:
     caller_key_refresh_floor: float = caller_auth.KEY_REFRESH_FLOOR_SECONDS
     caller_key_wait: float = caller_auth.KEY_LOCK_WAIT_SECONDS
     secret_write_retry_delays: tuple[float, ...] = key_vault.WRITE_RETRY_DELAYS
+    # The Azure SDK's own backoff between its Key Vault attempts (it sleeps itself).
+    key_vault_retry_backoff: float = key_vault.SDK_RETRY_BACKOFF
     # Wall-clock time: access-token expiry (expires_on is epoch seconds), when the last
     # exchange happened, and the credentials health check's "now" (Key Vault's dates).
     token_clock: Callable[[], float] = time.time
@@ -160,6 +162,7 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
                 vault_url=settings.key_vault_url,
                 credential=_azure_credential(settings),
                 verify_challenge_resource=settings.key_vault_verify_challenge_resource,
+                retry_backoff=TIMINGS.key_vault_retry_backoff,
             )
         ),
         ttl=settings.secret_cache_seconds,

@@ -307,8 +307,16 @@ def _late(names: str) -> DependencyUnavailable:
     )
 
 
+# azure-core waits factor * 2**(n-1) s before its n-th retry (the first at once).
+SDK_RETRY_BACKOFF = 0.3
+
+
 def build_secret_client(
-    *, vault_url: str, credential: TokenCredential, verify_challenge_resource: bool
+    *,
+    vault_url: str,
+    credential: TokenCredential,
+    verify_challenge_resource: bool,
+    retry_backoff: float = SDK_RETRY_BACKOFF,
 ) -> SecretClient:
     # Few SDK retries: the reset's own deadline is the budget, and the stale-value
     # fallback covers short outages.
@@ -317,7 +325,7 @@ def build_secret_client(
         credential,
         verify_challenge_resource=verify_challenge_resource,
         retry_total=2,
-        retry_backoff_factor=0.3,
+        retry_backoff_factor=retry_backoff,
         retry_backoff_max=2,
         connection_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,

@@ -214,6 +214,7 @@ def harness(
         replace(
             composition.TIMINGS,
             secret_write_retry_delays=(0.01, 0.01),
+            key_vault_retry_backoff=0.005,
             sleep=clock.sleep,
             deadline_clock=clock.now,
         ),
