@@ -254,6 +254,7 @@ class SecretCache:
         The others start once the first read has its token (or is done): started
         together, each would elicit the vault's challenge and ask for a token itself.
         """
+
         def read(name: str) -> Future[FetchedSecret]:
             return self._fan_out.submit(in_current_context(self.get), name)
 

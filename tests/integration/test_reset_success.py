@@ -180,4 +180,3 @@ def test_the_guards_two_reads_both_precede_the_reset(harness: Harness) -> None:
     calls = [(r.method, r.path.rsplit("/", 1)[-1]) for r in harness.stack.partner_center.requests]
     assert calls[-1] == ("PATCH", "resetpassword")
     assert sorted(calls[:-1]) == [("GET", SAMPLE_USER_ID), ("GET", "directoryroles")]
-
