@@ -261,18 +261,22 @@ def _self_times(args: list[str], env: Mapping[str, str], stack: EmulatorStack) -
 
 
 def _import_breakdown(
-    ours: Side, minimal: Side, env: Mapping[str, str], stack: EmulatorStack
+    ours: Side, minimal: Side, env: Mapping[str, str], stack: EmulatorStack, runs: int = 3
 ) -> str:
-    """One untimed `-X importtime` run of each side: the import work the function does
-    and the minimal client does not, by package (importtime's own overhead inflates
-    these by a tenth or so; they rank the costs, the timed runs give the totals)."""
-    mine = _self_times(ours.args, env, stack)
-    theirs = _self_times(minimal.args, env, stack)
-    extra = {name: t - theirs.get(name, 0) for name, t in mine.items()}
+    """Untimed `-X importtime` runs of each side (medians of `runs`): the import work the
+    function does and the minimal client does not, by package. importtime's own overhead
+    inflates these by a tenth or so: they rank the costs, the timed runs give the totals."""
+    mine = [_self_times(ours.args, env, stack) for _ in range(runs)]
+    theirs = [_self_times(minimal.args, env, stack) for _ in range(runs)]
+    extra = {
+        name: statistics.median(m.get(name, 0) for m in mine)
+        - statistics.median(t.get(name, 0) for t in theirs)
+        for name in set().union(*mine)
+    }
     ranked = sorted(((t, name) for name, t in extra.items() if t > 0), reverse=True)
     total = sum(t for t, _ in ranked)
     top = ", ".join(f"{name} {t / 1000:.0f}" for t, name in ranked[:10] if t >= 1000)
     return (
         f"  imports the function does and the minimal client does not (-X importtime, "
-        f"self times, whole first answer): {total / 1000:.0f} ms: {top} ms"
+        f"self times, whole first answer, medians of {runs}): {total / 1000:.0f} ms: {top} ms"
     )
