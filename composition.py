@@ -15,12 +15,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from credentials import key_vault
 from credentials.exchange import PartnerCenterTokens, SecretNames
-from credentials.key_vault import KeyVaultStore, SecretCache, build_secret_client
+from credentials.key_vault import KeyVaultStore, OneIdentityCall, SecretCache, build_secret_client
 from reset_password.guard import GuardPolicy
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
@@ -156,14 +155,16 @@ def rebuild() -> None:
 
 
 def _build_credentials(settings: CredentialSettings) -> Credentials:
+    credential = OneIdentityCall(_azure_credential(settings))
     secrets = SecretCache(
         KeyVaultStore(
             build_secret_client(
                 vault_url=settings.key_vault_url,
-                credential=_azure_credential(settings),
+                credential=credential,
                 verify_challenge_resource=settings.key_vault_verify_challenge_resource,
                 retry_backoff=TIMINGS.key_vault_retry_backoff,
-            )
+            ),
+            authorized=credential.issued,
         ),
         ttl=settings.secret_cache_seconds,
         write_retry_delays=TIMINGS.secret_write_retry_delays,
@@ -244,7 +245,9 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
     )
 
 
-def _azure_credential(settings: CredentialSettings) -> TokenCredential:
+def _azure_credential(
+    settings: CredentialSettings,
+) -> ManagedIdentityCredential | DefaultAzureCredential:
     """Managed identity in Azure; developer credentials elsewhere. Few, short attempts:
     a hanging identity endpoint must not outlast the reset. Redirects are never followed."""
     if settings.managed_identity_available:

@@ -4,6 +4,10 @@
 `DependencyUnavailable` naming the secret; `SecretCache` adds the time-to-live, the
 grace period for a Key Vault outage, single flight and pinned values (shared.cache).
 Reads run on a small executor so a hanging vault cannot hold a request past its deadline.
+
+A cold process pays the vault's authentication challenge and the identity token once:
+the first read elicits both, and the other secrets are read, concurrently, as soon as the
+token is there (`OneIdentityCall` tells when).
 """
 
 from __future__ import annotations
@@ -12,13 +16,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from types import TracebackType
+from typing import Any, Protocol
 
-from azure.core.credentials import TokenCredential
+from azure.core.credentials import (
+    AccessToken,
+    AccessTokenInfo,
+    SupportsTokenInfo,
+    TokenCredential,
+    TokenRequestOptions,
+)
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -71,16 +82,84 @@ class SecretState:
 
 
 class SecretStore(Protocol):
+    # Done once a read needs no authentication challenge or identity call first.
+    authorized: Future[None]
+
     def read(self, name: str, timeout: float) -> FetchedSecret: ...
 
     def write(self, name: str, value: SecretStr) -> str | None: ...
 
 
+class IdentityCredential(TokenCredential, SupportsTokenInfo, Protocol):
+    """What azure-identity's credentials offer; the Key Vault SDK prefers get_token_info."""
+
+
+class OneIdentityCall:
+    """The vault's credential, asked by one thread at a time, and `issued` once it has
+    given a token.
+
+    Concurrent first reads each meet the vault's challenge and would each ask the identity
+    endpoint for a token; in turn, the first asks and the others get the token the
+    credential cached. `issued` lets the other reads wait for that token instead of
+    eliciting a challenge of their own.
+    """
+
+    def __init__(self, credential: IdentityCredential) -> None:
+        self._credential = credential
+        self._lock = threading.Lock()
+        self.issued: Future[None] = Future()
+
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        with self._lock:
+            token = self._credential.get_token(
+                *scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kwargs
+            )
+            self._mark_issued()
+        return token
+
+    def get_token_info(
+        self, *scopes: str, options: TokenRequestOptions | None = None
+    ) -> AccessTokenInfo:
+        with self._lock:
+            token = self._credential.get_token_info(*scopes, options=options)
+            self._mark_issued()
+        return token
+
+    def _mark_issued(self) -> None:
+        if not self.issued.done():
+            self.issued.set_result(None)
+
+    def close(self) -> None:
+        self._credential.close()
+
+    def __enter__(self) -> OneIdentityCall:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 class KeyVaultStore:
     """Reads and writes secrets with the Azure SDK; errors name the secret, never its value."""
 
-    def __init__(self, client: SecretClient) -> None:
+    def __init__(self, client: SecretClient, authorized: Future[None] | None = None) -> None:
         self._client = client
+        if authorized is None:
+            authorized = Future()
+            authorized.set_result(None)
+        self.authorized = authorized
 
     def read(self, name: str, timeout: float) -> FetchedSecret:
         try:
@@ -200,8 +279,24 @@ class SecretCache:
 
     def get_many(self, names: tuple[str, ...]) -> list[FetchedSecret]:
         """Several secrets read at the same time: a cold start waits for one round trip,
-        not one per secret."""
-        futures = [self._fan_out.submit(in_current_context(self.get), name) for name in names]
+        not one per secret.
+
+        The others start once the first read has its token (or is done): started
+        together, each would elicit the vault's challenge and ask for a token itself.
+        """
+
+        def read(name: str) -> Future[FetchedSecret]:
+            return self._fan_out.submit(in_current_context(self.get), name)
+
+        futures = [read(name) for name in names[:1]]
+        if futures and not self._store.authorized.done():
+            first_done: list[Future[Any]] = [futures[0], self._store.authorized]
+            wait(
+                first_done,
+                timeout=current_deadline().remaining(),
+                return_when=FIRST_COMPLETED,
+            )
+        futures += [read(name) for name in names[1:]]
         try:
             return [future.result(timeout=current_deadline().remaining()) for future in futures]
         except FutureTimeout:

@@ -88,7 +88,8 @@ class ResetPasswordBody(BaseModel):
 class ResetWarning(BaseModel):
     """Something that did not work after the reset, which itself succeeded."""
 
-    model_config = ConfigDict(frozen=True)
+    # Built when first used (the API documents, a spec): the route never validates with it.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     code: str
     detail: str
@@ -98,7 +99,8 @@ class ResetPasswordAnswer(BaseModel):
     """The success answer's schema (the published API documents are generated from it;
     the route renders the same fields directly, see routes.py)."""
 
-    model_config = ConfigDict(frozen=True, serialize_by_alias=True)
+    # Built when first used, as ResetWarning.
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True, defer_build=True)
 
     status: Literal["succeeded", "validated"]
     customer_tenant_id: str = Field(alias="customerTenantId")

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 import requests
 
 from shared.cache import Cache, CacheWaitTimeout
@@ -105,6 +104,10 @@ class CallerTokenValidator:
         )
 
     def authenticate(self, headers: Mapping[str, str]) -> Caller:
+        # PyJWT on first use: instances that take no caller tokens never need it, and
+        # answer their first request sooner without importing it.
+        import jwt  # noqa: PLC0415
+
         token = _bearer_token(headers.get("authorization"))
         try:
             header = jwt.get_unverified_header(token)
@@ -183,6 +186,8 @@ class CallerTokenValidator:
         raise Unauthenticated("The bearer token is signed with an unknown key.")
 
     def _load(self) -> KeySet:
+        import jwt  # noqa: PLC0415 - on first use, as in authenticate
+
         discovery = self._get_json(self._discovery_url)
         jwks_uri = discovery.get("jwks_uri")
         issuer = discovery.get("issuer")

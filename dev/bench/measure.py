@@ -49,6 +49,8 @@ class Figure:
     ratios: tuple[float, ...]
     target: float
     failures: int = 0
+    # The figure before the work on it, as the issue quotes it: printed alongside.
+    before: str = ""
 
     @property
     def ratio(self) -> float:
@@ -69,6 +71,7 @@ def compare(
     n: int,
     repeats: int,
     target: float,
+    before: str = "",
 ) -> Figure:
     """`repeats` interleaved runs of n calls each; the ratio of medians of each run."""
     ratios, subject_medians, baseline_medians, failures = [], [], [], 0
@@ -87,6 +90,7 @@ def compare(
         ratios=tuple(ratios),
         target=target,
         failures=failures,
+        before=before,
     )
     print_figure(figure, f"medians of {n} interleaved calls each, {repeats} runs")
     return figure
@@ -98,12 +102,13 @@ def ms(seconds: float) -> str:
 
 def print_figure(figure: Figure, how: str) -> None:
     runs = ", ".join(f"{r:.3f}" for r in figure.ratios)
+    before = f"; before: {figure.before}" if figure.before else ""
     print(
         f"{figure.name}\n"
         f"  {figure.subject}: {ms(figure.subject_s)}\n"
         f"  baseline, {figure.baseline}: {ms(figure.baseline_s)}\n"
         f"  ratio {figure.ratio:.3f}x (runs: {runs}); target <= {figure.target}x: "
-        f"{figure.verdict}   [{how}]",
+        f"{figure.verdict}{before}   [{how}]",
         flush=True,
     )
 
@@ -115,9 +120,11 @@ def heading(title: str) -> None:
 def summary(figures: Sequence[Figure], checks: Sequence[tuple[str, str, str, bool]]) -> None:
     heading("Summary")
     for f in figures:
+        runs = "-".join(f"{r:.3f}" for r in (min(f.ratios), max(f.ratios)))
         print(
-            f"{f.name:<52} {f.ratio:6.3f}x  "
+            f"{f.name:<52} {f.ratio:6.3f}x (runs {runs})  "
             f"({ms(f.subject_s)} vs {ms(f.baseline_s)})  target <= {f.target}x  {f.verdict}"
+            + (f"  [before: {f.before}]" if f.before else "")
         )
     for name, measured, target, ok in checks:
         print(f"{name:<52} {measured}  target {target}  {'ok' if ok else 'OVER'}")

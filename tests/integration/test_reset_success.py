@@ -135,6 +135,23 @@ def test_a_cold_reset_reads_each_secret_once_and_exchanges_once(harness: Harness
     assert harness.stack.identity.exchanges == 1
 
 
+def test_a_cold_reset_pays_the_vault_challenge_and_the_identity_token_once(
+    harness: Harness,
+) -> None:
+    # The SDK keeps each vault's challenge for the life of the process; forget it, so
+    # this reset starts as a fresh process does.
+    from azure.keyvault.secrets._shared import http_challenge_cache
+
+    http_challenge_cache.clear()
+    harness.configure(PROTECTED_ROLE_GUARD="false", ROTATE_REFRESH_TOKEN="false")
+    harness.reset()
+
+    vault = harness.stack.key_vault.requests
+    assert len([r for r in vault if "authorization" not in r.headers]) == 1
+    assert len([r for r in vault if "authorization" in r.headers]) == 3
+    assert len(harness.stack.managed_identity.requests) == 1
+
+
 def test_dry_run_checks_everything_but_does_not_reset(harness: Harness) -> None:
     answer = harness.reset(params={"dryRun": "true"})
     assert answer.status == 200
@@ -163,4 +180,3 @@ def test_the_guards_two_reads_both_precede_the_reset(harness: Harness) -> None:
     calls = [(r.method, r.path.rsplit("/", 1)[-1]) for r in harness.stack.partner_center.requests]
     assert calls[-1] == ("PATCH", "resetpassword")
     assert sorted(calls[:-1]) == [("GET", SAMPLE_USER_ID), ("GET", "directoryroles")]
-
