@@ -68,7 +68,7 @@ def grant_app_roles(
         code = 1
     if code != 0:
         raise OpsError(
-            "The secrets above are stored, but the app's Key Vault roles on them were not"
+            "What is stored above stays stored, but the app's Key Vault roles were not"
             f" granted (see above). Fix the cause, then run: {RETRY_COMMAND}",
             exit_code=EXIT_GRANT_FAILED,
         )
