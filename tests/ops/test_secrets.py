@@ -22,7 +22,10 @@ SECRET_NAME = s.SECRET_NAME_APP_SECRET
 
 
 def _puts(stack: EmulatorStack, name: str) -> list[dict[str, Any]]:
-    return [r.json() for r in stack.key_vault.requests_to("PUT", f"/secrets/{name}$")]
+    # The SDK's first request to a vault in a process is a bodyless probe for the 401
+    # challenge; which test sends it depends on how the tests are spread over the workers.
+    puts = stack.key_vault.requests_to("PUT", f"/secrets/{name}$")
+    return [r.json() for r in puts if r.body]
 
 
 def _nothing_written(stack: EmulatorStack) -> bool:
