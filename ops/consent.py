@@ -5,7 +5,8 @@
 3. the redirect: `state` must match, and it must carry a code;
 4. the code is redeemed with the PKCE verifier;
 5. checks before storing: `amr` holds `mfa`, and one Partner Center read succeeds;
-6. the refresh token is stored as a new secret version, tagged with who and when.
+6. the refresh token is stored as a new secret version, tagged with who and when;
+7. the app's per-secret Key Vault roles are granted (ops/grant.py), now that the secret exists.
 
 No token, secret or code is ever printed: only names, versions and check results.
 """
@@ -21,6 +22,8 @@ import requests
 from ops.authorization_code import Authority, Tokens, consent_scopes, redeem_code, sign_in_url
 from ops.deps import Deps
 from ops.errors import NoTerminal, OpsError
+from ops.grant import add_argument as add_grant_argument
+from ops.grant import grant_app_roles
 from ops.loopback import DEFAULT_REDIRECT_URI, Callback, LoopbackListener
 from ops.partner_center_read import CHECK_PATH, read_customers
 from ops.pkce import Proof
@@ -94,6 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--refresh-token-name",
         help="secret name of the refresh token (SECRET_NAME_REFRESH_TOKEN)",
     )
+    add_grant_argument(parser)
 
 
 def resolve_settings(args: argparse.Namespace, source: SettingSource) -> ConsentSettings:
@@ -128,7 +132,8 @@ def resolve_settings(args: argparse.Namespace, source: SettingSource) -> Consent
 def run(args: argparse.Namespace, deps: Deps) -> int:
     if args.timeout <= 0:
         raise OpsError("--timeout must be a positive number of seconds.")
-    settings = resolve_settings(args, SettingSource(deps.environ, deps.azd_environment))
+    source = SettingSource(deps.environ, deps.azd_environment)
+    settings = resolve_settings(args, source)
     console = deps.console
     with (
         Vault(
@@ -159,7 +164,7 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
         consented_by = _verify(tokens, proof.nonce, settings, session, deps)
         version = _store(vault, settings, tokens, consented_by, deps)
     console.say(f"stored {settings.refresh_token_name} version {version}")
-    return 0
+    return grant_app_roles(args, deps, source, settings.vault_url)
 
 
 def _sign_in(

@@ -1,7 +1,7 @@
 """What the commands take from the world, in one place so that tests can hand in their own.
 
 Tests pass an environment, a credential for the Key Vault emulator, a "browser" that
-follows the sign-in redirect itself, canned prompts and planted PKCE values.
+follows the sign-in redirect itself, canned prompts, planted PKCE values and a fake Azure CLI.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ops.azd_env import read_azd_environment
 from ops.console import Console
 from ops.errors import NoTerminal
 from ops.pkce import Proof, new_proof
+from ops.postprovision import Runner, run_az
 from ops.vault import operator_credential
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,8 @@ class Deps:
     open_browser: Callable[[str], bool]
     new_proof: Callable[[], Proof]
     now: Callable[[], datetime]
+    # Runs `az` for the postprovision hook's role grants (tests: a fake Azure CLI).
+    az: Runner
 
 
 def default_deps() -> Deps:
@@ -52,6 +55,7 @@ def default_deps() -> Deps:
         open_browser=_open_browser,
         new_proof=new_proof,
         now=lambda: datetime.now(UTC),
+        az=run_az,
     )
 
 

@@ -51,6 +51,10 @@ class SettingSource:
                 return value.strip()
         return DEFAULTS.get(name)
 
+    def azd_values(self) -> Mapping[str, str]:
+        """The azd environment's values ({} without one), read once with the settings."""
+        return self._azd()
+
     def require(self, name: str, flag: str | None, flag_name: str) -> str:
         value = self.get(name, flag)
         if value is None:

@@ -2,7 +2,8 @@
 
 The secret comes from a no-echo prompt or a file (`-` for standard input), never from a
 command-line value, which would land in shell history and in the process list. Only
-secret names and versions are printed.
+secret names and versions are printed. Then the app is granted its per-secret Key Vault roles
+on what is stored (ops/grant.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from ops.deps import Deps
 from ops.errors import NoTerminal, OpsError
+from ops.grant import add_argument as add_grant_argument
+from ops.grant import grant_app_roles
 from ops.settings import SettingSource, application_id, flag_bool, secret_name, service_url
 from ops.vault import Vault
 
@@ -45,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--app-secret-name",
         help="secret name of the app secret (default: SECRET_NAME_APP_SECRET)",
     )
+    add_grant_argument(parser)
 
 
 def run(args: argparse.Namespace, deps: Deps) -> int:
@@ -82,7 +86,7 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
             ) from None
     expiry = f" (expires {expires_on.date().isoformat()})" if expires_on else ""
     console.say(f"stored {app_secret_name} version {secret_version}{expiry}")
-    return 0
+    return grant_app_roles(args, deps, source, vault_url)
 
 
 def _ask(deps: Deps, prompt: str) -> str:

@@ -9,12 +9,17 @@ delete the app ID or the app secret. So instead of one role on the whole vault i
 
 A role scoped to a secret can only be assigned once that secret exists, and the templates must
 not create the secrets (a secret declared in Bicep would overwrite the rotated refresh token on
-every provision). So the order is:
+every provision). So the commands that store the secrets run this hook too (ops/grant.py loads
+this file and calls `main`), once they have stored them:
 
     1. azd up                      creates the vault; this hook finds no secrets and says so
-    2. python3 -m ops secrets      stores the app ID and the app secret
-    3. python3 -m ops consent      stores the refresh token
-    4. azd hooks run postprovision this hook grants the three scoped roles
+    2. python3 -m ops secrets      stores the app ID and the app secret, then runs this hook:
+                                   Secrets User on those two; the refresh token is missing
+    3. python3 -m ops consent      stores the refresh token, then runs this hook: the role
+                                   on the refresh token (the other two are kept)
+
+In either order, and on a re-run of either, the roles converge on the plan below. When that
+grant fails, or ran with --no-grant, `azd hooks run postprovision` runs this hook alone.
 
 Every later `azd provision` runs it again: it adds what is missing, and removes the identity's
 Key Vault Secrets User or Officer assignments that the plan does not call for (a vault-wide
@@ -250,7 +255,8 @@ def report(plan: Plan, vault_id: str, *, dry_run: bool, vnet_enabled: bool) -> N
             "postprovision: not in the vault yet: "
             + ", ".join(plan.missing)
             + ". Load them (python3 -m ops secrets for the app ID and secret, python3 -m ops "
-            "consent for the refresh token), then run: azd hooks run postprovision"
+            "consent for the refresh token): each grants the roles on what it stored. Loaded "
+            "with --no-grant, run: azd hooks run postprovision"
         )
         if vnet_enabled:
             say(

@@ -1,7 +1,9 @@
-"""The operator documentation matches the templates: infra/README.md walks from `azd up` to a
-working reset (secrets, scoped roles, a redeploy, `azd down --purge`), documents every
-parameter, sends setting changes through the azd environment rather than the portal, and no
-README passes a secret on a command line."""
+"""The operator documentation matches the templates: the root README goes from an empty vault
+to a working reset in four commands (`azd up`, `ops secrets`, `ops consent`, one curl), with
+the postprovision hook as the retry of the role grant; infra/README.md walks from `azd up` to
+a working reset (secrets and their scoped roles, a redeploy, `azd down --purge`), documents
+every parameter, sends setting changes through the azd environment rather than the portal,
+and no README passes a secret on a command line."""
 
 from __future__ import annotations
 
@@ -15,8 +17,61 @@ INFRA_README = INFRA / "README.md"
 READMES = [ROOT / "README.md", INFRA_README, INFRA / "connector" / "README.md"]
 
 
+HOOK_RETRY = "azd hooks run postprovision"
+
+
 def _readme() -> str:
     return INFRA_README.read_text()
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    following = re.search(r"^#{1,3} ", text[start + len(heading) :], re.MULTILINE)
+    return text[start : start + len(heading) + following.start()] if following else text[start:]
+
+
+def _commands(block: str) -> list[str]:
+    """A shell block's commands, without comments and continuation lines."""
+    lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
+    return [line for line in lines if line]
+
+
+def _deploying() -> str:
+    return _section((ROOT / "README.md").read_text(), "## Deploying to Azure")
+
+
+def test_the_readme_goes_from_an_empty_vault_to_a_reset_in_four_commands() -> None:
+    block = re.search(r"```sh\n(.*?)```", _deploying(), re.DOTALL)
+    assert block is not None, "Deploying to Azure has no sh block"
+    commands = _commands(block.group(1))
+    assert commands[0].startswith("azd env set PARTNER_TENANT_ID "), "the one preliminary"
+    steps = ["azd up", "python3 -m ops secrets", "python3 -m ops consent", "curl "]
+    assert len(commands[1:]) == len(steps), commands
+    for command, step in zip(commands[1:], steps, strict=True):
+        assert command.startswith(step), (command, step)
+
+
+def test_the_readme_says_consent_grants_the_roles_and_the_hook_is_the_retry() -> None:
+    text = " ".join(_deploying().split())
+    assert "`ops consent` at the end grants the role" in text
+    assert f"retry: `{HOOK_RETRY}`" in text
+
+
+def test_the_walkthrough_loads_the_secrets_without_a_separate_hook_step() -> None:
+    step = _section(_readme(), "### 2. Load the secrets")
+    loading = re.search(r"```sh\n(.*?)```", step, re.DOTALL)
+    assert loading is not None
+    assert [c.split()[:4] for c in _commands(loading.group(1))] == [
+        ["python3", "-m", "ops", "secrets"],
+        ["python3", "-m", "ops", "consent"],
+    ]
+    assert "runs the postprovision hook" in " ".join(step.split())
+
+
+def test_the_walkthrough_names_the_hook_as_the_retry_of_the_grant() -> None:
+    step = " ".join(_section(_readme(), "### 2. Load the secrets").split())
+    assert "A failed grant keeps what was stored" in step
+    assert f"the grant alone is: ```sh {HOOK_RETRY} ```" in step
 
 
 def test_the_walkthrough_goes_from_azd_up_to_azd_down_in_order() -> None:
@@ -25,7 +80,7 @@ def test_the_walkthrough_goes_from_azd_up_to_azd_down_in_order() -> None:
         "azd up",
         "python3 -m ops secrets",
         "python3 -m ops consent",
-        "azd hooks run postprovision",
+        HOOK_RETRY,
         "dryRun=true",
         "azd provision",
         "azd down --purge",

@@ -243,6 +243,22 @@ def test_first_azd_up_finds_no_secrets_and_says_what_to_do(
     assert "azd hooks run postprovision" in out
 
 
+def test_first_azd_up_says_the_loading_commands_grant_the_roles_themselves(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert hook.main([], ENV, FakeAz()) == 0
+    assert "each grants the roles on what it stored" in capsys.readouterr().out
+
+
+def test_the_docstring_orders_azd_up_then_the_commands_that_run_this_hook() -> None:
+    doc = hook.__doc__ or ""
+    steps = ["1. azd up", "2. python3 -m ops secrets", "3. python3 -m ops consent"]
+    positions = [doc.find(step) for step in steps]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions), positions
+    assert "4. azd hooks run postprovision" not in doc
+    assert "`azd hooks run postprovision` runs this hook alone" in doc
+
+
 def test_after_loading_the_secrets_it_grants_per_secret_roles(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -2,8 +2,9 @@
 
 The commands run in-process through `ops.cli.main` with every outside collaborator
 handed in (ops.deps.Deps): an environment pointing at the emulators, a Key Vault
-credential minted by the emulators' ledger, canned prompts, planted PKCE values, and a
-"browser" that follows the sign-in redirect to the command's loopback listener. Every
+credential minted by the emulators' ledger, canned prompts, planted PKCE values, a
+"browser" that follows the sign-in redirect to the command's loopback listener, and a fake
+Azure CLI for the role grants (the real one cannot run here). Every
 test ends by searching stdout, stderr and every captured log line for the canaries and
 for every code and token the emulators handed out.
 """
@@ -11,11 +12,12 @@ for every code and token the emulators handed out.
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +43,16 @@ STATE = "state-from-the-command-0001"
 NONCE = "nonce-from-the-command-0001"
 NOW = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)
 LISTEN_ANYWHERE = "http://localhost:0"
+
+SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
+VAULT_ID = (
+    f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-test"
+    "/providers/Microsoft.KeyVault/vaults/kv-test"
+)
+PRINCIPAL = "11111111-2222-3333-4444-555555555555"
+SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+SECRET_NAMES = (s.SECRET_NAME_APP_ID, s.SECRET_NAME_APP_SECRET, s.SECRET_NAME_REFRESH_TOKEN)
 
 
 class VaultCredential:
@@ -114,6 +126,56 @@ def _with_query(url: str, **changes: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+@dataclass
+class FakeAz:
+    """The Azure CLI as the postprovision hook calls it, in front of the Key Vault emulator.
+
+    The vault's secret names are the emulator's; role assignments it creates are remembered
+    (and listed on the next run), each with how many refresh-token versions the vault held
+    when it was created. `fail_with` makes every call raise.
+    """
+
+    stack: EmulatorStack
+    calls: list[list[str]] = field(default_factory=list)
+    # (secret name, role ID, refresh-token versions in the vault at that moment)
+    created: list[tuple[str, str, int]] = field(default_factory=list)
+    fail_with: Exception | None = None
+
+    def __call__(self, argv: Sequence[str]) -> str:
+        args = list(argv)
+        self.calls.append(args)
+        if self.fail_with is not None:
+            raise self.fail_with
+        if args[1] == "rest":
+            url = args[args.index("--url") + 1]
+            if "/roleAssignments?" in url:
+                held = [self._assignment(secret, role) for secret, role, _ in self.created]
+                return json.dumps({"value": held})
+            assert url.startswith(f"{VAULT_ID}/secrets?"), url
+            names = [n for n in SECRET_NAMES if self.stack.key_vault.secret_value(n) is not None]
+            return json.dumps({"value": [{"name": name} for name in names]})
+        assert args[1:4] == ["role", "assignment", "create"], args[:4]
+        secret = args[args.index("--scope") + 1].rsplit("/", 1)[-1]
+        refresh_versions = len(self.stack.key_vault.versions(s.SECRET_NAME_REFRESH_TOKEN))
+        self.created.append((secret, args[args.index("--role") + 1], refresh_versions))
+        return "{}"
+
+    def grants(self) -> set[tuple[str, str]]:
+        return {(secret, role) for secret, role, _ in self.created}
+
+    @staticmethod
+    def _assignment(secret: str, role: str) -> dict[str, Any]:
+        scope = f"{VAULT_ID}/secrets/{secret}"
+        return {
+            "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{secret}-{role}",
+            "properties": {
+                "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{role}",
+                "principalId": PRINCIPAL,
+                "scope": scope,
+            },
+        }
+
+
 @dataclass(frozen=True)
 class Outcome:
     code: int
@@ -136,6 +198,28 @@ class Operator:
     extra_secrets: list[str] = field(default_factory=list)
     outputs: list[Outcome] = field(default_factory=list)
     azd_reads: int = 0
+    az: FakeAz = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.az = FakeAz(self.stack)
+
+    def provisioned(self, **overrides: str) -> None:
+        """An azd environment after `azd up`, whose vault is the emulator's."""
+        self.azd.update(
+            {
+                "AZURE_ENV_NAME": "test",
+                "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,
+                "AZURE_KEY_VAULT_ID": VAULT_ID,
+                "AZURE_KEY_VAULT_ENDPOINT": self.environ["KEY_VAULT_URL"] + "/",
+                "AZURE_USER_ASSIGNED_IDENTITY_PRINCIPAL_ID": PRINCIPAL,
+                "SECRET_NAME_APP_ID": s.SECRET_NAME_APP_ID,
+                "SECRET_NAME_APP_SECRET": s.SECRET_NAME_APP_SECRET,
+                "SECRET_NAME_REFRESH_TOKEN": s.SECRET_NAME_REFRESH_TOKEN,
+                "ROTATE_REFRESH_TOKEN": "true",
+                "VNET_ENABLED": "false",
+                **overrides,
+            }
+        )
 
     def deps(self) -> Deps:
         return Deps(
@@ -150,6 +234,7 @@ class Operator:
             open_browser=self.browser.open,
             new_proof=lambda: Proof(verifier=CANARY_VERIFIER, state=STATE, nonce=NONCE),
             now=lambda: NOW,
+            az=self.az,
         )
 
     def _azd_environment(self) -> dict[str, str]:

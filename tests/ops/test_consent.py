@@ -77,7 +77,8 @@ def test_success_prints_names_versions_and_check_results_only(operator: Operator
     assert f"signed in as {PARTNER_ADMIN_UPN}" in lines
     assert "check MFA: passed (amr: pwd, mfa)" in lines
     assert "check Partner Center read (GET /v1/customers?size=1): passed, HTTP 200" in lines
-    assert lines[-1].startswith(f"stored {RT} version ")
+    assert lines[-2].startswith(f"stored {RT} version ")
+    assert lines[-1].startswith("grant: skipped, no azd environment")
     assert outcome.err == ""
 
 
@@ -180,9 +181,8 @@ def test_app_id_flag_and_prompted_secret_replace_the_vault(operator: Operator) -
 
 def test_settings_can_come_from_the_azd_environment(operator: Operator) -> None:
     stack = operator.stack
-    vault_url = operator.environ.pop("KEY_VAULT_URL")
-    tenant = operator.environ.pop("PARTNER_TENANT_ID")
-    operator.azd.update({"AZURE_KEY_VAULT_ENDPOINT": vault_url, "PARTNER_TENANT_ID": tenant})
+    operator.provisioned(PARTNER_TENANT_ID=operator.environ.pop("PARTNER_TENANT_ID"))
+    del operator.environ["KEY_VAULT_URL"]
 
     outcome = operator.consent()
 

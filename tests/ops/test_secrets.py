@@ -22,7 +22,10 @@ SECRET_NAME = s.SECRET_NAME_APP_SECRET
 
 
 def _puts(stack: EmulatorStack, name: str) -> list[dict[str, Any]]:
-    return [r.json() for r in stack.key_vault.requests_to("PUT", f"/secrets/{name}$")]
+    # The SDK's first request to a vault in a process is a bodyless probe for the 401
+    # challenge; which test sends it depends on how the tests are spread over the workers.
+    puts = stack.key_vault.requests_to("PUT", f"/secrets/{name}$")
+    return [r.json() for r in puts if r.body]
 
 
 def _nothing_written(stack: EmulatorStack) -> bool:
@@ -46,9 +49,10 @@ def test_only_names_and_versions_are_printed(operator: Operator) -> None:
     outcome = operator.run("secrets", "--app-id", APP_ID)
 
     lines = outcome.out.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[0].startswith(f"stored {ID_NAME} version ")
     assert lines[1].startswith(f"stored {SECRET_NAME} version ")
+    assert lines[2].startswith("grant: skipped, no azd environment")
     assert APP_ID not in outcome.out, "not secret, but not printed either: names and versions"
 
 
@@ -133,7 +137,7 @@ def test_expiry_is_set_on_the_secret_for_the_health_check(operator: Operator) ->
     [put] = _puts(operator.stack, SECRET_NAME)
     expected = int(datetime(2027, 5, 31, tzinfo=UTC).timestamp())
     assert put["attributes"]["exp"] == expected
-    assert outcome.out.splitlines()[-1].endswith("(expires 2027-05-31)")
+    assert outcome.out.splitlines()[1].endswith("(expires 2027-05-31)")
     [id_put] = _puts(operator.stack, ID_NAME)
     assert "exp" not in id_put.get("attributes", {})
 
@@ -189,7 +193,8 @@ def test_the_vault_url_flag_wins_over_the_environment_and_azd(operator: Operator
 
 
 def test_the_vault_url_comes_from_azd_when_not_set(operator: Operator) -> None:
-    operator.azd["AZURE_KEY_VAULT_ENDPOINT"] = operator.environ.pop("KEY_VAULT_URL") + "/"
+    operator.provisioned()
+    del operator.environ["KEY_VAULT_URL"]
     operator.secret_answers.append(CANARY_TYPED_SECRET)
 
     outcome = operator.run("secrets", "--app-id", APP_ID)
