@@ -47,7 +47,8 @@ class Figure:
     subject_s: float
     baseline_s: float
     ratios: tuple[float, ...]
-    target: float
+    # None: shown for context, with no goal of its own.
+    target: float | None
     failures: int = 0
     # The figure before the work on it, as the issue quotes it: printed alongside.
     before: str = ""
@@ -60,7 +61,13 @@ class Figure:
     def verdict(self) -> str:
         if self.failures:
             return f"ERROR ({self.failures} failed calls)"
+        if self.target is None:
+            return "shown, no target"
         return "ok" if self.ratio <= self.target else "OVER"
+
+    @property
+    def goal(self) -> str:
+        return "no target" if self.target is None else f"target <= {self.target}x"
 
 
 def compare(
@@ -70,7 +77,7 @@ def compare(
     *,
     n: int,
     repeats: int,
-    target: float,
+    target: float | None,
     before: str = "",
 ) -> Figure:
     """`repeats` interleaved runs of n calls each; the ratio of medians of each run."""
@@ -107,7 +114,7 @@ def print_figure(figure: Figure, how: str) -> None:
         f"{figure.name}\n"
         f"  {figure.subject}: {ms(figure.subject_s)}\n"
         f"  baseline, {figure.baseline}: {ms(figure.baseline_s)}\n"
-        f"  ratio {figure.ratio:.3f}x (runs: {runs}); target <= {figure.target}x: "
+        f"  ratio {figure.ratio:.3f}x (runs: {runs}); {figure.goal}: "
         f"{figure.verdict}{before}   [{how}]",
         flush=True,
     )
@@ -123,7 +130,7 @@ def summary(figures: Sequence[Figure], checks: Sequence[tuple[str, str, str, boo
         runs = "-".join(f"{r:.3f}" for r in (min(f.ratios), max(f.ratios)))
         print(
             f"{f.name:<52} {f.ratio:6.3f}x (runs {runs})  "
-            f"({ms(f.subject_s)} vs {ms(f.baseline_s)})  target <= {f.target}x  {f.verdict}"
+            f"({ms(f.subject_s)} vs {ms(f.baseline_s)})  {f.goal}  {f.verdict}"
             + (f"  [before: {f.before}]" if f.before else "")
         )
     for name, measured, target, ok in checks:
