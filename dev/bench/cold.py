@@ -8,7 +8,7 @@ ours, ...), and the figure is the ratio of medians, per run, over `plan.repeats`
 Bytecode is compiled beforehand and each side runs once untimed, so neither pays
 compilation or a cold page cache.
 
-The minimal client is the issue's: interpreter start, `import azure.functions,
+The minimal client is what a hand-written caller needs: interpreter start, `import azure.functions,
 requests`, then the same round trips as the function (one Key Vault challenge, one
 managed-identity token, the three secrets read concurrently, the token exchange, the
 reset). A third side, the floor, does the same job with the packages the function must

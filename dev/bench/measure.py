@@ -50,7 +50,7 @@ class Figure:
     # None: shown for context, with no goal of its own.
     target: float | None
     failures: int = 0
-    # The figure before the work on it, as the issue quotes it: printed alongside.
+    # The figure measured before this work: printed alongside.
     before: str = ""
 
     @property

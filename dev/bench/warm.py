@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from dev.emulators.stack import EmulatorStack
 
 WARM_TARGET = 1.05
-# The figures before the work on them, as the issue quotes them.
+# The figures measured before this work, printed beside each result.
 GUARD_OFF_BEFORE = "1.32-1.51x"
 GUARD_ON_BEFORE = "1.45x"
 
