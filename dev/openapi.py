@@ -29,9 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from reset_password.models import (
     MAX_BODY_BYTES,
-    TICKET_ID_PATTERN,
     ResetPasswordAnswer,
     ResetPasswordBody,
+    ticket_id_pattern,
 )
 from reset_password.names import CUSTOMER_PATTERN, USER_PATTERN, USER_PRINCIPAL_NAME_PATTERN
 from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES, SYMBOLS
@@ -174,7 +174,7 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
             "Your ticket or incident number, 1-64 characters without control, format (bidi, "
             "zero-width, tag) or line-separator characters. Recorded in the audit event and "
             "echoed back.",
-            rules={"examples": ["INC0012345"], "pattern": TICKET_ID_PATTERN},
+            rules={"examples": ["INC0012345"], "pattern": ticket_id_pattern()},
         ),
         "revokeSessions": Label(
             "Revoke sign-in sessions",
