@@ -62,7 +62,7 @@ class Figure:
         if self.failures:
             return f"ERROR ({self.failures} failed calls)"
         if self.target is None:
-            return "shown, no target"
+            return "shown"
         return "ok" if self.ratio <= self.target else "OVER"
 
     @property
