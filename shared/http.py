@@ -5,6 +5,12 @@ the netrc file, the CA bundle): hundreds of microseconds each time on App Servic
 the environment is large. Here it is read once per origin and reused; the standard
 variables (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, ...) still apply. A netrc entry is
 never consulted, so it cannot replace our Authorization header.
+
+Our clients send plain requests (method, URL, headers, form or body, query, timeouts, no
+redirects); those are prepared here and handed to `send` directly, skipping the
+per-call merging of session settings, cookies and hooks that `Session.request` repeats.
+No cookie is sent: these APIs are stateless, and a cookie one answer set has no business
+on the next call.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 
 # The Functions worker runs sync handlers on a thread pool; keep a connection for each.
 HTTP_POOL_SIZE = 64
@@ -33,13 +40,52 @@ class OncePerOriginSession(requests.Session):
         self.mount("http://", adapter)
 
     def request(  # type: ignore[override]
-        self, method: str | bytes, url: str | bytes, **kwargs: Any
+        self,
+        method: str | bytes,
+        url: str | bytes,
+        *,
+        params: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: Any = None,
+        allow_redirects: bool = True,
+        **kwargs: Any,
     ) -> requests.Response:
-        environment = self._environment_for(url if isinstance(url, str) else url.decode())
-        for name in ("proxies", "verify", "cert"):
-            if kwargs.get(name) is None and environment.get(name) is not None:
-                kwargs[name] = environment[name]
-        return super().request(method, url, **kwargs)
+        text_url = url if isinstance(url, str) else url.decode()
+        environment = self._environment_for(text_url)
+        if kwargs or allow_redirects:
+            # Anything beyond what our clients send takes requests' own path.
+            for name in ("proxies", "verify", "cert"):
+                if kwargs.get(name) is None and environment.get(name) is not None:
+                    kwargs[name] = environment[name]
+            return super().request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=allow_redirects,
+                **kwargs,
+            )
+        merged: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict(self.headers)
+        merged.update(headers or {})
+        prepared = requests.Request(
+            method=method.upper() if isinstance(method, str) else method.decode().upper(),
+            url=text_url,
+            headers=merged,
+            data=data,
+            params=params,
+        ).prepare()
+        return self.send(
+            prepared,
+            timeout=timeout,
+            allow_redirects=False,
+            stream=False,
+            proxies=environment.get("proxies") or {},
+            verify=environment.get("verify", True),
+            cert=environment.get("cert"),
+        )
 
     def _environment_for(self, url: str) -> dict[str, Any]:
         parts = urlsplit(url)
