@@ -277,7 +277,7 @@ class ResetService:
         attempt.learn_names(user)
         if roles_read is None:
             return
-        if user.get("lastDirectorySyncTime"):
+        if _synced_from_on_premises(user):
             raise UserNotCloudManaged(
                 "The user is synchronised from on-premises Active Directory: reset the password "
                 "there (or enable password writeback); a cloud reset would not take."
@@ -300,3 +300,16 @@ class ResetService:
                 "function does not reset privileged accounts. Use the customer's own "
                 "privileged-access process."
             )
+
+
+def _synced_from_on_premises(user: Mapping[str, Any]) -> bool:
+    """Partner Center's CustomerUser sets `lastDirectorySyncTime` only for users Entra
+    Connect synchronises; Microsoft Graph's user says the same with
+    `onPremisesSyncEnabled` and an `onPremisesImmutableId` (`immutableId` in the older
+    directory APIs). Any one of them is enough to refuse: a cloud reset would not take."""
+    if user.get("lastDirectorySyncTime") or user.get("onPremisesSyncEnabled") is True:
+        return True
+    return any(
+        isinstance(user.get(name), str) and bool(str(user.get(name)).strip())
+        for name in ("onPremisesImmutableId", "immutableId")
+    )
