@@ -31,6 +31,7 @@ from shared.errors import (
     PartnerCredentialsInvalid,
     UpstreamTimeout,
 )
+from shared.json_body import json_body
 from shared.jwt_claims import authentication_methods, unverified_claims
 from shared.retry import RetryPolicy, TryAgain, parse_seconds, with_retries
 
@@ -413,7 +414,7 @@ def _json_error(response: requests.Response) -> bool:
 
 def _json_object(response: requests.Response) -> dict[str, Any] | None:
     try:
-        body = response.json()
+        body = json_body(response)
     except ValueError:
         return None
     return body if isinstance(body, dict) else None

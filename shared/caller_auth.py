@@ -25,6 +25,7 @@ from shared.errors import (
     Unauthenticated,
     UpstreamTimeout,
 )
+from shared.json_body import json_body
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ class CallerTokenValidator:
             )
             if response.status_code != 200:
                 raise _keys_unavailable(f"it answered HTTP {response.status_code}")
-            body = response.json()
+            body = json_body(response)
         except UpstreamTimeout:
             raise _keys_unavailable("the request's deadline ran out") from None
         except (requests.RequestException, ValueError) as exc:

@@ -31,6 +31,7 @@ from shared.errors import (
     UpstreamTimeout,
     UserNotFound,
 )
+from shared.json_body import json_body
 from shared.retry import (
     RETRYABLE_STATUSES,
     RetryPolicy,
@@ -348,7 +349,7 @@ def customer_not_found(customer_id: str) -> CustomerNotFound:
 
 def _json_object(response: requests.Response) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = json_body(response)
     except ValueError:
         raise UpstreamError("Partner Center's answer could not be parsed as JSON.") from None
     if not isinstance(body, dict):
@@ -357,19 +358,30 @@ def _json_object(response: requests.Response) -> dict[str, Any]:
 
 
 def _continuation_token(body: Mapping[str, Any]) -> str | None:
+    """The next page's MS-ContinuationToken; None on the last page.
+
+    Partner Center documents the token in `links.next.headers`; its SDK's seek-based
+    collections also carry it as `continuationToken`. A next page announced without a
+    token we can read is an error, never the last page: the roles check would miss
+    every role after it.
+    """
     links = body.get("links")
-    if not isinstance(links, dict):
-        return None
-    nxt = links.get("next")
-    if not isinstance(nxt, dict):
-        return None
-    for header in nxt.get("headers") or []:
+    nxt = links.get("next") if isinstance(links, dict) else None
+    for header in (nxt.get("headers") if isinstance(nxt, dict) else None) or []:
         if (
             isinstance(header, dict)
             and str(header.get("key", "")).lower() == "ms-continuationtoken"
             and isinstance(header.get("value"), str)
+            and header["value"]
         ):
             return str(header["value"])
+    token = body.get("continuationToken")
+    if isinstance(token, str) and token:
+        return token
+    if nxt is not None:
+        raise UpstreamError(
+            "Partner Center announced a next page without a continuation token to fetch it."
+        )
     return None
 
 

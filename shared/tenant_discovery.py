@@ -20,15 +20,18 @@ from shared.errors import (
     DependencyUnavailable,
     UpstreamTimeout,
 )
+from shared.json_body import json_body
 from shared.retry import RETRYABLE_STATUSES, RetryPolicy, TryAgain, with_retries
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 5.0
-# The issuer is https://<authority>/<tenant GUID>/v2.0 (any scheme and host: the
-# authority may be a sovereign cloud's, or the local emulator).
+# The v2.0 document's issuer is https://<authority>/<tenant GUID>/v2.0; the v1 form,
+# https://sts.windows.net/<tenant GUID>/, names the tenant the same way. Any scheme and
+# host (a sovereign cloud's authority, the local emulator), but the GUID must be the
+# whole first path segment: anything looser could read a tenant out of another URL.
 _ISSUER = re.compile(
     r"^https?://[^/]+/(?P<tenant>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-    r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12})/v2\.0/?$"
+    r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(/v2\.0)?/?$"
 )
 
 
@@ -90,7 +93,7 @@ class TenantDiscovery:
 
 def _tenant_from(response: requests.Response) -> str:
     try:
-        issuer = response.json().get("issuer")
+        issuer = json_body(response).get("issuer")
     except (ValueError, AttributeError):
         issuer = None
     found = _ISSUER.fullmatch(issuer) if isinstance(issuer, str) else None
