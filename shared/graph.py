@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from shared.context import current_deadline
 from shared.errors import DomainError, PartnerCredentialsInvalid, UpstreamTimeout
+from shared.json_body import json_body
 from shared.retry import RETRYABLE_STATUSES, RetryPolicy, TryAgain, parse_retry_after, with_retries
 
 CONNECT_TIMEOUT = 3.0
@@ -113,6 +114,12 @@ class GraphClient:
 def _judge(response: requests.Response) -> bool | TryAgain:
     status = response.status_code
     if 200 <= status < 300:
+        if _answered_false(response):
+            raise RevocationFailed(
+                "sessions_not_revoked",
+                "Microsoft Graph answered that the user's sessions were not revoked; the "
+                "password was reset. Revoke the sessions in the Microsoft Entra admin center.",
+            )
         return True
     if status in RETRYABLE_STATUSES:
         throttled = status == 429
@@ -136,6 +143,18 @@ def _judge(response: requests.Response) -> bool | TryAgain:
             "reset, but no session was revoked.",
         )
     raise _failed(f"Microsoft Graph answered HTTP {status}")
+
+
+def _answered_false(response: requests.Response) -> bool:
+    """The action documents `{"value": true}`; only an explicit false says it did not
+    happen (an empty 200 or a 204 is the action done, an odd body is not read further)."""
+    if not response.content:
+        return False
+    try:
+        body = json_body(response)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("value") is False
 
 
 def _failed(reason: str) -> RevocationFailed:

@@ -209,3 +209,27 @@ def test_an_issuer_with_the_tenant_deeper_in_its_path_is_refused(harness: Harnes
 
 
 # --- Microsoft Graph: the action's answer ----------------------------------------------------
+
+
+def test_a_revocation_answered_false_is_reported_as_not_revoked(harness: Harness) -> None:
+    harness.configure(PROTECTED_ROLE_GUARD="false")
+    harness.stack.graph.inject(
+        Status(200, {"@odata.context": "$metadata#Edm.Boolean", "value": False}),
+        path=r"/revokeSignInSessions$",
+    )
+
+    answer = harness.reset({"password": "Canary#Pw-7f3a9c", "revokeSessions": True})
+
+    assert answer.status == 200
+    assert answer.json["sessionsRevoked"] is False
+    assert [w["code"] for w in answer.json["warnings"]] == ["sessions_not_revoked"]
+
+
+def test_a_revocation_answered_204_is_revoked(harness: Harness) -> None:
+    harness.configure(PROTECTED_ROLE_GUARD="false")
+    harness.stack.graph.inject(Status(204, b""), path=r"/revokeSignInSessions$")
+
+    answer = harness.reset({"password": "Canary#Pw-7f3a9c", "revokeSessions": True})
+
+    assert answer.status == 200
+    assert answer.json["sessionsRevoked"] is True
