@@ -158,7 +158,9 @@ def _dry_run(query: Mapping[str, str], errors: list[dict[str, str]]) -> bool:
     text = query.get("dryRun")
     if text is None:
         return False
-    value = text.strip().lower()
+    # Only the letter case is forgiven: a padded " true" is some other value, and
+    # accepting it would be the guessing this switch refuses.
+    value = text.lower()
     if value in {"true", "false"}:
         return value == "true"
     message = (

@@ -93,6 +93,13 @@ def test_a_malformed_idempotency_key_is_400(harness: Harness) -> None:
     assert problem["errors"][0]["field"] == "Idempotency-Key"
 
 
+@pytest.mark.parametrize("value", [" true", "true ", "\tfalse", "false\u00a0"])
+def test_a_dry_run_padded_with_whitespace_is_400_naming_it(harness: Harness, value: str) -> None:
+    problem = assert_problem(harness.reset(params={"dryRun": value}), 400, "invalid_request")
+    assert "dryRun" in {e["field"] for e in problem["errors"]}
+    assert_nothing_sent_upstream(harness)
+
+
 def test_bad_input_is_refused_before_key_vault_is_read(harness: Harness) -> None:
     harness.reset({"password": "short"})
     assert harness.stack.key_vault.requests == []
