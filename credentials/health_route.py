@@ -22,7 +22,7 @@ from shared.correlation import correlation_id_from
 from shared.deadline import Deadline
 from shared.errors import InvalidRequest
 from shared.problems import json_response, problem_response
-from shared.query import query_parameters, shown_name
+from shared.query import query_parameters, shown_name, unknown_parameters
 from shared.settings import SettingsError
 
 logger = logging.getLogger("credentials_health")
@@ -30,8 +30,7 @@ logger = logging.getLogger("credentials_health")
 # Key Vault's reads and a probe's exchange both fit well inside it.
 HEALTH_DEADLINE_SECONDS = 25.0
 CRITICAL_STATUS = 503
-# `code` is the host's function key; it reaches the function too and means nothing here.
-KNOWN_QUERY_PARAMETERS = frozenset({"probe", "code"})
+KNOWN_QUERY_PARAMETERS = frozenset({"probe"})
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
 
@@ -82,11 +81,11 @@ def probe_requested(req: func.HttpRequest) -> bool:
     query = query_parameters(req)
     errors = [
         {"field": shown_name(name), "message": "is not a known query parameter (known: probe)"}
-        for name in query
-        if name not in KNOWN_QUERY_PARAMETERS
+        for name in unknown_parameters(query, KNOWN_QUERY_PARAMETERS)
     ]
     text = query.get("probe")
-    value = text.strip().lower() if text is not None else "false"
+    # Only the letter case is forgiven, as for the reset's dryRun.
+    value = text.lower() if text is not None else "false"
     if value not in {"true", "false"}:
         errors.append({"field": "probe", "message": "must be given once, as true or false"})
     if errors:

@@ -157,7 +157,9 @@ class LocalFunctionsHost(EmulatorServer):
 
     def _key_ok(self, headers: dict[str, str], params: dict[str, str]) -> bool:
         lowered = {name.lower(): value for name, value in headers.items()}
-        given = lowered.get("x-functions-key") or params.get("code") or ""
+        # The host reads its key parameter in any letter case.
+        code = next((v for k, v in params.items() if k.lower() == "code"), "")
+        given = lowered.get("x-functions-key") or code
         return hmac.compare_digest(given.encode(), self.function_key.encode())
 
     def _invoke(

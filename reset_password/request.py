@@ -19,7 +19,7 @@ from reset_password.models import MAX_BODY_BYTES, ResetPasswordBody
 from reset_password.names import CustomerRef, UserRef, parse_customer, parse_user
 from reset_password.service import ResetOrder
 from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
-from shared.query import query_parameters, shown_name
+from shared.query import query_parameters, shown_name, unknown_parameters
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
 _ENCODED_SLASH = re.compile("%2F", re.IGNORECASE)
@@ -30,8 +30,7 @@ ROUTE = re.compile(
     r"(?:/customers/(?P<customer>[^/]*))?/users/(?P<user>[^/]*)/resetpassword/?$",
     re.IGNORECASE,
 )
-# `code` is the host's function key; it reaches the function too and means nothing here.
-KNOWN_QUERY_PARAMETERS = frozenset({"dryRun", "code"})
+KNOWN_QUERY_PARAMETERS = frozenset({"dryRun"})
 
 _BODY_MESSAGES = {
     "missing": "is required",
@@ -151,10 +150,9 @@ def parse_reset_request(req: func.HttpRequest, *, upn_only: bool = False) -> Res
 
 def _dry_run(query: Mapping[str, str], errors: list[dict[str, str]]) -> bool:
     """A misspelt or empty switch must never fall back to a real reset: refuse it."""
-    for name in query:
-        if name not in KNOWN_QUERY_PARAMETERS:
-            message = "is not a known query parameter (known: dryRun)"
-            errors.append({"field": shown_name(name), "message": message})
+    for name in unknown_parameters(query, KNOWN_QUERY_PARAMETERS):
+        message = "is not a known query parameter (known: dryRun)"
+        errors.append({"field": shown_name(name), "message": message})
     text = query.get("dryRun")
     if text is None:
         return False

@@ -11,6 +11,14 @@ import azure.functions as func
 
 # A parameter name is echoed only when it is plainly a name, never arbitrary input.
 ECHOABLE_NAME = re.compile(r"^[A-Za-z0-9_.\[\]-]{1,40}$")
+# The host's function key. The host finds it in any letter case (ASP.NET Core's query
+# collection ignores case), so `?Code=` opens the function and reaches it as well.
+HOST_KEY_PARAMETER = "code"
+
+
+def unknown_parameters(query: Mapping[str, str], known: frozenset[str]) -> list[str]:
+    """Names that are neither a known parameter (exact case) nor the host's key."""
+    return [name for name in query if name not in known and name.lower() != HOST_KEY_PARAMETER]
 
 
 def query_parameters(req: func.HttpRequest) -> Mapping[str, str]:

@@ -162,6 +162,10 @@ def test_the_code_parameter_is_accepted_and_stays_in_params(host: LocalFunctions
     assert seen["params"] == {"code": KEY, "x": "1"}
 
 
+def test_the_code_parameter_is_read_in_any_letter_case(host: LocalFunctionsHost) -> None:
+    assert call(host, f"/api/items/1?Code={KEY}", headers=())[0] == 200
+
+
 def test_a_missing_key_is_401(host: LocalFunctionsHost) -> None:
     assert call(host, "/api/items/1", headers=()) == (401, None)
 

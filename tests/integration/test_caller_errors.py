@@ -157,3 +157,13 @@ def test_bad_requests_never_answer_500_or_leak_the_password(
     assert answer.status < 500
     text = answer.raw.decode() + json.dumps(answer.headers)
     assert CANARY_PASSWORD not in text
+
+
+@pytest.mark.parametrize("name", ["code", "Code", "CODE"])
+def test_the_hosts_key_parameter_in_any_letter_case_is_no_unknown_parameter(
+    harness: Harness, name: str
+) -> None:
+    # The host reads its key parameter in any letter case, so each reaches the function.
+    answer = harness.reset(params={name: "host-key", "dryRun": "true"})
+    assert answer.status == 200
+    assert answer.json["status"] == "validated"

@@ -286,6 +286,7 @@ def test_the_route_needs_the_function_key(harness: Harness) -> None:
         ({"probe": ""}, "probe"),
         ({"probe": "yes"}, "probe"),
         ({"probe": "true,true"}, "probe"),
+        ({"probe": " true"}, "probe"),
     ],
 )
 def test_an_unknown_or_malformed_query_is_refused_as_a_problem(
@@ -303,8 +304,12 @@ def test_an_unknown_or_malformed_query_is_refused_as_a_problem(
     assert harness.stack.key_vault.reads(SECRET_NAME_APP_SECRET) == 0
 
 
-def test_the_function_key_in_the_query_is_no_unknown_parameter(harness: Harness) -> None:
-    assert check_health(harness, {"code": "host-key"}).status == 200
+@pytest.mark.parametrize("name", ["code", "Code", "CODE"])
+def test_the_function_key_in_the_query_is_no_unknown_parameter(
+    harness: Harness, name: str
+) -> None:
+    # The host reads its key parameter in any letter case, so each reaches the function.
+    assert check_health(harness, {name: "host-key"}).status == 200
 
 
 def test_a_bad_reset_setting_does_not_break_the_credentials_check(harness: Harness) -> None:
