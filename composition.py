@@ -142,15 +142,19 @@ def reset_dependencies() -> ResetDependencies:
         return _reset
 
 
-def rebuild() -> None:
-    """Forget the graph: the next request starts cold, as in a new worker."""
+def rebuild(*, keep_credentials: bool = False) -> None:
+    """Forget the graph: the next request starts cold, as in a new worker.
+
+    `keep_credentials` forgets only the reset route's graph, for a test that changes a
+    setting of the route alone and wants the secrets and tokens warm.
+    """
     global _credentials, _reset  # noqa: PLW0603
     with _lock:
-        if _credentials is not None:
+        if _credentials is not None and not keep_credentials:
             _credentials.secrets.close()
+            _credentials = None
         if _reset is not None:
             _reset.reads.shutdown(wait=True)
-        _credentials = None
         _reset = None
 
 

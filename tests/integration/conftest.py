@@ -101,12 +101,21 @@ class Harness:
 
     def configure(self, **settings: str | None) -> None:
         """Change app settings; the next request starts cold, as after a restart."""
+        self._set(settings)
+        rebuild()
+
+    def configure_route(self, **settings: str | None) -> None:
+        """Change settings of the reset route alone, keeping the secrets and tokens warm:
+        for a spec whose subject is one upstream call, not the cold start."""
+        self._set(settings)
+        rebuild(keep_credentials=True)
+
+    def _set(self, settings: Mapping[str, str | None]) -> None:
         for name, value in settings.items():
             if value is None:
                 self.monkeypatch.delenv(name, raising=False)
             else:
                 self.monkeypatch.setenv(name, value)
-        rebuild()
 
     def call(
         self,
