@@ -196,9 +196,9 @@ class KeyVaultEmulator(EmulatorServer):
         name = match["name"]
         if not _VALID_NAME.match(name):
             return _kv_error(400, "BadParameter", "The request URI contains an invalid name.")
-        with self._state:
-            self._writes[name.lower()] += 1
         if self.read_only:
+            with self._state:
+                self._writes[name.lower()] += 1
             return _kv_error(
                 403,
                 "Forbidden",
@@ -211,9 +211,9 @@ class KeyVaultEmulator(EmulatorServer):
         try:
             body: Any = request.json()
         except ValueError:
-            return _kv_error(400, "BadParameter", "The request body is not valid JSON.")
+            return self._refused_write(name, "The request body is not valid JSON.")
         if not isinstance(body, dict) or not isinstance(body.get("value"), str):
-            return _kv_error(400, "BadParameter", "Property 'value' is required.")
+            return self._refused_write(name, "Property 'value' is required.")
         content_type = body.get("contentType")
         tags = body.get("tags") or {}
         attributes = body.get("attributes")
@@ -225,9 +225,17 @@ class KeyVaultEmulator(EmulatorServer):
             {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
             expires=int(expires) if isinstance(expires, int | float) else None,
         )
+        # Counted with the store itself: a test that waits for the write then reads the
+        # value must never see the count before the value.
         with self._state:
             self._secrets.setdefault(name.lower(), []).append(version)
+            self._writes[name.lower()] += 1
         return json_response(200, self._bundle(name, version))
+
+    def _refused_write(self, name: str, message: str) -> Response:
+        with self._state:
+            self._writes[name.lower()] += 1
+        return _kv_error(400, "BadParameter", message)
 
     def _bundle(self, name: str, version: SecretVersion) -> dict[str, Any]:
         bundle: dict[str, Any] = {
