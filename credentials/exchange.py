@@ -342,9 +342,9 @@ class PartnerCenterTokens:
             return body
         error = _token_error(body)
         if error is not None and error.error in _CREDENTIAL_ERRORS:
-            refused = PartnerCredentialsInvalid(_credential_advice(error, self._names))
-            refused.aadsts = error.aadsts
-            raise refused
+            raise PartnerCredentialsInvalid(
+                _credential_advice(error, self._names), aadsts=error.aadsts
+            )
         transient = error is not None and error.error == "temporarily_unavailable"
         if status < 500 and status != 429 and not transient:
             raise _token_endpoint_down(f"it answered HTTP {status}")

@@ -96,9 +96,12 @@ class DependencyUnavailable(DomainError):
 class PartnerCredentialsInvalid(DomainError):
     """The stored app secret or refresh token was refused."""
 
-    # The identity platform's AADSTS number, when it gave one: a number is safe to quote,
-    # and callers of another tenant's token (Graph) need it to tell consent from MFA.
-    aadsts: int | None = None
+    def __init__(self, detail: str, *, aadsts: int | None = None) -> None:
+        super().__init__(detail)
+        # The identity platform's AADSTS number, when it gave one: a number is safe to
+        # quote, and callers of another tenant's token (Graph) need it to tell consent
+        # from MFA.
+        self.aadsts = aadsts
 
 
 class UpstreamTimeout(DomainError):
