@@ -126,7 +126,6 @@ class _Attempt:
             self.stats.attempts,
         )
 
-
     def learn_names(self, user: Mapping[str, Any]) -> None:
         """Names for the answer, from an allow-list, and never one quoting the password."""
         secret = self.order.password.get_secret_value()
@@ -180,8 +179,6 @@ class ResetService:
         while True:
             attempt.user_id = None
             customer = self._customer(attempt)
-            attempt.customer_id = customer.id
-            attempt.access.check(customer.id)
             user: Resolved | None = None
             try:
                 user = self._names.user(customer.id, order.user)
@@ -193,10 +190,19 @@ class ResetService:
             retried = True
 
     def _customer(self, attempt: _Attempt) -> Resolved:
+        """The customer's tenant, held to the caller's list before Partner Center hears of
+        it: a tenant ID at once, a domain once OpenID discovery (public) has named its
+        tenant. So for a restricted caller a customer outside its list and a name that is
+        no customer get one answer at one cost, no Partner Center call, whatever the
+        lookup cache holds: neither the answer nor its latency tells them apart."""
+        order, access = attempt.order, attempt.access
         try:
-            return self._names.customer(attempt.order.customer)
+            tenant = self._names.tenant(order.customer)
+            attempt.customer_id = tenant.id
+            access.check(tenant.id)
+            return self._names.confirm_customer(order.customer, tenant)
         except CustomerNotFound:
-            if attempt.access.restricted:
+            if access.restricted:
                 raise Forbidden(NOT_YOUR_CUSTOMER) from None
             raise
 
@@ -209,7 +215,7 @@ class ResetService:
     ) -> bool:
         """Drop the cache entry a 404 proves stale; False when no cached entry explains it."""
         if isinstance(missing, CustomerNotFound) and customer.cached:
-            self._names.forget_customer(order.customer)
+            self._names.forget_customer(order.customer, customer.id)
             return True
         if isinstance(missing, UserNotFound) and user is not None and user.cached:
             self._names.forget_user(customer.id, order.user)
