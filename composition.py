@@ -73,6 +73,8 @@ class Timings:
     # a sleep advances, so a Retry-After of seconds costs no real time.
     sleep: Callable[[float], None] = time.sleep
     deadline_clock: Callable[[], float] = time.monotonic
+    # How old a remembered name or miss is: a test moves it past LOOKUP_MISS_CACHE_SECONDS.
+    lookup_clock: Callable[[], float] = time.monotonic
 
 
 # Read when the graph is built.
@@ -222,6 +224,7 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         ),
         ttl_seconds=settings.lookup_cache_seconds,
         miss_ttl_seconds=settings.lookup_miss_cache_seconds,
+        clock=TIMINGS.lookup_clock,
     )
     service = ResetService(
         partner_center=client,
