@@ -9,15 +9,14 @@ redeemed again by every probe (resets and the rotation timer still exchange on t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from credentials.exchange import PartnerCenterTokens
 from credentials.health import ProbeOutcome
-from shared.cache import Cache, CacheWaitTimeout
+from shared.cache import Cache, CacheWaitTimeout, Lifetime
 from shared.context import current_deadline
 from shared.errors import DomainError, PartnerCredentialsInvalid
 
@@ -28,32 +27,44 @@ STILL_RUNNING = (
 )
 
 
+@dataclass(frozen=True)
+class _Probed:
+    outcome: ProbeOutcome
+    # The floor in force when it was made: how long it stands for every later probe.
+    floor_seconds: float
+
+
 class CredentialProbe:
     def __init__(self, tokens: PartnerCenterTokens, *, clock: Callable[[], float]) -> None:
         self._tokens = tokens
         self._clock = clock
-        # Never fresh (ttl 0), never dropped: the floor alone decides when to load again,
-        # and a load is one exchange, shared by the probes that arrive while it runs.
-        self._last: Cache[str, ProbeOutcome] = Cache(
-            ttl=0, stale_grace=math.inf, max_entries=1, clock=clock
+        # Fresh for the floor, then gone: the first probe after it makes the exchange, and
+        # the probes that arrive while it runs wait for it (single flight).
+        self._last: Cache[str, _Probed] = Cache(
+            ttl=0,
+            lifetime=lambda probed: Lifetime(probed.floor_seconds, probed.floor_seconds),
+            max_entries=1,
+            clock=clock,
         )
 
     def probe(self, *, floor_seconds: float) -> ProbeOutcome:
         """This probe's exchange (`probed`), or the last probe's outcome when one was made
-        within `floor_seconds` or is under way."""
+        less than `floor_seconds` ago or is under way."""
         try:
             found = self._last.get(
                 _LAST_PROBE,
-                self._exchange,
+                lambda: _Probed(self._exchange(), floor_seconds),
                 wait=current_deadline().remaining(),
-                refresh_if_attempted_before=floor_seconds,
             )
         except CacheWaitTimeout:
             return ProbeOutcome(failure=STILL_RUNNING, probed=False)
-        return replace(found.value, probed=False) if found.cached else found.value
+        outcome = found.value.outcome
+        return replace(outcome, probed=False) if found.cached else outcome
 
     def _exchange(self) -> ProbeOutcome:
-        return replace(exchange_now(self._tokens), at=self._clock())
+        outcome = exchange_now(self._tokens)
+        # When it ended, as the exchange history records it; the floor runs from here.
+        return replace(outcome, at=self._clock())
 
 
 def exchange_now(tokens: PartnerCenterTokens) -> ProbeOutcome:

@@ -164,25 +164,44 @@ def test_a_floor_of_zero_lets_every_probe_exchange(harness: Harness, clock: Manu
     assert redemptions(harness) == 3
 
 
-def test_concurrent_probes_share_one_exchange(harness: Harness, clock: ManualClock) -> None:
-    check_health(harness)  # warm: the secrets are read, no exchange yet
-    # The one exchange is held long enough for every probe to arrive while it runs.
+def concurrent_probes(harness: Harness, count: int = 8) -> list[Answer]:
+    """`count` probes at once, while the one exchange is held long enough for every probe
+    to arrive before it ends."""
     harness.stack.identity.inject(Delay(0.3), path=TOKEN_PATH)
-    start = threading.Barrier(8)
+    start = threading.Barrier(count)
     answers: list[Answer] = []
 
     def one_probe() -> None:
         start.wait()
         answers.append(probe(harness))
 
-    threads = [threading.Thread(target=one_probe) for _ in range(8)]
+    threads = [threading.Thread(target=one_probe) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(10)
+    assert len(answers) == count
+    return answers
+
+
+def test_concurrent_probes_share_one_exchange(harness: Harness, clock: ManualClock) -> None:
+    check_health(harness)  # warm: the secrets are read, no exchange yet
+    answers = concurrent_probes(harness)
     assert redemptions(harness) == 1
     assert sorted(token_exchange(a)["probed"] for a in answers) == [False] * 7 + [True]
     assert {a.status for a in answers} == {200}
+
+
+def test_probes_arriving_during_a_new_exchange_report_it_not_the_old_one(
+    harness: Harness, clock: ManualClock
+) -> None:
+    earlier = token_exchange(probe(harness))["lastProbeAt"]
+    clock.advance(3600)
+    answers = concurrent_probes(harness)
+    assert redemptions(harness) == 2
+    reported = {token_exchange(a)["lastProbeAt"] for a in answers}
+    assert len(reported) == 1
+    assert reported != {earlier}
 
 
 def test_a_failed_probe_is_reported_within_the_floor_without_another_exchange(
