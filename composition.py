@@ -2,9 +2,10 @@
 settings and handed to it.
 
 The rotation timer and the credentials health route ask only for the credentials (and
-the health thresholds), so a bad setting of the reset route cannot stop them; the reset
-route gets the whole graph, sharing those same credentials (one token cache per
-process). Tests call `rebuild()` to start cold, as a new worker.
+the health thresholds; the route also for its caller-token and probe settings), so a bad
+setting of the reset route cannot stop them; the reset route gets the whole graph,
+sharing those same credentials (one token cache per process). Tests call `rebuild()` to
+start cold, as a new worker.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import requests
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from credentials import key_vault
 from credentials.exchange import PartnerCenterTokens, SecretNames
 from credentials.key_vault import KeyVaultStore, OneIdentityCall, SecretCache, build_secret_client
+from credentials.probe import CredentialProbe
 from reset_password.guard import GuardPolicy
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
@@ -33,10 +36,13 @@ from shared.log import install_correlation_logging
 from shared.partner_center import PartnerCenterClient
 from shared.retry import RetryPolicy
 from shared.settings import (
+    CallerTokenSettings,
     CredentialSettings,
+    HealthRouteSettings,
     HealthSettings,
     Settings,
     load_credential_settings,
+    load_health_route_settings,
     load_health_settings,
     load_settings,
 )
@@ -86,6 +92,8 @@ class Credentials:
     settings: CredentialSettings
     secrets: SecretCache
     tokens: PartnerCenterTokens
+    # The probe floor's memory lives as long as the token cache it spares.
+    probe: CredentialProbe
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,14 @@ class CredentialsHealthDependencies:
     credentials: Credentials
     thresholds: HealthSettings
     clock: Callable[[], float]
+
+
+@dataclass(frozen=True)
+class HealthRouteAccess:
+    """Who may call the credentials health route, and how often a probe may exchange."""
+
+    settings: HealthRouteSettings
+    caller_tokens: CallerTokenValidator | None
 
 
 @dataclass(frozen=True)
@@ -109,6 +125,7 @@ class ResetDependencies:
 _lock = threading.Lock()
 _credentials: Credentials | None = None
 _reset: ResetDependencies | None = None
+_health_access: HealthRouteAccess | None = None
 
 
 def credentials() -> Credentials:
@@ -128,6 +145,26 @@ def credentials_health() -> CredentialsHealthDependencies:
     credential or threshold setting (the reset route's settings play no part)."""
     thresholds = load_health_settings()
     return CredentialsHealthDependencies(credentials(), thresholds, TIMINGS.token_clock)
+
+
+def health_route_access() -> HealthRouteAccess:
+    """The credentials health route's caller check and probe floor; raises SettingsError
+    naming any bad caller-token or probe setting (CALLER_POLICY and the other reset route
+    settings play no part). With caller tokens on, the token check needs AUTHORITY_HOST,
+    so a bad credential setting is raised too: no token can be checked without it."""
+    global _health_access  # noqa: PLW0603
+    built = _health_access
+    if built is not None:
+        return built
+    settings = load_health_route_settings()
+    caller_tokens = None
+    if settings.caller_tokens_required:
+        authority_host = credentials().settings.authority_host
+        caller_tokens = _caller_tokens(settings, authority_host, build_session())
+    with _lock:
+        if _health_access is None:
+            _health_access = HealthRouteAccess(settings, caller_tokens)
+        return _health_access
 
 
 def reset_dependencies() -> ResetDependencies:
@@ -150,7 +187,7 @@ def rebuild(*, keep_credentials: bool = False) -> None:
     `keep_credentials` forgets only the reset route's graph, for a test that changes a
     setting of the route alone and wants the secrets and tokens warm.
     """
-    global _credentials, _reset  # noqa: PLW0603
+    global _credentials, _reset, _health_access  # noqa: PLW0603
     with _lock:
         if _credentials is not None and not keep_credentials:
             _credentials.secrets.close()
@@ -158,6 +195,8 @@ def rebuild(*, keep_credentials: bool = False) -> None:
         if _reset is not None:
             _reset.reads.shutdown(wait=True)
         _reset = None
+        # Caller-token settings are shared with the reset route: read them again too.
+        _health_access = None
 
 
 def _build_credentials(settings: CredentialSettings) -> Credentials:
@@ -187,7 +226,9 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
         resource=settings.partner_center_resource,
         clock=TIMINGS.token_clock,
     )
-    return Credentials(settings, secrets, tokens)
+    return Credentials(
+        settings, secrets, tokens, CredentialProbe(tokens, clock=TIMINGS.token_clock)
+    )
 
 
 def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependencies:
@@ -202,17 +243,7 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         timeouts=TIMINGS.partner_center_timeouts,
         reset_call=settings.partner_center_reset_call,
     )
-    caller_tokens = None
-    if settings.caller_tenant_id is not None and settings.caller_audience is not None:
-        caller_tokens = CallerTokenValidator(
-            session=session,
-            authority_host=settings.authority_host,
-            tenant_id=settings.caller_tenant_id,
-            audience=settings.caller_audience,
-            required_role=settings.caller_required_role,
-            refresh_floor=TIMINGS.caller_key_refresh_floor,
-            lock_wait=TIMINGS.caller_key_wait,
-        )
+    caller_tokens = _caller_tokens(settings, settings.authority_host, session)
     reads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="guard-reads")
     names = NameResolver(
         client,
@@ -249,6 +280,23 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         service,
         reads,
         TIMINGS.deadline_clock,
+    )
+
+
+def _caller_tokens(
+    settings: CallerTokenSettings, authority_host: str, session: requests.Session
+) -> CallerTokenValidator | None:
+    """The caller-token check, when CALLER_TENANT_ID and CALLER_AUDIENCE turn it on."""
+    if settings.caller_tenant_id is None or settings.caller_audience is None:
+        return None
+    return CallerTokenValidator(
+        session=session,
+        authority_host=authority_host,
+        tenant_id=settings.caller_tenant_id,
+        audience=settings.caller_audience,
+        required_role=settings.caller_required_role,
+        refresh_floor=TIMINGS.caller_key_refresh_floor,
+        lock_wait=TIMINGS.caller_key_wait,
     )
 
 

@@ -143,6 +143,9 @@ param callerAudience string = ''
 @description('CALLER_REQUIRED_ROLE: app role the caller token must hold in roles.')
 param callerRequiredRole string = 'PasswordReset.Invoke'
 
+@description('CALLER_OPERATOR_ROLE: app role a caller token needs for GET /api/health/credentials?probe=true.')
+param callerOperatorRole string = 'PasswordReset.Operate'
+
 @description('CALLER_POLICY: caller app ID -> list of customer tenant IDs it may act on, or ["*"]. Empty ({}) leaves the setting out: every caller may act on every customer.')
 param callerPolicy object = {}
 
@@ -179,6 +182,11 @@ param healthAppSecretWarningDays int = 30
 @minValue(0)
 @maxValue(3650)
 param healthAppSecretCriticalDays int = 7
+
+@description('HEALTH_PROBE_MIN_SECONDS: at most one real token exchange per this many seconds per instance for ?probe=true.')
+@minValue(0)
+@maxValue(3600)
+param healthProbeMinSeconds int = 300
 
 // --- Scale -------------------------------------------------------------------------------
 
@@ -399,6 +407,7 @@ module api 'app/function.bicep' = {
     callerTenantId: callerTenantId
     callerAudience: callerAudience
     callerRequiredRole: callerRequiredRole
+    callerOperatorRole: callerOperatorRole
     callerPolicy: callerPolicy
     protectedRoleGuard: protectedRoleGuard
     protectedRoleIds: protectedRoleIds
@@ -408,6 +417,7 @@ module api 'app/function.bicep' = {
     healthRefreshTokenCriticalDays: healthRefreshTokenCriticalDays
     healthAppSecretWarningDays: healthAppSecretWarningDays
     healthAppSecretCriticalDays: healthAppSecretCriticalDays
+    healthProbeMinSeconds: healthProbeMinSeconds
     pythonThreadpoolThreadCount: pythonThreadpoolThreadCount
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB

@@ -74,6 +74,7 @@ OPERATOR_SETTINGS: dict[str, tuple[str, object]] = {
     "CALLER_TENANT_ID": ("callerTenantId", ""),
     "CALLER_AUDIENCE": ("callerAudience", ""),
     "CALLER_REQUIRED_ROLE": ("callerRequiredRole", "PasswordReset.Invoke"),
+    "CALLER_OPERATOR_ROLE": ("callerOperatorRole", "PasswordReset.Operate"),
     "CALLER_POLICY": ("callerPolicy", {}),
     "PROTECTED_ROLE_GUARD": ("protectedRoleGuard", True),
     "PROTECTED_ROLE_IDS": ("protectedRoleIds", ""),
@@ -87,6 +88,8 @@ OPERATOR_SETTINGS: dict[str, tuple[str, object]] = {
     "HEALTH_REFRESH_TOKEN_CRITICAL_DAYS": ("healthRefreshTokenCriticalDays", 80),
     "HEALTH_APP_SECRET_WARNING_DAYS": ("healthAppSecretWarningDays", 30),
     "HEALTH_APP_SECRET_CRITICAL_DAYS": ("healthAppSecretCriticalDays", 7),
+    # How often a ?probe=true may really exchange the refresh token, per instance.
+    "HEALTH_PROBE_MIN_SECONDS": ("healthProbeMinSeconds", 300),
     # Not in the contract's table, but read by the app (credentials/rotation.py).
     "REFRESH_TOKEN_ROTATION_SCHEDULE": ("refreshTokenRotationSchedule", "0 0 3 * * 1"),
     # The Python worker's own setting.
@@ -123,6 +126,8 @@ CONTRACT_SETTINGS = {
     "PARTNER_CENTER_RESOURCE",
     "PARTNER_CENTER_RESET_CALL",
     "GRAPH_BASE_URL",
+    "CALLER_OPERATOR_ROLE",
+    "HEALTH_PROBE_MIN_SECONDS",
 }
 # Optional settings left out of the app entirely while their parameter is empty.
 OPTIONAL_SETTINGS = {"CALLER_TENANT_ID", "CALLER_AUDIENCE", "CALLER_POLICY", "PROTECTED_ROLE_IDS"}
