@@ -21,6 +21,7 @@ from shared.context import request_scope
 from shared.correlation import correlation_id_from
 from shared.deadline import Deadline
 from shared.errors import InvalidRequest
+from shared.log import quoted
 from shared.problems import json_response, problem_response
 from shared.query import query_parameters, shown_name, unknown_parameters
 from shared.settings import SettingsError
@@ -43,7 +44,7 @@ def credentials_health(req: func.HttpRequest) -> func.HttpResponse:
         try:
             probe = probe_requested(req)
         except InvalidRequest as error:
-            logger.warning("credentials health refused: %s", error.detail)
+            logger.warning("credentials health refused: %s", quoted(error.detail))
             return problem_response(error, str(correlation_id))
         report = check_credentials(probe=probe)
         logger.info(
