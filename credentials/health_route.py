@@ -26,7 +26,7 @@ from shared.context import request_scope
 from shared.correlation import correlation_id_from
 from shared.deadline import Deadline
 from shared.errors import ConfigurationError, DomainError, InvalidRequest
-from shared.log import log_event
+from shared.log import log_event, quoted
 from shared.problems import json_response, problem_for, problem_response
 from shared.query import query_parameters, shown_name, unknown_parameters
 from shared.settings import SettingsError
@@ -109,7 +109,7 @@ def _refuse(error: DomainError, correlation_id: uuid.UUID, served: _Served) -> f
         "credentials health refused: %s %s: %s",
         problem.status,
         problem.code,
-        error.detail,
+        quoted(error.detail),
     )
     return problem_response(error, str(correlation_id))
 

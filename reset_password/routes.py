@@ -24,6 +24,7 @@ from shared.context import request_scope
 from shared.correlation import correlation_id_from
 from shared.deadline import Deadline
 from shared.errors import ConfigurationError, DomainError
+from shared.log import quoted
 from shared.problems import json_response, problem_for, problem_response
 from shared.settings import SettingsError
 from shared.unexpected import unexpected_error
@@ -135,12 +136,14 @@ def _fail(error: DomainError, correlation_id: uuid.UUID, served: _Served) -> Non
     problem = problem_for(error)
     served.response = problem_response(error, str(correlation_id))
     served.outcome = problem.code
+    # `detail` may quote what the caller sent (a UPN, a caller's app ID): quoted, so it
+    # stays one JSON string inside the line.
     logger.log(
         logging.WARNING if problem.status < 500 else logging.ERROR,
         "reset failed: %s %s: %s",
         problem.status,
         problem.code,
-        error.detail,
+        quoted(error.detail),
     )
 
 

@@ -14,6 +14,10 @@ UNEXPECTED_DETAIL = "An unexpected error occurred. Quote the correlation ID to s
 def unexpected_error(error: BaseException, *, logger: logging.Logger, during: str) -> InternalError:
     """Log the error's type and stack frames, never its message (it may hold a value the
     code was handling: a password, a token), and return the error to answer with."""
-    frames = "".join(traceback.format_tb(error.__traceback__))
-    logger.error("unexpected %s during %s\n%s", type(error).__name__, during, frames)
+    # One line, innermost frame first, as every log line is one line.
+    frames = " < ".join(
+        f"{frame.filename}:{frame.lineno} {frame.name}"
+        for frame in reversed(traceback.extract_tb(error.__traceback__))
+    )
+    logger.error("unexpected %s during %s at %s", type(error).__name__, during, frames)
     return InternalError(UNEXPECTED_DETAIL)
