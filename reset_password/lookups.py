@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 
 # The largest page Partner Center serves for users: fewer round trips per lookup.
 USER_PAGE_SIZE = 500
-# Bounds memory when callers name many distinct users; evicts the oldest entries.
+# Bounds memory when callers name many distinct names: the IDs found and the names
+# remembered as missing number at most this many each; the oldest go first.
 MAX_CACHE_ENTRIES = 50_000
 
 
