@@ -268,7 +268,7 @@ class ResetService:
         try:
             self._gdap.require_reset_role(customer_id)
         except GdapNotChecked as unchecked:
-            logger.warning("Dry run: GDAP access not checked: %s", unchecked.detail)
+            logger.warning("GDAP access not checked: %s", unchecked.detail)
             return (Caveat("gdap_not_checked", unchecked.detail),)
         return ()
 

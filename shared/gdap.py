@@ -125,7 +125,9 @@ class GdapCheck:
         """Return when the partner holds a role that may reset passwords in the customer;
         raise PartnerForbidden when Graph shows it does not, GdapNotChecked when Graph's
         answer could not be had or read."""
-        customer = uuid.UUID(customer_id)
+        customer = _guid(customer_id)
+        if customer is None:  # resolved names are GUIDs; anything else is not ours to judge
+            raise _not_checked("the customer's tenant ID is not a GUID")
         query = {"$filter": f"customer/tenantId eq '{customer}'"}
         for relationship in self._items(self._relationships_url, query, _Relationship):
             if relationship.status != ACTIVE or _guid(relationship.customer.tenant_id) != customer:
