@@ -30,6 +30,7 @@ from reset_password.service import ResetService
 from shared import caller_auth, partner_center
 from shared import graph as microsoft_graph
 from shared.caller_auth import CallerTokenValidator, CustomerPolicy
+from shared.gdap import GdapCheck
 from shared.graph import GraphClient
 from shared.http import build_session
 from shared.log import install_correlation_logging
@@ -265,6 +266,15 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         reads=reads,
         graph=GraphClient(
             base_url=settings.graph_base_url,
+            session=session,
+            tokens=tokens,
+            retry=TIMINGS.retry,
+            sleep=TIMINGS.sleep,
+            timeouts=TIMINGS.graph_timeouts,
+        ),
+        gdap=GdapCheck(
+            base_url=settings.graph_base_url,
+            partner_tenant_id=credentials.settings.partner_tenant_id,
             session=session,
             tokens=tokens,
             retry=TIMINGS.retry,

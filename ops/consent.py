@@ -19,7 +19,15 @@ from dataclasses import dataclass
 
 import requests
 
-from ops.authorization_code import Authority, Tokens, consent_scopes, redeem_code, sign_in_url
+from ops.authorization_code import (
+    GDAP_READ_PERMISSION,
+    Authority,
+    Tokens,
+    consent_scopes,
+    redeem_code,
+    sign_in_scopes,
+    sign_in_url,
+)
 from ops.deps import Deps
 from ops.errors import NoTerminal, OpsError
 from ops.grant import add_argument as add_grant_argument
@@ -53,6 +61,8 @@ class ConsentSettings:
     authority_host: str
     partner_center_base_url: str
     partner_center_resource: str
+    # None: leave Graph's GDAP read out of the consent (--no-gdap-read).
+    graph_base_url: str | None
     app_id_name: str
     app_secret_name: str
     refresh_token_name: str
@@ -89,6 +99,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--partner-center-resource", help="scope base of the token (PARTNER_CENTER_RESOURCE)"
     )
+    parser.add_argument("--graph-base-url", help="Microsoft Graph root (GRAPH_BASE_URL)")
+    parser.add_argument(
+        "--no-gdap-read",
+        action="store_true",
+        help=f"leave Microsoft Graph's {GDAP_READ_PERMISSION} out of the consent (dry runs"
+        " then answer gdap_not_checked)",
+    )
     parser.add_argument("--app-id-name", help="secret name of the app ID (SECRET_NAME_APP_ID)")
     parser.add_argument(
         "--app-secret-name", help="secret name of the app secret (SECRET_NAME_APP_SECRET)"
@@ -121,6 +138,9 @@ def resolve_settings(args: argparse.Namespace, source: SettingSource) -> Consent
         partner_center_resource=url(
             "PARTNER_CENTER_RESOURCE", args.partner_center_resource, "--partner-center-resource"
         ),
+        graph_base_url=None
+        if args.no_gdap_read
+        else url("GRAPH_BASE_URL", args.graph_base_url, "--graph-base-url"),
         app_id_name=name("SECRET_NAME_APP_ID", args.app_id_name, "--app-id-name"),
         app_secret_name=name("SECRET_NAME_APP_SECRET", args.app_secret_name, "--app-secret-name"),
         refresh_token_name=name(
@@ -149,7 +169,12 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
         scopes = consent_scopes(settings.partner_center_resource)
         proof = deps.new_proof()
         code, redirect_uri = _sign_in(
-            args, deps, authority=authority, client_id=client_id, scopes=scopes, proof=proof
+            args,
+            deps,
+            authority=authority,
+            client_id=client_id,
+            scopes=sign_in_scopes(settings.partner_center_resource, settings.graph_base_url),
+            proof=proof,
         )
         tokens = redeem_code(
             session,
@@ -268,7 +293,9 @@ def _sign_in_refusal(callback: Callback) -> str:
     if error == "access_denied":
         return (
             f"The sign-in ended without consent: access_denied{aadsts}. The admin declined"
-            " or may not consent for this app; nothing was stored."
+            " or may not consent for this app; nothing was stored. An admin who may not grant"
+            f" Microsoft Graph's {GDAP_READ_PERMISSION} can run the command with"
+            " --no-gdap-read (dry runs then do not check GDAP)."
         )
     return f"The sign-in failed: {shown}{aadsts}; nothing was stored."
 

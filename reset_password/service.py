@@ -35,6 +35,7 @@ from shared.errors import (
     UserNotCloudManaged,
     UserNotFound,
 )
+from shared.gdap import GdapCheck, GdapNotChecked
 from shared.graph import GraphClient, RevocationFailed
 from shared.partner_center import CallContext, CallStats, PartnerCenterClient
 
@@ -148,8 +149,10 @@ class ResetService:
         idempotency_hmac_key: Callable[[], bytes],
         reads: Executor,
         graph: GraphClient,
+        gdap: GdapCheck,
     ) -> None:
         self._graph = graph
+        self._gdap = gdap
         self._partner_center = partner_center
         self._names = names
         self._guard = guard
@@ -234,7 +237,8 @@ class ResetService:
         if self._guard.enabled or order.user.upn is not None:
             self._check_target(attempt, customer_id, user_id)
         if order.dry_run:
-            warnings = (DRY_RUN_SESSIONS,) if order.revoke_sessions else ()
+            warnings = self._gdap_checked(customer_id)
+            warnings += (DRY_RUN_SESSIONS,) if order.revoke_sessions else ()
             return ResetResult("validated", customer_id, user_id, attempt.facts(), None, warnings)
         hmac_key = self._hmac_key() if order.idempotency_key is not None else None
         attempt.request_id = derive_request_id(
@@ -267,6 +271,17 @@ class ResetService:
             facts = attempt.facts()
             return ResetResult("succeeded", customer_id, user_id, facts, False, (caveat,))
         return ResetResult("succeeded", customer_id, user_id, attempt.facts(), True)
+
+    def _gdap_checked(self, customer_id: str) -> tuple[Caveat, ...]:
+        """A reset that passes every other check can still be refused for the partner's
+        GDAP roles: the dry run reads them (PartnerForbidden when they lack one), and says
+        so when it could not."""
+        try:
+            self._gdap.require_reset_role(customer_id)
+        except GdapNotChecked as unchecked:
+            logger.warning("GDAP access not checked: %s", unchecked.detail)
+            return (Caveat("gdap_not_checked", unchecked.detail),)
+        return ()
 
     def _check_target(self, attempt: _Attempt, customer_id: str, user_id: str) -> None:
         expected_upn = attempt.order.user.upn

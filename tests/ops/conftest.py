@@ -305,6 +305,7 @@ def operator_environment(stack: EmulatorStack) -> dict[str, str]:
         "PARTNER_TENANT_ID",
         "PARTNER_CENTER_BASE_URL",
         "AUTHORITY_HOST",
+        "GRAPH_BASE_URL",
         "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE",
     )
     return {name: settings[name] for name in names}

@@ -129,6 +129,63 @@ def test_the_sign_in_url_asks_for_pkce_select_account_and_the_partner_center_sco
     assert redirect.port not in (None, 0)
 
 
+GDAP_READ = "DelegatedAdminRelationship.Read.All"
+
+
+def _sign_in_scopes(operator: Operator) -> list[str]:
+    [url] = operator.browser.opened
+    return parse_qs(urlsplit(url).query)["scope"][0].split()
+
+
+def test_the_sign_in_also_asks_for_graphs_gdap_read_permission_for_dry_runs(
+    operator: Operator,
+) -> None:
+    outcome = operator.consent()
+
+    assert outcome.code == 0, outcome.err
+    assert f"{operator.stack.graph.url}/{GDAP_READ}" in _sign_in_scopes(operator)
+
+
+def test_the_code_is_redeemed_for_partner_center_alone(operator: Operator) -> None:
+    # A token request names one resource; the Graph consent given at sign-in stays with
+    # the refresh token, which the function redeems for Graph when it needs it.
+    assert operator.consent().code == 0
+
+    [form] = _token_posts(operator.stack)
+    assert form["scope"].split() == [
+        f"{PC_RESOURCE}/user_impersonation",
+        "offline_access",
+        "openid",
+        "profile",
+    ]
+
+
+def test_no_gdap_read_leaves_graph_out_of_the_sign_in(operator: Operator) -> None:
+    outcome = operator.consent("--no-gdap-read")
+
+    assert outcome.code == 0, outcome.err
+    assert not any(scope.endswith(GDAP_READ) for scope in _sign_in_scopes(operator))
+
+
+def test_graph_defaults_to_the_global_clouds(operator: Operator) -> None:
+    del operator.environ["GRAPH_BASE_URL"]
+    operator.browser = Browser(follow=False)
+
+    operator.consent("--timeout", "0.05")
+
+    assert f"https://graph.microsoft.com/{GDAP_READ}" in _sign_in_scopes(operator)
+
+
+def test_a_declined_sign_in_names_the_flag_that_leaves_graph_out(operator: Operator) -> None:
+    operator.stack.identity.authorization.decline_consent()
+
+    outcome = operator.consent()
+
+    assert outcome.code == 1
+    assert "--no-gdap-read" in outcome.err
+    assert GDAP_READ in outcome.err
+
+
 def test_the_code_is_redeemed_with_the_verifier_and_the_same_redirect_uri(
     operator: Operator,
 ) -> None:
@@ -327,6 +384,7 @@ def test_no_terminal_for_the_app_secret_prompt_is_explained(operator: Operator) 
         ("AUTHORITY_HOST", "http://login.example.com", "AUTHORITY_HOST must use https"),
         ("PARTNER_CENTER_BASE_URL", "ftp://127.0.0.1", "PARTNER_CENTER_BASE_URL must be"),
         ("KEY_VAULT_URL", "http://vault.example.net", "KEY_VAULT_URL must use https"),
+        ("GRAPH_BASE_URL", "http://graph.example.com", "GRAPH_BASE_URL must use https"),
         ("PARTNER_TENANT_ID", "not a tenant", "PARTNER_TENANT_ID must be a tenant ID"),
         ("SECRET_NAME_REFRESH_TOKEN", "bad_name", "SECRET_NAME_REFRESH_TOKEN must be"),
     ],
