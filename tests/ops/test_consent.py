@@ -430,6 +430,21 @@ def test_a_refused_write_says_what_to_do_and_leaves_the_old_token(operator: Oper
     assert _stored_refresh_tokens(stack) == [s.SAMPLE_REFRESH_TOKEN]
 
 
+def test_without_a_vault_role_it_stops_before_the_sign_in_naming_the_role_to_get(
+    operator: Operator,
+) -> None:
+    # GRANT_DEPLOYER_SECRETS_OFFICER=false: the role is granted just in time, or not yet.
+    operator.stack.key_vault.no_role = True
+
+    outcome = operator.consent()
+
+    assert outcome.code == 1
+    assert f"Could not read secret '{s.SECRET_NAME_APP_ID}'" in outcome.err
+    assert "'Key Vault Secrets Officer' role on the vault" in outcome.err
+    assert "just in time" in outcome.err
+    assert operator.browser.opened == []
+
+
 def test_a_refused_write_can_be_retried_once_access_is_fixed(operator: Operator) -> None:
     stack = operator.stack
     stack.key_vault.read_only = True
