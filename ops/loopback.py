@@ -174,15 +174,22 @@ def _addresses_of(host: str) -> list[str]:
         return [host]
     addresses = list(_LOCALHOST_ADDRESSES)
     # Any further loopback address the resolver gives localhost is served as well.
+    for address in _resolve_localhost():
+        try:
+            loopback = ipaddress.ip_address(address).is_loopback
+        except ValueError:  # a scoped IPv6 address (fe80::1%lo) is never loopback here
+            continue
+        if loopback and address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def _resolve_localhost() -> list[str]:
     try:
         resolved = socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)
     except OSError:
-        resolved = []
-    for *_, sockaddr in resolved:
-        address = str(sockaddr[0])
-        if ipaddress.ip_address(address).is_loopback and address not in addresses:
-            addresses.append(address)
-    return addresses
+        return []
+    return [str(sockaddr[0]) for *_, sockaddr in resolved]
 
 
 def _bind_all(addresses: list[str], port: int, listener: LoopbackListener) -> list[_Server]:

@@ -7,10 +7,12 @@ import socket
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ops import loopback
 from ops.errors import OpsError
-from ops.loopback import LoopbackListener, parse_redirect_uri
+from ops.loopback import LoopbackListener, parse_redirect_uri, same_state
 
 from .conftest import http_get, needs_ipv6_loopback
 
@@ -61,6 +63,13 @@ def test_an_answer_without_the_state_is_ignored_and_the_wait_goes_on(query: str)
     assert callback is not None
     assert callback.code == "real"
     assert listener.ignored == 1
+
+
+@given(st.text())
+def test_only_the_exact_state_matches(received: str) -> None:
+    assert same_state(received, STATE) is (received == STATE)
+    assert same_state(STATE, STATE)
+    assert not same_state(None, STATE)
 
 
 def test_a_state_outside_ascii_is_ignored_rather_than_breaking_the_listener() -> None:
@@ -147,6 +156,21 @@ def test_without_ipv6_loopback_localhost_is_served_on_ipv4_alone(
 
     assert status == 200
     assert listener.addresses == ("127.0.0.1",)
+
+
+def test_other_loopback_addresses_the_resolver_gives_localhost_are_served_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        loopback, "_resolve_localhost", lambda: ["127.0.0.1", "127.0.0.2", "192.0.2.7"]
+    )
+
+    with LoopbackListener("http://localhost:0", state=STATE) as listener:
+        status = _get("127.0.0.2", _port(listener), f"code=c&state={STATE}")
+
+    assert status == 200
+    assert "127.0.0.2" in listener.addresses
+    assert "192.0.2.7" not in listener.addresses, "never beyond loopback"
 
 
 @needs_ipv6_loopback
