@@ -140,10 +140,17 @@ class LoopbackListener:
         self.close()
 
     def close(self) -> None:
-        for server, thread in zip(self._servers, self._threads, strict=True):
+        # Each shutdown waits for its loop's next poll: stop them side by side, not in turn.
+        running = [s for s, t in zip(self._servers, self._threads, strict=True) if t.is_alive()]
+        stoppers = [threading.Thread(target=server.shutdown) for server in running]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join(timeout=5)
+        for thread in self._threads:
             if thread.is_alive():
-                server.shutdown()
                 thread.join(timeout=5)
+        for server in self._servers:
             server.server_close()
 
     def wait(self, timeout: float) -> Callback | None:
