@@ -61,8 +61,14 @@ param environmentName string
 })
 param location string
 
-@description('Object ID of the person or pipeline running azd (AZURE_PRINCIPAL_ID), granted Key Vault Secrets Officer on the vault to load the three secrets; empty grants nothing.')
+@description('Object ID of the person or pipeline running azd (AZURE_PRINCIPAL_ID), granted Key Vault Secrets Officer on the vault to load the three secrets while grantDeployerSecretsOfficer is true; empty grants nothing.')
 param principalId string = ''
+
+// Secrets Officer on the whole vault can read the App+User refresh token, so it is meant for
+// the first deploy only; after that the role is granted just in time (infra/README.md). A
+// condition turned false deletes nothing: the assignment made earlier stays until removed.
+@description('GRANT_DEPLOYER_SECRETS_OFFICER: grant principalId Key Vault Secrets Officer on the whole vault on every provision, to load the secrets. Set false once they are loaded (then remove the assignment, as infra/README.md shows) and grant the role just in time.')
+param grantDeployerSecretsOfficer bool = true
 
 @description('Kind of principal principalId is (AZURE_PRINCIPAL_TYPE).')
 @allowed([
@@ -368,6 +374,7 @@ module rbac 'app/rbac.bicep' = {
     identityPrincipalId: identity.outputs.principalId
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
+    grantOperatorSecretsOfficer: grantDeployerSecretsOfficer
     storageAccountName: storage.outputs.name
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
@@ -455,3 +462,7 @@ output SECRET_NAME_APP_SECRET string = secretNameAppSecret
 output SECRET_NAME_REFRESH_TOKEN string = secretNameRefreshToken
 output ROTATE_REFRESH_TOKEN bool = rotateRefreshToken
 output VNET_ENABLED bool = vnetEnabled
+// Whether the deployer keeps a standing vault role, and who that is: the hook points out one
+// left behind after the switch was turned off.
+output GRANT_DEPLOYER_SECRETS_OFFICER bool = grantDeployerSecretsOfficer
+output DEPLOYER_PRINCIPAL_ID string = principalId

@@ -2,7 +2,8 @@
 
 1. settings and the app's ID and secret (Key Vault, or a flag / a no-echo prompt);
 2. a loopback listener, then the sign-in URL (printed, and opened in a browser if any);
-3. the redirect: `state` must match, and it must carry a code;
+3. the redirect: only an answer carrying this command's `state` ends the wait (ops/loopback.py),
+   and it must carry a code;
 4. the code is redeemed with the PKCE verifier;
 5. checks before storing: `amr` holds `mfa`, and one Partner Center read succeeds;
 6. the refresh token is stored as a new secret version, tagged with who and when;
@@ -14,7 +15,6 @@ No token, secret or code is ever printed: only names, versions and check results
 from __future__ import annotations
 
 import argparse
-import secrets
 from dataclasses import dataclass
 
 import requests
@@ -204,7 +204,7 @@ def _sign_in(
     """The authorization code and the redirect URI it was sent to."""
     console = deps.console
     # Listening before the URL is shown: a busy port fails before anyone signs in.
-    with LoopbackListener(args.redirect_uri) as listener:
+    with LoopbackListener(args.redirect_uri, state=proof.state) as listener:
         url = sign_in_url(
             authority,
             client_id=client_id,
@@ -223,7 +223,7 @@ def _sign_in(
         )
         console.say(f"Waiting up to {args.timeout:g} s for the sign-in ...")
         callback = listener.wait(args.timeout)
-    code = _code_from(callback, proof.state, listener.redirect_uri, args.timeout)
+    code = _code_from(callback, listener.ignored, listener.redirect_uri, args.timeout)
     return code, listener.redirect_uri
 
 
@@ -262,18 +262,17 @@ def _app_secret(
     return stored
 
 
-def _code_from(callback: Callback | None, state: str, redirect_uri: str, timeout: float) -> str:
+def _code_from(callback: Callback | None, ignored: int, redirect_uri: str, timeout: float) -> str:
     if callback is None:
-        raise OpsError(
-            f"No sign-in answer reached {redirect_uri} within {timeout:g} s; nothing was"
-            " stored. Run the command again (and --timeout for more time)."
+        others = (
+            f" ({ignored} answer{'s' if ignored != 1 else ''} with another state"
+            f" {'were' if ignored != 1 else 'was'} ignored: an earlier sign-in's, or forged)"
+            if ignored
+            else ""
         )
-    # Checked before anything else: an answer to some other sign-in must not be used.
-    if callback.state is None or not secrets.compare_digest(callback.state, state):
         raise OpsError(
-            "The sign-in answer carried a different state than this command sent, so it"
-            " belongs to another sign-in (or was forged) and was ignored; nothing was"
-            " stored. Run the command again."
+            f"No sign-in answer reached {redirect_uri} within {timeout:g} s{others}; nothing"
+            " was stored. Run the command again (and --timeout for more time)."
         )
     if callback.error is not None:
         raise OpsError(_sign_in_refusal(callback))

@@ -373,6 +373,8 @@ def test_outputs_carry_the_azd_names() -> None:
     # What the postprovision hook reads back from the azd environment.
     assert outputs["ROTATE_REFRESH_TOKEN"]["value"] == "rotateRefreshToken"
     assert outputs["VNET_ENABLED"]["value"] == "vnetEnabled"
+    assert outputs["GRANT_DEPLOYER_SECRETS_OFFICER"]["value"] == "grantDeployerSecretsOfficer"
+    assert outputs["DEPLOYER_PRINCIPAL_ID"]["value"] == "principalId"
     for setting in ("SECRET_NAME_APP_ID", "SECRET_NAME_APP_SECRET", "SECRET_NAME_REFRESH_TOKEN"):
         assert outputs[setting]["value"] == OPERATOR_SETTINGS[setting][0]
     assert accessor_path(outputs["AZURE_KEY_VAULT_ID"]["value"]) == ["keyVault", "outputs", "id"]
@@ -400,5 +402,6 @@ def test_no_output_carries_a_secret(path: Path) -> None:
             "applicationinsights_connection_string",
             "connectionstring",
             "rotate_refresh_token",
+            "grant_deployer_secrets_officer",  # a switch, named after the role
         }:
             pytest.fail(f"{path.name}: output {name} sounds like a secret")
