@@ -74,16 +74,9 @@ class SchemaConversionError(ValueError):
     """A schema uses a construct the target cannot express, or a label does not fit it."""
 
 
-# Problem codes the contract names (issue 20) whose error class is being added to
-# shared/problems.py in parallel: documented now, so the documents describe the contract.
-# Drop an entry once PROBLEMS has the code.
-PENDING_PROBLEMS: Mapping[str, int] = {"user_is_guest": 409}
-
-
 def problem_statuses() -> dict[str, int]:
-    """Every problem code the function answers, or is about to, with its status."""
-    known = {problem.code: problem.status for problem in PROBLEMS.values()}
-    return {**PENDING_PROBLEMS, **known}
+    """Every problem code the function answers, with its status."""
+    return {problem.code: problem.status for problem in PROBLEMS.values()}
 
 
 def problem_codes_by_status(codes: Iterable[str] | None = None) -> dict[int, list[str]]:

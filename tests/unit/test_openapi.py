@@ -721,21 +721,14 @@ def test_the_health_answer_validates(
 
 
 def documented_problems() -> dict[str, int]:
-    """The function's codes and the ones the contract adds while their classes are built."""
-    found = {PROBLEMS[cls].code: PROBLEMS[cls].status for cls in all_problem_classes()}
-    return {**openapi.PENDING_PROBLEMS, **found}
+    """The function's codes, from its problem table."""
+    return {PROBLEMS[cls].code: PROBLEMS[cls].status for cls in all_problem_classes()}
 
 
 def test_every_problem_code_is_in_the_enum(document: dict[str, Any]) -> None:
     enum = document["definitions"]["Problem"]["properties"]["code"]["enum"]
     assert sorted(enum) == sorted(documented_problems())
     assert len(enum) == len(set(enum))
-
-
-def test_a_pending_problem_code_keeps_its_status_once_the_function_has_it() -> None:
-    known = {PROBLEMS[cls].code: PROBLEMS[cls].status for cls in all_problem_classes()}
-    for code, status in openapi.PENDING_PROBLEMS.items():
-        assert known.get(code, status) == status, code
 
 
 def test_every_problem_status_is_a_response(document: dict[str, Any]) -> None:
