@@ -225,7 +225,7 @@ class PartnerCenterClient:
             label=f"Partner Center {request.method} (MS-RequestId {context.request_id})",
         )
         try:
-            return self._upstream.call(request, _refuse_a_fresh_token_refused, sends=stats)
+            return self._upstream.call(request, _unless_a_fresh_token_was_refused, sends=stats)
         except UpstreamFailed as failed:
             raise failed.error from None
 
@@ -304,7 +304,7 @@ def _continuation_token(body: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _refuse_a_fresh_token_refused(response: requests.Response) -> requests.Response:
+def _unless_a_fresh_token_was_refused(response: requests.Response) -> requests.Response:
     """Every answer is the operation's to read, but a 401 to the fresh token."""
     if response.status_code == 401:
         raise PartnerCredentialsInvalid(
