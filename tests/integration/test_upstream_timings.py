@@ -56,3 +56,4 @@ def test_the_managed_identity_endpoint_is_read_with_the_timings_read_timeout(
     started = time.monotonic()
     assert_problem(harness.reset(), 503, "dependency_unavailable")
     assert time.monotonic() - started < 3.0
+    harness.stack.managed_identity.clear_faults()
