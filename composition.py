@@ -27,8 +27,7 @@ from reset_password.guard import GuardPolicy
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
 from reset_password.service import ResetService
-from shared import caller_auth, partner_center
-from shared import graph as microsoft_graph
+from shared import caller_auth
 from shared.caller_auth import CallerTokenValidator, CustomerPolicy
 from shared.gdap import GdapCheck
 from shared.graph import GraphClient
@@ -49,6 +48,7 @@ from shared.settings import (
 )
 from shared.startup import quiet_sdk_logging, report_settings_problems
 from shared.tenant_discovery import TenantDiscovery
+from shared.upstream import Upstream
 
 install_correlation_logging()
 quiet_sdk_logging()
@@ -60,14 +60,14 @@ class Timings:
     """Every wait the function makes, in one place: tests swap in short ones."""
 
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    partner_center_timeouts: tuple[float, float] = (
-        partner_center.CONNECT_TIMEOUT,
-        partner_center.READ_TIMEOUT,
-    )
-    graph_timeouts: tuple[float, float] = (
-        microsoft_graph.CONNECT_TIMEOUT,
-        microsoft_graph.READ_TIMEOUT,
-    )
+    # (connect, read) seconds per upstream call, each clipped to what is left of the
+    # request's deadline. A reset waits longest for Partner Center, which answers it.
+    partner_center_timeouts: tuple[float, float] = (3.0, 20.0)
+    graph_timeouts: tuple[float, float] = (3.0, 10.0)
+    # The identity platform's public documents: tenant discovery, caller signing keys.
+    identity_documents_timeouts: tuple[float, float] = (3.0, 5.0)
+    # The App Service managed-identity endpoint, through azure-identity.
+    managed_identity_timeouts: tuple[float, float] = (3.0, 5.0)
     caller_key_refresh_floor: float = caller_auth.KEY_REFRESH_FLOOR_SECONDS
     caller_key_wait: float = caller_auth.KEY_LOCK_WAIT_SECONDS
     secret_write_retry_delays: tuple[float, ...] = key_vault.WRITE_RETRY_DELAYS
@@ -235,13 +235,11 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
 def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependencies:
     session = build_session()
     tokens = credentials.tokens
+    graph = _upstream("Microsoft Graph", session, TIMINGS.graph_timeouts)
     client = PartnerCenterClient(
+        upstream=_upstream("Partner Center", session, TIMINGS.partner_center_timeouts),
         base_url=settings.partner_center_base_url,
-        session=session,
         tokens=tokens,
-        retry=TIMINGS.retry,
-        sleep=TIMINGS.sleep,
-        timeouts=TIMINGS.partner_center_timeouts,
         reset_call=settings.partner_center_reset_call,
     )
     caller_tokens = _caller_tokens(settings, settings.authority_host, session)
@@ -249,10 +247,7 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
     names = NameResolver(
         client,
         TenantDiscovery(
-            session=session,
-            authority_host=settings.authority_host,
-            retry=TIMINGS.retry,
-            sleep=TIMINGS.sleep,
+            upstream=_identity_documents(session), authority_host=settings.authority_host
         ),
         ttl_seconds=settings.lookup_cache_seconds,
         miss_ttl_seconds=settings.lookup_miss_cache_seconds,
@@ -264,22 +259,12 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         guard=GuardPolicy(settings.protected_role_guard, settings.protected_role_ids),
         idempotency_hmac_key=lambda: tokens.derived_key(HMAC_KEY_LABEL),
         reads=reads,
-        graph=GraphClient(
-            base_url=settings.graph_base_url,
-            session=session,
-            tokens=tokens,
-            retry=TIMINGS.retry,
-            sleep=TIMINGS.sleep,
-            timeouts=TIMINGS.graph_timeouts,
-        ),
+        graph=GraphClient(upstream=graph, base_url=settings.graph_base_url, tokens=tokens),
         gdap=GdapCheck(
+            upstream=graph,
             base_url=settings.graph_base_url,
             partner_tenant_id=credentials.settings.partner_tenant_id,
-            session=session,
             tokens=tokens,
-            retry=TIMINGS.retry,
-            sleep=TIMINGS.sleep,
-            timeouts=TIMINGS.graph_timeouts,
         ),
     )
     return ResetDependencies(
@@ -293,6 +278,15 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
     )
 
 
+def _upstream(name: str, session: requests.Session, timeouts: tuple[float, float]) -> Upstream:
+    """A dependency reached through `session`, retried and waited for as TIMINGS says."""
+    return Upstream(name, session, timeouts, TIMINGS.retry, TIMINGS.sleep)
+
+
+def _identity_documents(session: requests.Session) -> Upstream:
+    return _upstream("the identity platform", session, TIMINGS.identity_documents_timeouts)
+
+
 def _caller_tokens(
     settings: CallerTokenSettings, authority_host: str, session: requests.Session
 ) -> CallerTokenValidator | None:
@@ -300,7 +294,7 @@ def _caller_tokens(
     if settings.caller_tenant_id is None or settings.caller_audience is None:
         return None
     return CallerTokenValidator(
-        session=session,
+        upstream=_identity_documents(session),
         authority_host=authority_host,
         tenant_id=settings.caller_tenant_id,
         audience=settings.caller_audience,
@@ -316,11 +310,12 @@ def _azure_credential(
     """Managed identity in Azure; developer credentials elsewhere. Few, short attempts:
     a hanging identity endpoint must not outlast the reset. Redirects are never followed."""
     if settings.managed_identity_available:
+        connect, read = TIMINGS.managed_identity_timeouts
         return ManagedIdentityCredential(
             client_id=settings.azure_client_id,
             retry_total=1,
-            connection_timeout=3,
-            read_timeout=5,
+            connection_timeout=connect,
+            read_timeout=read,
             permit_redirects=False,
         )
     return DefaultAzureCredential(

@@ -26,6 +26,7 @@ from shared.errors import (
     UpstreamTimeout,
 )
 from shared.json_body import json_body
+from shared.upstream import Request, Upstream
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ LEEWAY_SECONDS = 120
 KEY_REFRESH_FLOOR_SECONDS = 10.0
 # Signing keys roll over rarely; re-read them daily even when every kid is known.
 KEY_SET_MAX_AGE_SECONDS = 24 * 3600.0
-HTTP_TIMEOUT = (3.0, 5.0)
 # How long a request waits for another request's key refresh before using what it has.
 KEY_LOCK_WAIT_SECONDS = 2.0
 
@@ -79,7 +79,7 @@ class CallerTokenValidator:
     def __init__(
         self,
         *,
-        session: requests.Session,
+        upstream: Upstream,
         authority_host: str,
         tenant_id: str,
         audience: str,
@@ -88,7 +88,7 @@ class CallerTokenValidator:
         refresh_floor: float = KEY_REFRESH_FLOOR_SECONDS,
         lock_wait: float = KEY_LOCK_WAIT_SECONDS,
     ) -> None:
-        self._session = session
+        self._upstream = upstream
         self._discovery_url = f"{authority_host}/{tenant_id}/v2.0/.well-known/openid-configuration"
         self._tenant_id = tenant_id
         self._audience = audience
@@ -212,13 +212,9 @@ class CallerTokenValidator:
         return KeySet(keys, (issuer, f"https://sts.windows.net/{self._tenant_id}/"))
 
     def _get_json(self, url: str) -> dict[str, Any]:
-        deadline = current_deadline()
+        # One attempt: a failed load is remembered for the floor period, not retried.
         try:
-            response = self._session.get(
-                url,
-                timeout=(deadline.timeout(HTTP_TIMEOUT[0]), deadline.timeout(HTTP_TIMEOUT[1])),
-                allow_redirects=False,
-            )
+            response = self._upstream.send(Request("GET", url))
             if response.status_code != 200:
                 raise _keys_unavailable(f"it answered HTTP {response.status_code}")
             body = json_body(response)

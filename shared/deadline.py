@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from shared.errors import UpstreamTimeout
+from shared.errors import deadline_ran_out
 
 # Below this, an HTTP call cannot even connect; better to give up cleanly.
 MIN_USEFUL_SECONDS = 0.05
@@ -22,9 +22,12 @@ class Deadline:
     def expired(self) -> bool:
         return self.remaining() < MIN_USEFUL_SECONDS
 
-    def timeout(self, cap: float | None = None) -> float:
-        """Seconds the next call may take; raises UpstreamTimeout when none are left."""
+    def timeout(
+        self, cap: float | None = None, *, dependency: str = "an upstream service"
+    ) -> float:
+        """Seconds the next call to `dependency` may take; raises UpstreamTimeout naming
+        it when none are left."""
         left = self.remaining()
         if left < MIN_USEFUL_SECONDS:
-            raise UpstreamTimeout("The reset's deadline ran out before Partner Center answered.")
+            raise deadline_ran_out(dependency)
         return left if cap is None else min(left, cap)

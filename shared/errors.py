@@ -109,7 +109,12 @@ class PartnerCredentialsInvalid(DomainError):
 
 
 class UpstreamTimeout(DomainError):
-    """The request's deadline ran out waiting for Partner Center."""
+    """The request's deadline ran out waiting for an upstream service (named in `detail`)."""
+
+
+def deadline_ran_out(dependency: str) -> UpstreamTimeout:
+    """The one deadline error: it names the dependency that was still to answer."""
+    return UpstreamTimeout(f"The reset's deadline ran out before {dependency} answered.")
 
 
 class ConfigurationError(DomainError):

@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.context import current_deadline
-from shared.errors import DomainError, PartnerCredentialsInvalid, PartnerForbidden, UpstreamTimeout
-from shared.graph import CONNECT_TIMEOUT, READ_TIMEOUT, TenantTokens
+from shared.errors import DomainError, PartnerCredentialsInvalid, PartnerForbidden
+from shared.graph import TenantTokens, tenant_bearer
 from shared.json_body import is_json_media_type, json_body
-from shared.retry import RETRYABLE_STATUSES, RetryPolicy, TryAgain, parse_retry_after, with_retries
+from shared.upstream import Request, Upstream, UpstreamFailed
 
 logger = logging.getLogger(__name__)
 
@@ -101,25 +99,14 @@ _Item = TypeVar("_Item", _Relationship, _Assignment)
 
 class GdapCheck:
     def __init__(
-        self,
-        *,
-        base_url: str,
-        partner_tenant_id: str,
-        session: requests.Session,
-        tokens: TenantTokens,
-        retry: RetryPolicy,
-        timeouts: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
-        sleep: Callable[[float], None] = time.sleep,
+        self, *, upstream: Upstream, base_url: str, partner_tenant_id: str, tokens: TenantTokens
     ) -> None:
+        self._upstream = upstream
         self._base_url = base_url
         self._relationships_url = f"{base_url}/v1.0/tenantRelationships/delegatedAdminRelationships"
         self._scope = f"{base_url}/.default"
         self._partner = partner_tenant_id
-        self._session = session
         self._tokens = tokens
-        self._retry = retry
-        self._timeouts = timeouts
-        self._sleep = sleep
 
     def require_reset_role(self, customer_id: str) -> None:
         """Return when the partner holds a role that may reset passwords in the customer;
@@ -169,46 +156,24 @@ class GdapCheck:
         ) and link.path.startswith(root)
 
     def _page(self, url: str, query: dict[str, str] | None) -> _Page:
-        def send(token: SecretStr) -> requests.Response:
-            deadline = current_deadline()
-            return self._session.get(
-                url,
-                params=query,
-                headers={
-                    "Authorization": f"Bearer {token.get_secret_value()}",
-                    "Accept": "application/json",
-                },
-                timeout=(deadline.timeout(self._timeouts[0]), deadline.timeout(self._timeouts[1])),
-                allow_redirects=False,
-            )
-
-        def attempt() -> _Page | TryAgain:
-            try:
-                token = self._tokens.token_for(self._partner, self._scope)
-                response = send(token)
-                if response.status_code == 401:
-                    self._tokens.invalidate_for(self._partner, self._scope, token)
-                    response = send(self._tokens.token_for(self._partner, self._scope))
-            except UpstreamTimeout:
-                raise _not_checked(
-                    "the request's deadline ran out before Microsoft Graph answered"
-                ) from None
-            except DomainError as error:
-                raise _token_refused(error) from None
-            except requests.RequestException as exc:
-                return TryAgain(f"Microsoft Graph could not be reached ({type(exc).__name__})")
-            return _judge(response)
-
-        return with_retries(
-            attempt,
-            policy=self._retry,
-            sleep=self._sleep,
-            give_up=_gave_up,
+        request = Request(
+            "GET",
+            url,
+            headers={"Accept": "application/json"},
+            params=query,
+            bearer=tenant_bearer(self._tokens, self._partner, self._scope),
             label="Microsoft Graph GDAP relationships",
         )
+        try:
+            return self._upstream.call(request, _judge)
+        except UpstreamFailed as failed:
+            raise _not_checked(failed.reason) from None
+        except DomainError as error:  # only the token source raises one
+            raise _token_refused(error) from None
 
 
-def _judge(response: requests.Response) -> _Page | TryAgain:
+def _judge(response: requests.Response) -> _Page:
+    """A final answer (retried statuses never get here): a readable page, or why not."""
     status = response.status_code
     if status == 200:
         if not is_json_media_type(response.headers.get("Content-Type")):
@@ -217,15 +182,6 @@ def _judge(response: requests.Response) -> _Page | TryAgain:
             return _Page.model_validate(json_body(response))
         except (ValueError, ValidationError):
             raise _unreadable("a listing it answered that could not be read") from None
-    if status in RETRYABLE_STATUSES:
-        throttled = status == 429
-        return TryAgain(
-            f"Microsoft Graph answered HTTP {status}",
-            retry_after=parse_retry_after(response.headers.get("Retry-After"))
-            if throttled
-            else None,
-            throttled=throttled,
-        )
     if status in (401, 403):
         raise GdapNotChecked(
             f"Dry run: the partner's GDAP access to this customer was not checked: Microsoft "
@@ -234,13 +190,6 @@ def _judge(response: requests.Response) -> _Page | TryAgain:
             f"permission {READ_PERMISSION} (python3 -m ops consent asks for it). {_AFTER}"
         )
     raise _not_checked(f"Microsoft Graph answered HTTP {status}")
-
-
-def _gave_up(last: TryAgain, delay: float) -> GdapNotChecked:
-    failure = last.failure or "Microsoft Graph did not answer in time"
-    if delay >= current_deadline().remaining():
-        return _not_checked(f"{failure}, and the request's deadline ran out before a retry")
-    return _not_checked(f"{failure}; gave up retrying")
 
 
 def _grants_reset_role(assignment: _Assignment) -> bool:

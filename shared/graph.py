@@ -8,20 +8,15 @@ raised past the reset that already happened.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Protocol
 
 import requests
 from pydantic import SecretStr
 
-from shared.context import current_deadline
-from shared.errors import DomainError, PartnerCredentialsInvalid, UpstreamTimeout
+from shared.errors import DomainError, PartnerCredentialsInvalid
 from shared.json_body import is_json_media_type, json_body
-from shared.retry import RETRYABLE_STATUSES, RetryPolicy, TryAgain, parse_retry_after, with_retries
+from shared.upstream import Bearer, Request, Upstream, UpstreamFailed
 
-CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 10.0
 CONSENT_ADVICE = (
     "the partner user behind the refresh token needs a GDAP role in this customer that may "
     "revoke sessions (User Administrator, or Privileged Authentication Administrator for "
@@ -38,6 +33,14 @@ class TenantTokens(Protocol):
     def invalidate_for(self, tenant_id: str, scope: str, rejected: SecretStr) -> None: ...
 
 
+def tenant_bearer(tokens: TenantTokens, tenant_id: str, scope: str) -> Bearer:
+    """The bearer token for `scope` in `tenant_id`, and how a refused one is forgotten."""
+    return Bearer(
+        lambda: tokens.token_for(tenant_id, scope),
+        lambda rejected: tokens.invalidate_for(tenant_id, scope, rejected),
+    )
+
+
 class RevocationFailed(Exception):
     """The sessions were not revoked; `detail` says why and what to do, naming no value."""
 
@@ -48,70 +51,32 @@ class RevocationFailed(Exception):
 
 
 class GraphClient:
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        session: requests.Session,
-        tokens: TenantTokens,
-        retry: RetryPolicy,
-        timeouts: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._timeouts = timeouts
+    def __init__(self, *, upstream: Upstream, base_url: str, tokens: TenantTokens) -> None:
+        self._upstream = upstream
         self._base_url = base_url
         self._scope = f"{base_url}/.default"
-        self._session = session
         self._tokens = tokens
-        self._retry = retry
-        self._sleep = sleep
 
     def revoke_sign_in_sessions(self, tenant_id: str, user_id: str) -> None:
         """Revoke every refresh token and session cookie of the user, or raise
         RevocationFailed. Throttling and 5xx are retried inside the request's deadline."""
-        url = f"{self._base_url}/v1.0/users/{user_id}/revokeSignInSessions"
-
-        def send(token: SecretStr) -> requests.Response:
-            deadline = current_deadline()
-            return self._session.post(
-                url,
-                headers={
-                    "Authorization": f"Bearer {token.get_secret_value()}",
-                    "Accept": "application/json",
-                },
-                timeout=(deadline.timeout(self._timeouts[0]), deadline.timeout(self._timeouts[1])),
-                allow_redirects=False,
-            )
-
-        def attempt() -> bool | TryAgain:
-            try:
-                token = self._tokens.token_for(tenant_id, self._scope)
-                response = send(token)
-                if response.status_code == 401:
-                    self._tokens.invalidate_for(tenant_id, self._scope, token)
-                    response = send(self._tokens.token_for(tenant_id, self._scope))
-            except UpstreamTimeout:
-                raise _failed(
-                    "the reset's deadline ran out before Microsoft Graph answered"
-                ) from None
-            except DomainError as error:
-                raise _token_refused(error) from None
-            except requests.RequestException as exc:
-                return TryAgain(f"Microsoft Graph could not be reached ({type(exc).__name__})")
-            return _judge(response)
-
-        with_retries(
-            attempt,
-            policy=self._retry,
-            sleep=self._sleep,
-            give_up=lambda last, _delay: _failed(
-                f"{last.failure or 'Microsoft Graph did not answer in time'}; gave up retrying"
-            ),
+        request = Request(
+            "POST",
+            f"{self._base_url}/v1.0/users/{user_id}/revokeSignInSessions",
+            headers={"Accept": "application/json"},
+            bearer=tenant_bearer(self._tokens, tenant_id, self._scope),
             label="Microsoft Graph revokeSignInSessions",
         )
+        try:
+            self._upstream.call(request, _judge)
+        except UpstreamFailed as failed:
+            raise _failed(failed.reason) from None
+        except DomainError as error:  # only the token source raises one
+            raise _token_refused(error) from None
 
 
-def _judge(response: requests.Response) -> bool | TryAgain:
+def _judge(response: requests.Response) -> bool:
+    """A final answer (retried statuses never get here): confirmed, or why not."""
     status = response.status_code
     if 200 <= status < 300:
         if not _confirmed(response):
@@ -124,15 +89,6 @@ def _judge(response: requests.Response) -> bool | TryAgain:
                 "revoke them, in the Microsoft Entra admin center.",
             )
         return True
-    if status in RETRYABLE_STATUSES:
-        throttled = status == 429
-        return TryAgain(
-            f"Microsoft Graph answered HTTP {status}",
-            retry_after=parse_retry_after(response.headers.get("Retry-After"))
-            if throttled
-            else None,
-            throttled=throttled,
-        )
     if status in (401, 403):
         raise RevocationFailed(
             "sessions_not_revoked",

@@ -1,5 +1,6 @@
-"""The Partner Center REST client: one `requests.Session` per process, retries inside
-the reset's deadline, and Partner Center's error answers turned into domain errors.
+"""The Partner Center REST client: its paths, headers and bodies, and its error answers
+turned into domain errors. Sending, retrying inside the reset's deadline and the fresh
+token after a 401 are `shared.upstream`'s.
 
 Every attempt of one logical call carries the same MS-RequestId, so Partner Center can
 recognise a retried reset as the same operation.
@@ -10,41 +11,30 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import requests
 from pydantic import SecretStr
 
-from shared.context import current_deadline, current_request
+from shared.context import current_request
 from shared.errors import (
     CustomerNotFound,
     DomainError,
     InvalidRequest,
     PartnerCredentialsInvalid,
     PartnerForbidden,
-    Throttled,
     UpstreamError,
-    UpstreamTimeout,
     UserNotFound,
 )
 from shared.json_body import json_body
-from shared.retry import (
-    RETRYABLE_STATUSES,
-    RetryPolicy,
-    TryAgain,
-    parse_retry_after,
-    with_retries,
-)
+from shared.upstream import Bearer, Request, Upstream, UpstreamFailed
 from shared.version import APPLICATION_NAME
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 20.0
 # Only a number is ever quoted from an error answer: a string code or description could
 # carry anything, the password of the request included.
 _NUMERIC_CODE = re.compile(r"^[0-9]{1,9}$")
@@ -102,25 +92,14 @@ class CallStats:
 
 class PartnerCenterClient:
     def __init__(
-        self,
-        *,
-        base_url: str,
-        session: requests.Session,
-        tokens: AccessTokens,
-        retry: RetryPolicy,
-        sleep: Callable[[float], None] = time.sleep,
-        timeouts: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
-        reset_call: str = "resetpassword",
+        self, *, upstream: Upstream, base_url: str, tokens: AccessTokens, reset_call: str
     ) -> None:
         # "users": the older PATCH /v1/customers/{id}/users/{id} of the seed documentation,
         # the .NET SDK and the PowerShell module, with the same body.
         self._reset_call = reset_call
-        self._timeouts = timeouts
+        self._upstream = upstream
         self._base_url = base_url
-        self._session = session
-        self._tokens = tokens
-        self._retry = retry
-        self._sleep = sleep
+        self._bearer = Bearer(tokens.access_token, tokens.invalidate)
 
     # --- operations -------------------------------------------------------------
 
@@ -151,7 +130,7 @@ class PartnerCenterClient:
         path = f"/v1/customers/{customer_id}/users/{user_id}"
         if self._reset_call == "resetpassword":
             path += "/resetpassword"
-        response = self._call("PATCH", path, context=context, stats=stats, body=body)
+        response = self._call(Request("PATCH", path, body=body), context, stats)
         if response.status_code == 404:
             raise self._which_not_found(response, customer_id, context)
         self._raise_for_error(response)
@@ -160,7 +139,7 @@ class PartnerCenterClient:
         return _json_object(response)
 
     def get_customer(self, customer_id: str, *, context: CallContext) -> dict[str, Any]:
-        response = self._call("GET", f"/v1/customers/{customer_id}", context=context)
+        response = self._call(Request("GET", f"/v1/customers/{customer_id}"), context)
         if response.status_code == 404:
             raise customer_not_found(customer_id)
         self._raise_for_error(response)
@@ -168,7 +147,7 @@ class PartnerCenterClient:
 
     def get_user(self, customer_id: str, user_id: str, *, context: CallContext) -> dict[str, Any]:
         response = self._call(
-            "GET", f"/v1/customers/{customer_id}/users/{user_id}", context=context
+            Request("GET", f"/v1/customers/{customer_id}/users/{user_id}"), context
         )
         if response.status_code == 404:
             raise self._which_not_found(response, customer_id, context)
@@ -210,7 +189,7 @@ class PartnerCenterClient:
         query = dict(params)
         if continuation:
             query["seekOperation"] = "Next"
-        response = self._call("GET", path, context=context, params=query, headers=headers)
+        response = self._call(Request("GET", path, headers=headers, params=query), context)
         if response.status_code == 404 and not_found is not None:
             raise not_found(response)
         self._raise_for_error(response)
@@ -223,92 +202,32 @@ class PartnerCenterClient:
     # --- transport ---------------------------------------------------------------
 
     def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        context: CallContext,
-        stats: CallStats | None = None,
-        body: bytes | None = None,
-        params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
+        self, request: Request, context: CallContext, stats: CallStats | None = None
     ) -> requests.Response:
-        """Send with retries; return the first answer that is final (2xx or a 4xx we map).
-        Every attempt carries the same MS-RequestId."""
-        counted = stats or CallStats()
-        deadline = current_deadline()
-        correlation_id = current_request().correlation_id
-        # Throttling seen on the latest attempt: what a final 429 tells the caller.
-        throttled = _Throttling()
-
-        def send(token: SecretStr) -> requests.Response:
-            counted.attempts += 1
-            request_headers = {
-                "Authorization": f"Bearer {token.get_secret_value()}",
-                "Accept": "application/json",
-                "MS-RequestId": str(context.request_id),
-                "MS-CorrelationId": str(correlation_id),
-                "MS-Contract-Version": "v1",
-                "MS-PartnerCenter-Application": APPLICATION_NAME,
-                **(headers or {}),
-            }
-            if body is not None:
-                request_headers["Content-Type"] = "application/json"
-            return self._session.request(
-                method,
-                self._base_url + path,
-                data=body,
-                params=params,
-                headers=request_headers,
-                timeout=(
-                    deadline.timeout(self._timeouts[0]),
-                    deadline.timeout(self._timeouts[1]),
-                ),
-                allow_redirects=False,
-            )
-
-        def attempt() -> requests.Response | TryAgain:
-            try:
-                token = self._tokens.access_token()
-                response = send(token)
-                if response.status_code == 401:
-                    # The token may have been revoked early: exchange once more, resend.
-                    self._tokens.invalidate(token)
-                    response = send(self._tokens.access_token())
-                    if response.status_code == 401:
-                        raise PartnerCredentialsInvalid(
-                            "Partner Center rejected a freshly issued access token. Check that "
-                            "the app is registered for Partner Center (App+User) and consent "
-                            "again."
-                        )
-            except UpstreamTimeout:
-                raise _out_of_time(throttled.seconds) from None
-            except requests.Timeout:
-                if deadline.expired():
-                    raise _out_of_time(throttled.seconds) from None
-                throttled.seconds = None
-                return TryAgain(None)
-            except requests.RequestException as exc:
-                throttled.seconds = None
-                return TryAgain(f"Partner Center could not be reached ({type(exc).__name__})")
-            status = response.status_code
-            if status not in RETRYABLE_STATUSES:
-                return response
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            throttled.seconds = (retry_after or 1.0) if status == 429 else None
-            return TryAgain(
-                f"Partner Center answered HTTP {status}",
-                retry_after=retry_after if status == 429 else None,
-                throttled=status == 429,
-            )
-
-        return with_retries(
-            attempt,
-            policy=self._retry,
-            sleep=self._sleep,
-            give_up=lambda last, delay: _gave_up(last.failure, throttled.seconds, delay),
-            label=f"Partner Center {method} (MS-RequestId {context.request_id})",
+        """Send `request` (its URL a path under the base URL) with retries; return the
+        first answer that is final (2xx or a 4xx we map). Every attempt carries the same
+        MS-RequestId."""
+        headers = {
+            "Accept": "application/json",
+            "MS-RequestId": str(context.request_id),
+            "MS-CorrelationId": str(current_request().correlation_id),
+            "MS-Contract-Version": "v1",
+            "MS-PartnerCenter-Application": APPLICATION_NAME,
+            **request.headers,
+        }
+        if request.body is not None:
+            headers["Content-Type"] = "application/json"
+        request = replace(
+            request,
+            url=self._base_url + request.url,
+            headers=headers,
+            bearer=self._bearer,
+            label=f"Partner Center {request.method} (MS-RequestId {context.request_id})",
         )
+        try:
+            return self._upstream.call(request, _unless_a_fresh_token_was_refused, sends=stats)
+        except UpstreamFailed as failed:
+            raise failed.error from None
 
     def _raise_for_error(self, response: requests.Response) -> None:
         status = response.status_code
@@ -385,27 +304,11 @@ def _continuation_token(body: Mapping[str, Any]) -> str | None:
     return None
 
 
-@dataclass
-class _Throttling:
-    seconds: float | None = None
-
-
-def _out_of_time(throttled_for: float | None) -> DomainError:
-    if throttled_for is not None:
-        return Throttled(
-            "Partner Center kept throttling until the reset's deadline ran out.",
-            retry_after=max(1, round(throttled_for)),
+def _unless_a_fresh_token_was_refused(response: requests.Response) -> requests.Response:
+    """Every answer is the operation's to read, but a 401 to the fresh token."""
+    if response.status_code == 401:
+        raise PartnerCredentialsInvalid(
+            "Partner Center rejected a freshly issued access token. Check that the app is "
+            "registered for Partner Center (App+User) and consent again."
         )
-    return UpstreamTimeout("The reset's deadline ran out before Partner Center answered.")
-
-
-def _gave_up(failure: str | None, throttled_for: float | None, next_delay: float) -> DomainError:
-    """`failure` None means the last attempt timed out."""
-    if throttled_for is not None:
-        return Throttled(
-            "Partner Center kept throttling past the retry budget.",
-            retry_after=max(1, round(max(throttled_for, next_delay))),
-        )
-    if failure is None:
-        return UpstreamTimeout("Partner Center did not answer within the reset's deadline.")
-    return UpstreamError(f"{failure}; gave up after retrying.")
+    return response

@@ -1,4 +1,4 @@
-"""The one retry loop of every upstream client (Partner Center, the token endpoint).
+"""The one retry loop of every upstream call (shared/upstream.py, the token endpoint).
 
 Backoff follows the shape of the Partner Center SDK (about 0.5 s, 1.5 s, 3.5 s) with
 full jitter, and every wait is clipped to what is left of the reset's deadline.

@@ -31,6 +31,7 @@ from shared.context import request_scope
 from shared.deadline import Deadline
 from shared.errors import DependencyUnavailable
 from shared.http import build_session
+from shared.upstream import Upstream
 from tests.integration.conftest import CANARY_PASSWORD, ROUTE, Answer, Harness, ResetCall
 from tests.integration.test_caller_errors import assert_problem
 from tests.integration.test_callers import audit_records, bearer
@@ -455,7 +456,7 @@ class Clock:
 def validator(harness: Harness, clock: Clock, **kwargs: Any) -> CallerTokenValidator:
     identity = harness.stack.identity
     return CallerTokenValidator(
-        session=build_session(),
+        upstream=Upstream("the identity platform", build_session(), (3.0, 5.0)),
         authority_host=identity.url,
         tenant_id=identity.caller_tenant_id,
         audience=identity.caller_audience,

@@ -18,6 +18,7 @@ from shared.context import request_scope
 from shared.deadline import Deadline
 from shared.graph import GraphClient, RevocationFailed
 from shared.retry import RetryPolicy
+from shared.upstream import Upstream
 
 TENANT = "c0a1b2c3-d4e5-4f60-8a71-b2c3d4e5f601"
 USER = "a11ce000-0000-4000-8000-00000000ada1"
@@ -34,16 +35,19 @@ class _Tokens:
 
 
 class _OneAnswer(requests.Session):
-    """Answers every POST with the same canned response, and counts them."""
+    """Answers every request with the same canned response, and counts the POSTs."""
 
     def __init__(self, status: int, body: bytes, content_type: str | None) -> None:
         super().__init__()
         self.status, self.body, self.content_type = status, body, content_type
         self.posts = 0
 
-    def post(self, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         del args, kwargs
-        self.posts += 1
+        if method == "POST":
+            self.posts += 1
         response = requests.Response()
         response.status_code = self.status
         response._content = self.body
@@ -57,11 +61,11 @@ def revoke(status: int, body: bytes, content_type: str | None) -> tuple[bool, _O
     """True when the client reports the sessions revoked."""
     session = _OneAnswer(status, body, content_type)
     client = GraphClient(
+        upstream=Upstream(
+            "Microsoft Graph", session, (3.0, 10.0), RetryPolicy(), sleep=lambda _seconds: None
+        ),
         base_url="https://graph.example",
-        session=session,
         tokens=_Tokens(),
-        retry=RetryPolicy(),
-        sleep=lambda _seconds: None,
     )
     with request_scope(uuid.uuid4(), Deadline(30)):
         try:
