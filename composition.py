@@ -260,15 +260,15 @@ def _build_reset(settings: Settings, credentials: Credentials) -> _ResetGraph:
 def _names(
     settings: Settings, client: PartnerCenterClient, session: requests.Session
 ) -> NameResolver:
-    discovery = TenantDiscovery(
-        session=session,
-        authority_host=settings.authority_host,
-        retry=TIMINGS.retry,
-        sleep=TIMINGS.sleep,
-    )
+    """Names to IDs: domains through OpenID discovery, UPNs through Partner Center."""
     return NameResolver(
         client,
-        discovery,
+        TenantDiscovery(
+            session=session,
+            authority_host=settings.authority_host,
+            retry=TIMINGS.retry,
+            sleep=TIMINGS.sleep,
+        ),
         ttl_seconds=settings.lookup_cache_seconds,
         miss_ttl_seconds=settings.lookup_miss_cache_seconds,
         clock=TIMINGS.lookup_clock,

@@ -46,18 +46,31 @@ EDGE = Edge(
 
 
 @dataclass
-class _Served:
-    """What the probe's audit record needs, gathered as the request is served."""
+class _ProbeTrail:
+    """How far one request got, for the probe's audit record: who called, whether a
+    probe was asked for, the probe's outcome and the report's status."""
 
     caller: Caller = field(default_factory=Caller)
     probe: bool = False
     outcome: ProbeOutcome | None = None
-    # The report's status; a refused request's is the problem's code.
-    status: str = "internal_error"
+    status: str | None = None
 
-    def audit(self, answered: Answered) -> None:
-        if self.probe:
-            _audit(self, answered)
+    def emit(self, answered: Answered) -> None:
+        """One record per probe asked for, refused ones included: who spent (or tried to
+        spend) the partner's credential, and whether this request made the exchange."""
+        if not self.probe:
+            return
+        outcome, response, refusal = self.outcome, answered.response, answered.refusal
+        fields: dict[str, object] = {
+            "caller": self.caller.audit_fields(),
+            "probed": outcome is not None and outcome.probed,
+            "lastProbeAt": iso_time(outcome.at) if outcome and outcome.at is not None else None,
+            "status": refusal.code if refusal is not None else self.status,
+            "httpStatus": response.status_code,
+            "correlationId": str(answered.correlation_id),
+        }
+        level = logging.INFO if response.status_code < 400 else logging.WARNING
+        log_event(audit_logger, level, AUDIT_EVENT, fields)
 
 
 def blueprint(access: AccessProvider, health: HealthProvider) -> func.Blueprint:
@@ -68,11 +81,11 @@ def blueprint(access: AccessProvider, health: HealthProvider) -> func.Blueprint:
     @bp.function_name("credentials_health")
     @bp.route(route="health/credentials", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
     def credentials_health(req: func.HttpRequest) -> func.HttpResponse:
-        served = _Served()
+        trail = _ProbeTrail()
         return EDGE.answer(
             req,
-            lambda correlation_id: _serve(req, correlation_id, access, health, served),
-            finish=served.audit,
+            lambda correlation_id: _serve(req, correlation_id, access, health, trail),
+            finish=trail.emit,
         )
 
     return bp
@@ -83,24 +96,24 @@ def _serve(
     correlation_id: uuid.UUID,
     access_provider: AccessProvider,
     health: HealthProvider,
-    served: _Served,
+    trail: _ProbeTrail,
 ) -> func.HttpResponse:
     query = _probe_query(req)
-    served.probe = query is True
+    trail.probe = query is True
     # A bad setting here leaves who may call undecided: nothing is read or exchanged.
     access = access_provider()
     # Who calls is settled before anything about the request is answered.
     if access.caller_tokens is not None:
-        served.caller = access.caller_tokens.verify(req.headers)
+        trail.caller = access.caller_tokens.verify(req.headers)
         roles = access.settings
-        require_any_role(served.caller, (roles.caller_required_role, roles.caller_operator_role))
+        require_any_role(trail.caller, (roles.caller_required_role, roles.caller_operator_role))
     if isinstance(query, InvalidRequest):
         raise query
-    if served.probe and access.caller_tokens is not None:
-        require_any_role(served.caller, (access.settings.caller_operator_role,))
-    floor = access.settings.health_probe_min_seconds if served.probe else None
-    report, served.outcome = _check(health, probe_floor=floor)
-    served.status = report.status
+    if trail.probe and access.caller_tokens is not None:
+        require_any_role(trail.caller, (access.settings.caller_operator_role,))
+    floor = access.settings.health_probe_min_seconds if trail.probe else None
+    report, trail.outcome = _check(health, probe_floor=floor)
+    trail.status = report.status
     logger.info(
         "credentials health: %s (%s)",
         report.status,
@@ -140,23 +153,6 @@ def _check(
         probe=outcome,
     )
     return assess(facts, deps.thresholds, deps.clock()), outcome
-
-
-def _audit(served: _Served, answered: Answered) -> None:
-    """One record per probe asked for, refused ones included: who spent (or tried to
-    spend) the partner's credential, and whether this request made the exchange."""
-    outcome, response = served.outcome, answered.response
-    refusal = answered.refusal
-    fields: dict[str, object] = {
-        "caller": served.caller.audit_fields(),
-        "probed": outcome is not None and outcome.probed,
-        "lastProbeAt": iso_time(outcome.at) if outcome and outcome.at is not None else None,
-        "status": refusal.code if refusal is not None else served.status,
-        "httpStatus": response.status_code,
-        "correlationId": str(answered.correlation_id),
-    }
-    level = logging.INFO if response.status_code < 400 else logging.WARNING
-    log_event(audit_logger, level, AUDIT_EVENT, fields)
 
 
 def _probe_query(req: func.HttpRequest) -> bool | InvalidRequest:

@@ -28,8 +28,33 @@ def product_modules() -> dict[str, Path]:
 MODULES = product_modules()
 
 
+# The HTTP layer, and the reset's services beneath it.
+ROUTE_LAYER = {
+    "credentials.health_route",
+    "credentials.rotation",
+    "reset_password.audit",
+    "reset_password.dependencies",
+    "reset_password.request",
+    "reset_password.routes",
+    "shared.health",
+    "shared.http_edge",
+}
+RESET_SERVICES = (
+    "reset_password.caller_policy",
+    "reset_password.guard",
+    "reset_password.idempotency",
+    "reset_password.lookups",
+    "reset_password.records",
+    "reset_password.service",
+)
+
+
 def imports_of(module: str) -> set[str]:
     """The product modules `module` imports, wherever in the file the import stands."""
+    return all_imports_of(module) & set(MODULES)
+
+
+def all_imports_of(module: str) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -38,7 +63,7 @@ def imports_of(module: str) -> set[str]:
             for alias in node.names:
                 submodule = f"{node.module}.{alias.name}"
                 found.add(submodule if submodule in MODULES else node.module)
-    return found & set(MODULES)
+    return found
 
 
 def test_the_composition_root_is_imported_by_function_app_alone() -> None:
@@ -54,6 +79,13 @@ def test_no_feature_or_shared_module_imports_the_app_or_its_composition(module: 
 @pytest.mark.parametrize("module", [m for m in MODULES if m.startswith("shared")])
 def test_shared_imports_no_feature(module: str) -> None:
     assert not {m for m in imports_of(module) if m.startswith(FEATURES)}
+
+
+@pytest.mark.parametrize("module", RESET_SERVICES)
+def test_the_resets_services_know_no_route_and_no_http_type(module: str) -> None:
+    imported = all_imports_of(module)
+    assert not imported & ROUTE_LAYER
+    assert not {name for name in imported if name.startswith("azure.functions")}
 
 
 def test_no_product_module_reaches_itself_through_its_imports() -> None:
