@@ -170,5 +170,6 @@ def test_every_http_route_answers_through_the_one_edge(
             body=b'{"password": "' + CANARY_PASSWORD.encode() + b'"}',
         )
 
-    assert len(routes) == 4
+    names = {name for name, _ in routes}
+    assert names >= {"reset_password", "reset_password_by_upn", "health", "credentials_health"}
     assert len(entered) == len(routes)
