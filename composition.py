@@ -1,5 +1,7 @@
 """Composition root: what each function needs, built once per process from validated
-settings and handed to it.
+settings. Its providers (`reset_dependencies`, `credentials`, `credentials_health`,
+`health_route_access`) are handed to the blueprints in `function_app.py` and asked per
+request or run, so a bad setting is reported by the function that needs it, when it does.
 
 The rotation timer and the credentials health route ask only for the credentials (and
 the health thresholds; the route also for its caller-token and probe settings), so a bad
@@ -20,15 +22,18 @@ import requests
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from credentials import key_vault
+from credentials.dependencies import Credentials, CredentialsHealthDependencies, HealthRouteAccess
 from credentials.exchange import PartnerCenterTokens, SecretNames
 from credentials.key_vault import KeyVaultStore, OneIdentityCall, SecretCache, build_secret_client
 from credentials.probe import CredentialProbe
-from reset_password.guard import GuardPolicy
+from reset_password.caller_policy import CustomerPolicy
+from reset_password.dependencies import ResetDependencies
+from reset_password.guard import GuardPolicy, TargetGuard
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
 from reset_password.service import ResetService
 from shared import caller_auth
-from shared.caller_auth import CallerTokenValidator, CustomerPolicy
+from shared.caller_auth import CallerTokenValidator, TokenRules
 from shared.gdap import GdapCheck
 from shared.graph import GraphClient
 from shared.http import build_session
@@ -38,8 +43,6 @@ from shared.retry import RetryPolicy
 from shared.settings import (
     CallerTokenSettings,
     CredentialSettings,
-    HealthRouteSettings,
-    HealthSettings,
     Settings,
     load_credential_settings,
     load_health_route_settings,
@@ -89,43 +92,15 @@ TIMINGS = Timings()
 
 
 @dataclass(frozen=True)
-class Credentials:
-    settings: CredentialSettings
-    secrets: SecretCache
-    tokens: PartnerCenterTokens
-    # The probe floor's memory lives as long as the token cache it spares.
-    probe: CredentialProbe
-
-
-@dataclass(frozen=True)
-class CredentialsHealthDependencies:
-    credentials: Credentials
-    thresholds: HealthSettings
-    clock: Callable[[], float]
-
-
-@dataclass(frozen=True)
-class HealthRouteAccess:
-    """Who may call the credentials health route, and how often a probe may exchange."""
-
-    settings: HealthRouteSettings
-    caller_tokens: CallerTokenValidator | None
-
-
-@dataclass(frozen=True)
-class ResetDependencies:
-    settings: Settings
-    credentials: Credentials
-    caller_tokens: CallerTokenValidator | None
-    customer_policy: CustomerPolicy
-    reset_service: ResetService
+class _ResetGraph:
+    dependencies: ResetDependencies
+    # The guard's reads, shut down when the graph is forgotten.
     reads: ThreadPoolExecutor
-    deadline_clock: Callable[[], float]
 
 
 _lock = threading.Lock()
 _credentials: Credentials | None = None
-_reset: ResetDependencies | None = None
+_reset: _ResetGraph | None = None
 _health_access: HealthRouteAccess | None = None
 
 
@@ -173,13 +148,13 @@ def reset_dependencies() -> ResetDependencies:
     global _reset  # noqa: PLW0603
     built = _reset
     if built is not None:
-        return built
+        return built.dependencies
     settings = load_settings()
     shared_credentials = credentials()
     with _lock:
         if _reset is None:
             _reset = _build_reset(settings, shared_credentials)
-        return _reset
+        return _reset.dependencies
 
 
 def rebuild(*, keep_credentials: bool = False) -> None:
@@ -232,7 +207,7 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
     )
 
 
-def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependencies:
+def _build_reset(settings: Settings, credentials: Credentials) -> _ResetGraph:
     session = build_session()
     tokens = credentials.tokens
     graph = _upstream("Microsoft Graph", session, TIMINGS.graph_timeouts)
@@ -242,23 +217,16 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         tokens=tokens,
         reset_call=settings.partner_center_reset_call,
     )
-    caller_tokens = _caller_tokens(settings, settings.authority_host, session)
     reads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="guard-reads")
-    names = NameResolver(
-        client,
-        TenantDiscovery(
-            upstream=_identity_documents(session), authority_host=settings.authority_host
-        ),
-        ttl_seconds=settings.lookup_cache_seconds,
-        miss_ttl_seconds=settings.lookup_miss_cache_seconds,
-        clock=TIMINGS.lookup_clock,
-    )
     service = ResetService(
         partner_center=client,
-        names=names,
-        guard=GuardPolicy(settings.protected_role_guard, settings.protected_role_ids),
+        names=_names(settings, client, session),
+        guard=TargetGuard(
+            client,
+            GuardPolicy(settings.protected_role_guard, settings.protected_role_ids),
+            reads,
+        ),
         idempotency_hmac_key=lambda: tokens.derived_key(HMAC_KEY_LABEL),
-        reads=reads,
         graph=GraphClient(upstream=graph, base_url=settings.graph_base_url, tokens=tokens),
         gdap=GdapCheck(
             upstream=graph,
@@ -267,14 +235,28 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
             tokens=tokens,
         ),
     )
-    return ResetDependencies(
-        settings,
-        credentials,
-        caller_tokens,
-        CustomerPolicy(settings.caller_policy),
-        service,
-        reads,
-        TIMINGS.deadline_clock,
+    dependencies = ResetDependencies(
+        reset_service=service,
+        caller_tokens=_caller_tokens(settings, settings.authority_host, session),
+        customer_policy=CustomerPolicy(settings.caller_policy),
+        deadline_seconds=settings.reset_deadline_seconds,
+        deadline_clock=TIMINGS.deadline_clock,
+    )
+    return _ResetGraph(dependencies, reads)
+
+
+def _names(
+    settings: Settings, client: PartnerCenterClient, session: requests.Session
+) -> NameResolver:
+    """Names to IDs: domains through OpenID discovery, UPNs through Partner Center."""
+    return NameResolver(
+        client,
+        TenantDiscovery(
+            upstream=_identity_documents(session), authority_host=settings.authority_host
+        ),
+        ttl_seconds=settings.lookup_cache_seconds,
+        miss_ttl_seconds=settings.lookup_miss_cache_seconds,
+        clock=TIMINGS.lookup_clock,
     )
 
 
@@ -296,9 +278,9 @@ def _caller_tokens(
     return CallerTokenValidator(
         upstream=_identity_documents(session),
         authority_host=authority_host,
-        tenant_id=settings.caller_tenant_id,
-        audience=settings.caller_audience,
-        required_role=settings.caller_required_role,
+        rules=TokenRules(
+            settings.caller_tenant_id, settings.caller_audience, settings.caller_required_role
+        ),
         refresh_floor=TIMINGS.caller_key_refresh_floor,
         lock_wait=TIMINGS.caller_key_wait,
     )

@@ -1,18 +1,21 @@
-"""Azure Functions entry point: the app and its blueprints, nothing else.
+"""Azure Functions entry point: the app, its blueprints, and what each is handed.
 
-What the functions need is built in `composition.py`, which also sets up logging and
-reports bad settings once, when the first blueprint imports it.
+The one place that joins the composition root (`composition.py`, which also sets up
+logging and reports bad settings once, when imported) and the features: each blueprint
+is made with the providers of its dependencies.
 """
 
 import azure.functions as func
 
-from credentials.health_route import bp as credentials_health_bp
-from credentials.rotation import bp as token_rotation_bp
-from reset_password.routes import bp as reset_password_bp
-from shared.health import bp as health_bp
+import composition
+from credentials import health_route, rotation
+from reset_password import routes as reset_routes
+from shared import health
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-app.register_functions(reset_password_bp)
-app.register_functions(health_bp)
-app.register_functions(credentials_health_bp)
-app.register_functions(token_rotation_bp)
+app.register_functions(reset_routes.blueprint(composition.reset_dependencies))
+app.register_functions(health.blueprint())
+app.register_functions(
+    health_route.blueprint(composition.health_route_access, composition.credentials_health)
+)
+app.register_functions(rotation.blueprint(composition.credentials, composition.credentials_health))

@@ -17,20 +17,17 @@ from dataclasses import dataclass, field
 
 import azure.functions as func
 
-import composition
+from credentials.dependencies import AccessProvider, HealthProvider
 from credentials.exchange import SecretNames
 from credentials.health import ProbeOutcome, Report, assess, iso_time, settings_report
 from credentials.health_facts import gather
 from shared.caller_auth import Caller, require_any_role
-from shared.context import request_scope
-from shared.correlation import correlation_id_from
-from shared.deadline import Deadline
-from shared.errors import ConfigurationError, DomainError, InvalidRequest
-from shared.log import log_event, quoted
-from shared.problems import json_response, problem_for, problem_response
+from shared.errors import InvalidRequest
+from shared.http_edge import Answered, Edge
+from shared.log import log_event
+from shared.problems import json_response
 from shared.query import query_parameters, shown_name, unknown_parameters
 from shared.settings import SettingsError
-from shared.unexpected import unexpected_error
 
 logger = logging.getLogger("credentials_health")
 audit_logger = logging.getLogger("audit.credentials_health")
@@ -40,55 +37,83 @@ AUDIT_EVENT = "credentials_health.probe"
 HEALTH_DEADLINE_SECONDS = 25.0
 CRITICAL_STATUS = 503
 KNOWN_QUERY_PARAMETERS = frozenset({"probe"})
-
-bp = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
+EDGE = Edge(
+    logger,
+    refused="credentials health refused",
+    during="credentials health check",
+    deadline_seconds=HEALTH_DEADLINE_SECONDS,
+)
 
 
 @dataclass
-class _Served:
-    """What the probe's audit record needs, gathered as the request is served."""
+class _ProbeTrail:
+    """How far one request got, for the probe's audit record: who called, whether a
+    probe was asked for, the probe's outcome and the report's status."""
 
     caller: Caller = field(default_factory=Caller)
     probe: bool = False
     outcome: ProbeOutcome | None = None
-    # The report's status, or the problem's code when the request was refused.
-    status: str = "internal_error"
+    status: str | None = None
+
+    def emit(self, answered: Answered) -> None:
+        """One record per probe asked for, refused ones included: who spent (or tried to
+        spend) the partner's credential, and whether this request made the exchange."""
+        if not self.probe:
+            return
+        outcome, response, refusal = self.outcome, answered.response, answered.refusal
+        fields: dict[str, object] = {
+            "caller": self.caller.audit_fields(),
+            "probed": outcome is not None and outcome.probed,
+            "lastProbeAt": iso_time(outcome.at) if outcome and outcome.at is not None else None,
+            "status": refusal.code if refusal is not None else self.status,
+            "httpStatus": response.status_code,
+            "correlationId": str(answered.correlation_id),
+        }
+        level = logging.INFO if response.status_code < 400 else logging.WARNING
+        log_event(audit_logger, level, AUDIT_EVENT, fields)
 
 
-@bp.function_name("credentials_health")
-@bp.route(route="health/credentials", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-def credentials_health(req: func.HttpRequest) -> func.HttpResponse:
-    correlation_id = correlation_id_from(req.headers)
-    with request_scope(correlation_id, Deadline(HEALTH_DEADLINE_SECONDS)):
-        served = _Served()
-        try:
-            response = _serve(req, correlation_id, served)
-        except DomainError as error:
-            response = _refuse(error, correlation_id, served)
-        except Exception as error:  # noqa: BLE001 - the last line of defence answers 500
-            failure = unexpected_error(error, logger=logger, during="credentials health check")
-            response = _refuse(failure, correlation_id, served)
-        if served.probe:
-            _audit(served, response, correlation_id)
-        return response
+def blueprint(access: AccessProvider, health: HealthProvider) -> func.Blueprint:
+    """`access`: who may call (a bad setting is the 500 configuration_error); `health`:
+    what the checks read (a bad setting is the report's critical `settings` check)."""
+    bp = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
+
+    @bp.function_name("credentials_health")
+    @bp.route(route="health/credentials", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+    def credentials_health(req: func.HttpRequest) -> func.HttpResponse:
+        trail = _ProbeTrail()
+        return EDGE.answer(
+            req,
+            lambda correlation_id: _serve(req, correlation_id, access, health, trail),
+            finish=trail.emit,
+        )
+
+    return bp
 
 
-def _serve(req: func.HttpRequest, correlation_id: uuid.UUID, served: _Served) -> func.HttpResponse:
+def _serve(
+    req: func.HttpRequest,
+    correlation_id: uuid.UUID,
+    access_provider: AccessProvider,
+    health: HealthProvider,
+    trail: _ProbeTrail,
+) -> func.HttpResponse:
     query = _probe_query(req)
-    served.probe = query is True
-    access = _access()
+    trail.probe = query is True
+    # A bad setting here leaves who may call undecided: nothing is read or exchanged.
+    access = access_provider()
     # Who calls is settled before anything about the request is answered.
     if access.caller_tokens is not None:
-        served.caller = access.caller_tokens.verify(req.headers)
+        trail.caller = access.caller_tokens.verify(req.headers)
         roles = access.settings
-        require_any_role(served.caller, (roles.caller_required_role, roles.caller_operator_role))
+        require_any_role(trail.caller, (roles.caller_required_role, roles.caller_operator_role))
     if isinstance(query, InvalidRequest):
         raise query
-    if served.probe and access.caller_tokens is not None:
-        require_any_role(served.caller, (access.settings.caller_operator_role,))
-    floor = access.settings.health_probe_min_seconds if served.probe else None
-    report, served.outcome = _check(probe_floor=floor)
-    served.status = report.status
+    if trail.probe and access.caller_tokens is not None:
+        require_any_role(trail.caller, (access.settings.caller_operator_role,))
+    floor = access.settings.health_probe_min_seconds if trail.probe else None
+    report, trail.outcome = _check(health, probe_floor=floor)
+    trail.status = report.status
     logger.info(
         "credentials health: %s (%s)",
         report.status,
@@ -101,41 +126,20 @@ def _serve(req: func.HttpRequest, correlation_id: uuid.UUID, served: _Served) ->
     )
 
 
-def _refuse(error: DomainError, correlation_id: uuid.UUID, served: _Served) -> func.HttpResponse:
-    problem = problem_for(error)
-    served.status = problem.code
-    logger.log(
-        logging.WARNING if problem.status < 500 else logging.ERROR,
-        "credentials health refused: %s %s: %s",
-        problem.status,
-        problem.code,
-        quoted(error.detail),
-    )
-    return problem_response(error, str(correlation_id))
-
-
-def _access() -> composition.HealthRouteAccess:
-    try:
-        return composition.health_route_access()
-    except SettingsError as exc:
-        # Who may call cannot be decided: nothing is read, nothing exchanged.
-        raise ConfigurationError(
-            "The function's app settings are incomplete: " + "; ".join(exc.problems)
-        ) from None
-
-
-def check_credentials() -> Report:
+def check_credentials(health: HealthProvider) -> Report:
     """The checks without a probe (the rotation timer runs them after its own exchange),
     in the current request scope (its deadline bounds Key Vault)."""
-    report, _ = _check(probe_floor=None)
+    report, _ = _check(health, probe_floor=None)
     return report
 
 
-def _check(*, probe_floor: int | None) -> tuple[Report, ProbeOutcome | None]:
+def _check(
+    health: HealthProvider, *, probe_floor: int | None
+) -> tuple[Report, ProbeOutcome | None]:
     """The checks, with a probe when `probe_floor` is given: at most one real exchange per
     that many seconds; the probe is made before the vault is read."""
     try:
-        deps = composition.credentials_health()
+        deps = health()
     except SettingsError as exc:
         return settings_report(exc.problems), None
     credentials = deps.credentials
@@ -149,22 +153,6 @@ def _check(*, probe_floor: int | None) -> tuple[Report, ProbeOutcome | None]:
         probe=outcome,
     )
     return assess(facts, deps.thresholds, deps.clock()), outcome
-
-
-def _audit(served: _Served, response: func.HttpResponse, correlation_id: uuid.UUID) -> None:
-    """One record per probe asked for, refused ones included: who spent (or tried to
-    spend) the partner's credential, and whether this request made the exchange."""
-    outcome = served.outcome
-    fields: dict[str, object] = {
-        "caller": served.caller.audit_fields(),
-        "probed": outcome is not None and outcome.probed,
-        "lastProbeAt": iso_time(outcome.at) if outcome and outcome.at is not None else None,
-        "status": served.status,
-        "httpStatus": response.status_code,
-        "correlationId": str(correlation_id),
-    }
-    level = logging.INFO if response.status_code < 400 else logging.WARNING
-    log_event(audit_logger, level, AUDIT_EVENT, fields)
 
 
 def _probe_query(req: func.HttpRequest) -> bool | InvalidRequest:

@@ -17,7 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import azure.functions as func
 
-import composition
+from credentials.dependencies import CredentialsProvider, HealthProvider
 from credentials.exchange import Exchange, PartnerCenterTokens
 from credentials.health_route import HEALTH_DEADLINE_SECONDS, check_credentials
 from shared.context import request_scope
@@ -31,34 +31,39 @@ logger = logging.getLogger("token_rotation")
 SCHEDULE = rotation_schedule()
 ROTATION_DEADLINE_SECONDS = 60.0
 
-bp = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
+
+def blueprint(credentials: CredentialsProvider, health: HealthProvider) -> func.Blueprint:
+    """`credentials`: what the rotation exchanges with; `health`: what the checks after
+    it read (a bad threshold setting does not stop the rotation)."""
+    bp = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
+
+    @bp.function_name("rotate_refresh_token")
+    @bp.timer_trigger(arg_name="timer", schedule=SCHEDULE, run_on_startup=False, use_monitor=True)
+    def rotate_refresh_token(timer: func.TimerRequest) -> None:
+        rotate_now(credentials, health)
+
+    return bp
 
 
-@bp.function_name("rotate_refresh_token")
-@bp.timer_trigger(arg_name="timer", schedule=SCHEDULE, run_on_startup=False, use_monitor=True)
-def rotate_refresh_token(timer: func.TimerRequest) -> None:
-    rotate_now()
-
-
-def rotate_now() -> bool:
+def rotate_now(credentials: CredentialsProvider, health: HealthProvider) -> bool:
     """One rotation; True when a new refresh token was obtained and stored."""
     try:
-        tokens = composition.credentials().tokens
+        tokens = credentials().tokens
     except SettingsError as exc:
         logger.error("ALERT: refresh token rotation skipped: %s", "; ".join(exc.problems))
         return False
     with request_scope(uuid.uuid4(), Deadline(ROTATION_DEADLINE_SECONDS)) as scope:
         rotated = _rotate(tokens, scope.deadline)
     with request_scope(uuid.uuid4(), Deadline(HEALTH_DEADLINE_SECONDS)):
-        alert_on_credentials_health()
+        alert_on_credentials_health(health)
     return rotated
 
 
-def alert_on_credentials_health() -> None:
+def alert_on_credentials_health(health: HealthProvider) -> None:
     """One ALERT line per check that is not ok (critical as errors, warnings as warnings);
     nothing when all are ok."""
     try:
-        report = check_credentials()
+        report = check_credentials(health)
     except Exception as exc:  # noqa: BLE001 - the timer must finish and say why
         logger.error("ALERT: credentials health check failed (%s).", type(exc).__name__)
         return

@@ -1,4 +1,4 @@
-"""Turns the incoming HTTP request into a validated `ResetRequest`, or a 400/413/415.
+"""Turns the incoming HTTP request into the validated `ResetOrder`, or a 400/413/415.
 
 Validation problems are collected for the path, headers, query and body together, so a
 caller sees everything to fix in one answer. Messages come from our own table, never
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import azure.functions as func
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from reset_password.models import MAX_BODY_BYTES, ResetPasswordBody
-from reset_password.names import CustomerRef, UserRef, parse_customer, parse_user
-from reset_password.service import ResetOrder
+from reset_password.names import CustomerRef, parse_customer, parse_user
+from reset_password.records import ResetOrder
 from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from shared.field_names import shown_field
 from shared.query import query_parameters, shown_name, unknown_parameters
@@ -36,8 +36,7 @@ KNOWN_QUERY_PARAMETERS = frozenset({"dryRun"})
 _BODY_MESSAGES = {
     "missing": "is required",
     "extra_forbidden": (
-        "is not a known field (allowed: password, forceChangePassword, ticketId, "
-        "revokeSessions)"
+        "is not a known field (allowed: password, forceChangePassword, ticketId, revokeSessions)"
     ),
     "string_type": "must be a string",
     "bool_type": "must be true or false",
@@ -55,37 +54,23 @@ MAX_AUDITED_PATH_VALUE = 256
 
 
 @dataclass(frozen=True)
-class ResetRequest:
-    customer: CustomerRef
-    user: UserRef
-    password: SecretStr
-    force_change_password: bool
-    ticket_id: str | None
-    idempotency_key: str | None
-    dry_run: bool
-    revoke_sessions: bool = False
+class PathValues:
+    """`{customer}` and `{user}` as the host handed them over, valid or not: read from the
+    request once, the order is parsed from them and the audit keeps them as sent."""
 
-    def order(self, caller_key: str) -> ResetOrder:
-        return ResetOrder(
-            revoke_sessions=self.revoke_sessions,
-            customer=self.customer,
-            user=self.user,
-            password=self.password,
-            force_change_password=self.force_change_password,
-            idempotency_key=self.idempotency_key,
-            dry_run=self.dry_run,
-            caller_key=caller_key,
-        )
+    customer: str | None
+    user: str | None
 
+    @classmethod
+    def of(cls, req: func.HttpRequest) -> PathValues:
+        route = _route_params(req)
+        return cls(route.get("customer"), route.get("user"))
 
-def path_values_as_sent(req: func.HttpRequest) -> tuple[str | None, str | None]:
-    """`{customer}` and `{user}` as the caller sent them, valid or not (for the audit)."""
-    route = _route_params(req)
+    def audited(self) -> tuple[str | None, str | None]:
+        def cut(value: str | None) -> str | None:
+            return None if value is None else value[:MAX_AUDITED_PATH_VALUE]
 
-    def cut(value: str | None) -> str | None:
-        return None if value is None else value[:MAX_AUDITED_PATH_VALUE]
-
-    return cut(route.get("customer")), cut(route.get("user"))
+        return cut(self.customer), cut(self.user)
 
 
 def check_media_type(headers: Mapping[str, str]) -> None:
@@ -104,14 +89,16 @@ def read_body(req: func.HttpRequest) -> bytes:
     return body
 
 
-def parse_reset_request(req: func.HttpRequest, *, upn_only: bool = False) -> ResetRequest:
-    """The validated request. `upn_only`: the route names only the user, by UPN, and the
-    customer is the tenant that verified the UPN's domain."""
+def parse_reset_order(
+    req: func.HttpRequest, path: PathValues, *, upn_only: bool = False
+) -> ResetOrder:
+    """The validated order; `path` is the request's own (`PathValues.of(req)`).
+    `upn_only`: the route names only the user, by UPN, and the customer is the tenant
+    that verified the UPN's domain."""
     check_media_type(req.headers)
     raw_body = read_body(req)
     errors: list[dict[str, str]] = []
-    route = _route_params(req)
-    user = parse_user(_slash_decoded(route.get("user")))
+    user = parse_user(_slash_decoded(path.user))
     customer: CustomerRef | None
     if upn_only:
         if user is None or user.upn is None:
@@ -121,7 +108,7 @@ def parse_reset_request(req: func.HttpRequest, *, upn_only: bool = False) -> Res
             # A guest's UPN (x_y.com#EXT#@contoso.onmicrosoft.com) ends in its host's domain.
             customer = CustomerRef(domain=user.upn.rpartition("@")[2])
     else:
-        customer = parse_customer(route.get("customer"))
+        customer = parse_customer(path.customer)
         if customer is None:
             errors.append({"field": "customer", "message": CUSTOMER_MESSAGE})
         if user is None:
@@ -137,7 +124,7 @@ def parse_reset_request(req: func.HttpRequest, *, upn_only: bool = False) -> Res
     body = _parse_body(raw_body, errors)
     if errors or body is None or customer is None or user is None:
         raise InvalidRequest(_summary(errors), errors=errors)
-    return ResetRequest(
+    return ResetOrder(
         customer=customer,
         user=user,
         password=body.password,
@@ -201,8 +188,9 @@ def _slash_decoded(value: str | None) -> str | None:
 
 
 def _route_params(req: func.HttpRequest) -> Mapping[str, str]:
-    if req.route_params:
-        return dict(req.route_params)
+    given = req.route_params
+    if given:
+        return dict(given)
     # Some hosts and test harnesses hand over only the URL.
     match = ROUTE.search(urlsplit(req.url).path)
     # Decode once, as the host does for route_params, so both paths see the same value.

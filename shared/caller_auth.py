@@ -1,5 +1,6 @@
-"""Who is calling: Entra ID bearer tokens validated in the function, and the per-caller
-customer allow-list.
+"""Who is calling: the function key alone, or an Entra ID bearer token validated in the
+function (which customers a caller may then act on is the reset's business:
+reset_password/caller_policy.py).
 
 Easy Auth is not available on every plan and its headers can be forged where it is
 off, so the token is verified here: RS256 only, signature against the tenant's published
@@ -75,24 +76,33 @@ class Caller:
         }
 
 
+@dataclass(frozen=True)
+class TokenRules:
+    """What a caller's token must show: issued in this tenant, for this audience, holding
+    this app role (CALLER_TENANT_ID, CALLER_AUDIENCE, CALLER_REQUIRED_ROLE)."""
+
+    tenant_id: str
+    audience: str
+    required_role: str
+
+
 class CallerTokenValidator:
     def __init__(
         self,
         *,
         upstream: Upstream,
         authority_host: str,
-        tenant_id: str,
-        audience: str,
-        required_role: str,
+        rules: TokenRules,
         clock: Callable[[], float] = time.monotonic,
         refresh_floor: float = KEY_REFRESH_FLOOR_SECONDS,
         lock_wait: float = KEY_LOCK_WAIT_SECONDS,
     ) -> None:
         self._upstream = upstream
+        tenant_id = rules.tenant_id
         self._discovery_url = f"{authority_host}/{tenant_id}/v2.0/.well-known/openid-configuration"
         self._tenant_id = tenant_id
-        self._audience = audience
-        self._required_role = required_role
+        self._audience = rules.audience
+        self._required_role = rules.required_role
         self._refresh_floor = refresh_floor
         self._lock_wait = lock_wait
         # Keys roll over rarely: re-read daily, served stale while a refresh fails, and
@@ -225,45 +235,6 @@ class CallerTokenValidator:
         if not isinstance(body, dict):
             raise _keys_unavailable("it answered something other than a JSON object")
         return body
-
-
-# One answer for every customer a restricted caller may not touch, named or not, known
-# to Partner Center or not: anything else would let it map the partner's customers.
-NOT_YOUR_CUSTOMER = "This caller may not act on the customer it named."
-
-
-@dataclass(frozen=True)
-class CustomerAccess:
-    """What one caller may act on: every customer, or the tenant IDs of its list."""
-
-    tenant_ids: frozenset[str] | None
-
-    @property
-    def restricted(self) -> bool:
-        return self.tenant_ids is not None
-
-    def allows(self, customer_tenant_id: str) -> bool:
-        return self.tenant_ids is None or customer_tenant_id.lower() in self.tenant_ids
-
-    def check(self, customer_tenant_id: str) -> None:
-        if not self.allows(customer_tenant_id):
-            raise Forbidden(NOT_YOUR_CUSTOMER)
-
-
-class CustomerPolicy:
-    """Which customers each caller may act on (CALLER_POLICY); None means all for all."""
-
-    def __init__(self, policy: Mapping[str, frozenset[str]] | None) -> None:
-        self._policy = policy
-
-    def access_for(self, caller: Caller) -> CustomerAccess:
-        """The caller's access; a caller the policy does not list may act on nobody."""
-        if self._policy is None:
-            return CustomerAccess(None)
-        if caller.key not in self._policy:
-            raise Forbidden(f"Caller '{caller.key}' may not reset passwords for any customer.")
-        allowed = self._policy[caller.key]
-        return CustomerAccess(None if "*" in allowed else allowed)
 
 
 def require_any_role(caller: Caller, roles: Sequence[str]) -> None:

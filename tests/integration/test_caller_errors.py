@@ -115,8 +115,8 @@ def test_missing_settings_answer_500_naming_them(harness: Harness) -> None:
 def test_an_unexpected_error_is_a_500_without_internals(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def explode(self: Any, attempt: Any, *args: Any) -> None:
-        raise RuntimeError(f"internal state {attempt.order.password.get_secret_value()}")
+    def explode(self: Any, order: Any, *args: Any) -> None:
+        raise RuntimeError(f"internal state {order.password.get_secret_value()}")
 
     monkeypatch.setattr("reset_password.service.ResetService._reset_user", explode)
     problem = assert_problem(harness.reset(), 500, "internal_error")

@@ -26,7 +26,7 @@ from dev.emulators.samples import (
     SAMPLE_USER_ID,
     SECRET_NAME_REFRESH_TOKEN,
 )
-from shared.caller_auth import CallerTokenValidator
+from shared.caller_auth import CallerTokenValidator, TokenRules
 from shared.context import request_scope
 from shared.deadline import Deadline
 from shared.errors import DependencyUnavailable
@@ -458,9 +458,9 @@ def validator(harness: Harness, clock: Clock, **kwargs: Any) -> CallerTokenValid
     return CallerTokenValidator(
         upstream=Upstream("the identity platform", build_session(), (3.0, 5.0)),
         authority_host=identity.url,
-        tenant_id=identity.caller_tenant_id,
-        audience=identity.caller_audience,
-        required_role="PasswordReset.Invoke",
+        rules=TokenRules(
+            identity.caller_tenant_id, identity.caller_audience, "PasswordReset.Invoke"
+        ),
         clock=clock,
         **kwargs,
     )

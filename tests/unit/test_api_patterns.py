@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from dev import api_patterns, openapi
 from dev.emulators.samples import SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID, SAMPLE_USER_UPN
 from reset_password.names import parse_customer, parse_user
-from reset_password.request import parse_reset_request
+from reset_password.request import PathValues, parse_reset_order
 from shared.errors import InvalidRequest
 
 RESET = openapi.RESET_PATH
@@ -154,7 +154,7 @@ def refused_fields(
         body=json.dumps({"password": PASSWORD, **(body or {})}).encode(),
     )
     try:
-        parse_reset_request(request, upn_only=upn_only)
+        parse_reset_order(request, PathValues.of(request), upn_only=upn_only)
     except InvalidRequest as error:
         return {e["field"] for e in error.errors or []}
     return set()

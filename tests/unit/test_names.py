@@ -7,8 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reset_password.names import CustomerRef, UserRef, parse_customer, parse_user
-from reset_password.request import parse_reset_request
-from tests.unit.test_parsing import errors_of, request
+from tests.unit.test_parsing import errors_of, parsed_order, request
 
 GUID_TEXT = "0B1A2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
 LOCAL_PART_CHARS = (
@@ -165,6 +164,6 @@ def test_a_malformed_user_is_400_naming_user(user: str) -> None:
 
 
 def test_the_request_carries_what_was_asked() -> None:
-    parsed = parse_reset_request(request(customer="Contoso.com", user="Ada@Contoso.com"))
+    parsed = parsed_order(request(customer="Contoso.com", user="Ada@Contoso.com"))
     assert parsed.customer == CustomerRef(domain="contoso.com")
     assert parsed.user == UserRef(upn="ada@contoso.com")

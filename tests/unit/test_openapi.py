@@ -35,9 +35,12 @@ from openapi_spec_validator import (
 from openapi_spec_validator import validate as validate_spec
 from pydantic import BaseModel, SecretStr
 
-from credentials.health_route import bp as credentials_health_bp
+import composition
+from credentials import health_route as credentials_health
 from dev import openapi
 from dev.emulators import samples
+from reset_password import routes as reset_routes
+from reset_password.dependencies import ResetDependencies
 from reset_password.models import ResetPasswordAnswer, ResetPasswordBody
 from reset_password.names import (
     USER_PRINCIPAL_NAME_PATTERN,
@@ -48,11 +51,9 @@ from reset_password.names import (
     parse_user,
 )
 from reset_password.password_policy import password_rule_violations
-from reset_password.request import parse_reset_request
-from reset_password.routes import bp as reset_password_bp
-from shared import errors
+from reset_password.request import PathValues, parse_reset_order
+from shared import errors, health
 from shared.errors import DomainError
-from shared.health import bp as health_bp
 from shared.problems import PROBLEMS, problem_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -389,13 +390,22 @@ def test_a_nested_model_becomes_its_own_labelled_definition() -> None:
 # --- routes, parameters and schemas ---------------------------------------------------
 
 
+def no_reset_dependencies() -> ResetDependencies:
+    raise AssertionError("these specs read the triggers; no reset is served")
+
+
 @pytest.fixture(scope="module")
 def http_triggers() -> dict[str, dict[str, Any]]:
     """The real HTTP triggers of the two documented blueprints, keyed by swagger path."""
     app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-    app.register_functions(reset_password_bp)
-    app.register_functions(health_bp)
-    app.register_functions(credentials_health_bp)
+    app.register_functions(reset_routes.blueprint(no_reset_dependencies))
+    app.register_functions(health.blueprint())
+    # The credentials route is served for real by some specs (an answer without settings).
+    app.register_functions(
+        credentials_health.blueprint(
+            composition.health_route_access, composition.credentials_health
+        )
+    )
     found = {}
     for function in app.get_functions():
         trigger: Any = function.get_trigger()
@@ -595,7 +605,7 @@ def test_a_request_the_document_calls_valid_is_accepted(
         route_params={"customer": customer, "user": user},
         body=json.dumps(body).encode(),
     )
-    parsed = parse_reset_request(request)
+    parsed = parse_reset_order(request, PathValues.of(request))
     assert parsed.dry_run == (dry_run == "true")
 
 
@@ -681,29 +691,30 @@ def test_answer_schema_marks_nullable_fields(document: dict[str, Any]) -> None:
 def test_a_real_answer_validates(
     document: dict[str, Any], upn: str | None, revoked: bool | None
 ) -> None:
-    from reset_password.request import ResetRequest
-    from reset_password.routes import _answer
-    from reset_password.service import Caveat, ResetFacts, ResetResult
+    from reset_password.records import Caveat, ResetOrder, ResetOutcome
+    from reset_password.routes import render_answer
 
-    result = ResetResult(
-        "succeeded",
-        "6f1c4e8a-0b2d-4c3e-9f1a-2b3c4d5e6f70",
-        "1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d",
-        ResetFacts(user_principal_name=upn, display_name=None if upn is None else "Ada"),
+    outcome = ResetOutcome(
+        customer_id="6f1c4e8a-0b2d-4c3e-9f1a-2b3c4d5e6f70",
+        user_id="1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d",
+        user_principal_name=upn,
+        display_name=None if upn is None else "Ada",
         sessions_revoked=revoked,
         warnings=(Caveat("sessions_not_revoked", "Graph refused."),) if revoked is False else (),
+        status="succeeded",
         completed_at=datetime(2026, 11, 21, 10, 0, tzinfo=UTC),
     )
-    request = ResetRequest(
-        customer=CustomerRef(tenant_id=result.customer_id),
-        user=UserRef(object_id=result.user_id),
+    assert outcome.customer_id is not None and outcome.user_id is not None
+    order = ResetOrder(
+        customer=CustomerRef(tenant_id=outcome.customer_id),
+        user=UserRef(object_id=outcome.user_id),
         password=SecretStr("Canary#Pw-7f3a9c"),
         force_change_password=True,
         ticket_id=None,
         idempotency_key=None,
         dry_run=False,
     )
-    answer = _answer(result, request, uuid.UUID(CORRELATION_ID))
+    answer = render_answer(order, outcome, uuid.UUID(CORRELATION_ID))
     check_instance(answer, document, "ResetPasswordAnswer")
 
 
