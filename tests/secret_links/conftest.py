@@ -1,11 +1,13 @@
 """One-time links against Azurite through the real azure-data-tables code: a store on a
-fresh table per test, the registered functions called as the worker calls them, and a
-wall clock the test moves."""
+fresh table per test, the registered functions called as the worker calls them (or
+served by the local host stand-in to a headless Chromium), and a wall clock the test
+moves."""
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 import uuid
@@ -18,11 +20,14 @@ import azure.functions as func
 import pytest
 from azure.data.tables import TableClient
 from azure.functions.timer import TimerRequest
+from selenium import webdriver
 
 import composition
+from dev.localhost import LocalFunctionsHost, http_functions
 from secret_links.crypto import LinkKey, new_link, seal
 from secret_links.store import SecretLinkStore, open_table
 from shared.settings import SETTING_NAMES
+from tests.browser import chromium
 from tests.integration.conftest import Answer
 
 TTL = timedelta(minutes=60)
@@ -192,3 +197,24 @@ def links(
     composition.rebuild()
     yield LinkHarness(registered, monkeypatch, caplog, clock)
     composition.rebuild()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[webdriver.Chrome]:
+    """One headless Chromium for the session (a fresh one costs a second or two)."""
+    with chromium() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def served(registered: dict[str, Any]) -> Iterator[LocalFunctionsHost]:
+    """The app's HTTP functions behind the local host stand-in (routes under /api, as the
+    Functions host serves them), recording every request a page makes."""
+    host = LocalFunctionsHost(
+        http_functions(registered.values()), secrets.token_urlsafe(16), log=None
+    ).start()
+    host.recording = True
+    try:
+        yield host
+    finally:
+        host.stop()
