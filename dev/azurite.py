@@ -122,11 +122,23 @@ def running_azurite() -> Iterator[Azurite]:
             text=True,
             # Its own process group: stopping it stops node and nothing else.
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - sets one flag before exec
         )
         try:
             yield _wait_until_listening(process)
         finally:
             _stop(process)
+
+
+def _die_with_parent() -> None:
+    """Linux: the emulator gets SIGTERM when the process that started it dies, however it
+    dies (a kill, a crash), so no Azurite outlives its test run or `dev/run.py`."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _wait_until_listening(process: subprocess.Popen[str]) -> Azurite:

@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from urllib.parse import urlsplit
+from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
 from cryptography.exceptions import InvalidTag
@@ -71,7 +72,11 @@ def open_link(url: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("url")
-    print(open_link(parser.parse_args().url))
+    try:
+        print(open_link(parser.parse_args().url))
+    except HTTPError as answer:
+        print(f"the link answered {answer.code}: {answer.read().decode(errors='replace')}")
+        return 1
     return 0
 
 
