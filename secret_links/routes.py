@@ -30,6 +30,7 @@ from shared.context import request_scope
 from shared.correlation import correlation_id_from
 from shared.deadline import Deadline
 from shared.errors import (
+    DEPENDENCY_RETRY_AFTER,
     ConfigurationError,
     DependencyUnavailable,
     DomainError,
@@ -117,7 +118,7 @@ def serve_page(req: func.HttpRequest, dependencies: Dependencies) -> func.HttpRe
             view, status = View.UNAVAILABLE, 500
         headers = dict(HEADERS)
         if status == 503:
-            headers["Retry-After"] = "30"
+            headers["Retry-After"] = str(DEPENDENCY_RETRY_AFTER)
         return func.HttpResponse(
             body=render(view),
             status_code=status,

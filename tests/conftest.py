@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -37,3 +38,12 @@ def azurite_connection_string() -> Iterator[str]:
         return
     with running_azurite() as azurite:
         yield azurite.connection_string
+
+
+@pytest.fixture(scope="session")
+def app_functions() -> list[Any]:
+    """The app's functions, indexed once for the whole run (get_functions() may run once
+    per app): the integration specs and the one-time link specs both call them."""
+    import function_app
+
+    return list(function_app.app.get_functions())

@@ -171,10 +171,8 @@ class LinkHarness:
 
 
 @pytest.fixture(scope="session")
-def registered() -> dict[str, Any]:
-    import function_app
-
-    return {str(f.get_function_name()): f for f in function_app.app.get_functions()}
+def registered(app_functions: list[Any]) -> dict[str, Any]:
+    return {str(f.get_function_name()): f for f in app_functions}
 
 
 @pytest.fixture
