@@ -128,8 +128,7 @@ def _sample_link(customer_id: str, user_id: str) -> str:
     deps.store.store_sealed(
         link.link_id, seal(password, link_id=link.link_id, public_point=link.public_point)
     )
-    base = os.environ["PUBLIC_BASE_URL"]
-    return f"{base}/api/secrets/{link.link_id}#{link.key_text}"
+    return link.url(os.environ["PUBLIC_BASE_URL"])
 
 
 if __name__ == "__main__":

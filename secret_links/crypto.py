@@ -89,6 +89,10 @@ class LinkKey:
         """What the function keeps: the public key, a 65-byte uncompressed point."""
         return uncompressed_point(self.private_key.public_key())
 
+    def url(self, base_url: str) -> str:
+        """`{PUBLIC_BASE_URL}/api/secrets/{linkId}#{key}`: the only place the key goes."""
+        return f"{base_url}/api/secrets/{self.link_id}#{self.key_text}"
+
 
 def new_link() -> LinkKey:
     return LinkKey(

@@ -41,7 +41,7 @@ def _console(browser: webdriver.Chrome) -> list[dict[str, Any]]:
 
 
 def _url(served: LocalFunctionsHost, link: LinkKey) -> str:
-    return f"{served.url}/api/secrets/{link.link_id}#{link.key_text}"
+    return link.url(served.url)
 
 
 def _wait_for_text(browser: webdriver.Chrome, element_id: str) -> str:

@@ -64,6 +64,13 @@ def test_the_key_is_d_then_x_then_y_32_bytes_each() -> None:
     assert link.public_point == b"\x04" + raw[32:]
 
 
+def test_the_links_url_carries_the_key_only_in_its_fragment() -> None:
+    link = new_link()
+    url = link.url("https://reset.contoso.com")
+    assert url == f"https://reset.contoso.com/api/secrets/{link.link_id}#{link.key_text}"
+    assert url.count("#") == 1 and link.key_text not in url.split("#")[0]
+
+
 def test_the_key_does_not_show_in_the_links_repr() -> None:
     link = new_link()
     assert link.key_text not in repr(link)
