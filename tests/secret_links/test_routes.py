@@ -4,6 +4,7 @@ driven like the worker drives them, against Azurite."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -92,6 +93,26 @@ def test_the_reveal_answers_the_sealed_password_once(links: LinkHarness) -> None
     again = links.reveal(link.link_id)
     assert again.status == 404
     assert again.json["code"] == "secret_gone"
+
+
+def test_two_racing_reveal_posts_give_the_ciphertext_to_exactly_one(links: LinkHarness) -> None:
+    # tests/secret_links/test_store.py forces both to read before either deletes; here the
+    # whole route runs side by side, a few times over.
+    start = threading.Barrier(2, timeout=10)  # lets both go at once, round after round
+    for _ in range(4):
+        link = links.ready_link(PASSWORD)
+        statuses: list[int] = []
+
+        def post(link_id: str = link.link_id, statuses: list[int] = statuses) -> None:
+            start.wait()
+            statuses.append(links.reveal(link_id).status)
+
+        racers = [threading.Thread(target=post) for _ in range(2)]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join(timeout=20)
+        assert sorted(statuses) == [200, 404]
 
 
 def test_second_expired_unknown_and_malformed_reveals_are_one_and_the_same_404(
