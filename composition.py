@@ -2,9 +2,10 @@
 settings and handed to it.
 
 The rotation timer and the credentials health route ask only for the credentials (and
-the health thresholds), so a bad setting of the reset route cannot stop them; the reset
-route gets the whole graph, sharing those same credentials (one token cache per
-process). Tests call `rebuild()` to start cold, as a new worker.
+the health thresholds; the route also for its caller-token and probe settings), so a bad
+setting of the reset route cannot stop them; the reset route gets the whole graph,
+sharing those same credentials (one token cache per process). Tests call `rebuild()` to
+start cold, as a new worker.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import requests
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from credentials import key_vault
 from credentials.exchange import PartnerCenterTokens, SecretNames
 from credentials.key_vault import KeyVaultStore, OneIdentityCall, SecretCache, build_secret_client
+from credentials.probe import CredentialProbe
 from reset_password.guard import GuardPolicy
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
@@ -31,18 +34,22 @@ from secret_links.store import SecretLinkStore, open_table
 from shared import caller_auth, partner_center
 from shared import graph as microsoft_graph
 from shared.caller_auth import CallerTokenValidator, CustomerPolicy
+from shared.gdap import GdapCheck
 from shared.graph import GraphClient
 from shared.http import build_session
 from shared.log import install_correlation_logging
 from shared.partner_center import PartnerCenterClient
 from shared.retry import RetryPolicy
 from shared.settings import (
+    CallerTokenSettings,
     CredentialSettings,
+    HealthRouteSettings,
     HealthSettings,
     SecretLinkSettings,
     Settings,
     SettingsError,
     load_credential_settings,
+    load_health_route_settings,
     load_health_settings,
     load_secret_link_settings,
     load_settings,
@@ -84,6 +91,8 @@ class Timings:
     link_clock: Callable[[], float] = time.time
     # The Azure SDK's own backoff between its Table storage attempts.
     table_retry_backoff: float = secret_link_store.SDK_RETRY_BACKOFF
+    # How old a remembered name or miss is: a test moves it past LOOKUP_MISS_CACHE_SECONDS.
+    lookup_clock: Callable[[], float] = time.monotonic
 
 
 # Read when the graph is built.
@@ -95,6 +104,8 @@ class Credentials:
     settings: CredentialSettings
     secrets: SecretCache
     tokens: PartnerCenterTokens
+    # The probe floor's memory lives as long as the token cache it spares.
+    probe: CredentialProbe
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,14 @@ class CredentialsHealthDependencies:
     credentials: Credentials
     thresholds: HealthSettings
     clock: Callable[[], float]
+
+
+@dataclass(frozen=True)
+class HealthRouteAccess:
+    """Who may call the credentials health route, and how often a probe may exchange."""
+
+    settings: HealthRouteSettings
+    caller_tokens: CallerTokenValidator | None
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,7 @@ _lock = threading.Lock()
 _credentials: Credentials | None = None
 _reset: ResetDependencies | None = None
 _secret_links: SecretLinkDependencies | None = None
+_health_access: HealthRouteAccess | None = None
 
 
 def credentials() -> Credentials:
@@ -138,6 +158,26 @@ def credentials_health() -> CredentialsHealthDependencies:
     credential or threshold setting (the reset route's settings play no part)."""
     thresholds = load_health_settings()
     return CredentialsHealthDependencies(credentials(), thresholds, TIMINGS.token_clock)
+
+
+def health_route_access() -> HealthRouteAccess:
+    """The credentials health route's caller check and probe floor; raises SettingsError
+    naming any bad caller-token or probe setting (CALLER_POLICY and the other reset route
+    settings play no part). With caller tokens on, the token check needs AUTHORITY_HOST,
+    so a bad credential setting is raised too: no token can be checked without it."""
+    global _health_access  # noqa: PLW0603
+    built = _health_access
+    if built is not None:
+        return built
+    settings = load_health_route_settings()
+    caller_tokens = None
+    if settings.caller_tokens_required:
+        authority_host = credentials().settings.authority_host
+        caller_tokens = _caller_tokens(settings, authority_host, build_session())
+    with _lock:
+        if _health_access is None:
+            _health_access = HealthRouteAccess(settings, caller_tokens)
+        return _health_access
 
 
 def reset_dependencies() -> ResetDependencies:
@@ -174,7 +214,7 @@ def rebuild(*, keep_credentials: bool = False) -> None:
     `keep_credentials` forgets only the reset route's graph, for a test that changes a
     setting of the route alone and wants the secrets and tokens warm.
     """
-    global _credentials, _reset, _secret_links  # noqa: PLW0603
+    global _credentials, _reset, _health_access, _secret_links  # noqa: PLW0603
     with _lock:
         if _secret_links is not None:
             _secret_links.store.close()
@@ -185,6 +225,8 @@ def rebuild(*, keep_credentials: bool = False) -> None:
         if _reset is not None:
             _reset.reads.shutdown(wait=True)
         _reset = None
+        # Caller-token settings are shared with the reset route: read them again too.
+        _health_access = None
 
 
 def _build_credentials(settings: CredentialSettings) -> Credentials:
@@ -214,7 +256,9 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
         resource=settings.partner_center_resource,
         clock=TIMINGS.token_clock,
     )
-    return Credentials(settings, secrets, tokens)
+    return Credentials(
+        settings, secrets, tokens, CredentialProbe(tokens, clock=TIMINGS.token_clock)
+    )
 
 
 def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependencies:
@@ -229,17 +273,7 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         timeouts=TIMINGS.partner_center_timeouts,
         reset_call=settings.partner_center_reset_call,
     )
-    caller_tokens = None
-    if settings.caller_tenant_id is not None and settings.caller_audience is not None:
-        caller_tokens = CallerTokenValidator(
-            session=session,
-            authority_host=settings.authority_host,
-            tenant_id=settings.caller_tenant_id,
-            audience=settings.caller_audience,
-            required_role=settings.caller_required_role,
-            refresh_floor=TIMINGS.caller_key_refresh_floor,
-            lock_wait=TIMINGS.caller_key_wait,
-        )
+    caller_tokens = _caller_tokens(settings, settings.authority_host, session)
     reads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="guard-reads")
     names = NameResolver(
         client,
@@ -251,6 +285,7 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         ),
         ttl_seconds=settings.lookup_cache_seconds,
         miss_ttl_seconds=settings.lookup_miss_cache_seconds,
+        clock=TIMINGS.lookup_clock,
     )
     service = ResetService(
         partner_center=client,
@@ -260,6 +295,15 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         reads=reads,
         graph=GraphClient(
             base_url=settings.graph_base_url,
+            session=session,
+            tokens=tokens,
+            retry=TIMINGS.retry,
+            sleep=TIMINGS.sleep,
+            timeouts=TIMINGS.graph_timeouts,
+        ),
+        gdap=GdapCheck(
+            base_url=settings.graph_base_url,
+            partner_tenant_id=credentials.settings.partner_tenant_id,
             session=session,
             tokens=tokens,
             retry=TIMINGS.retry,
@@ -321,6 +365,23 @@ def _storage_credential(
         exclude_interactive_browser_credential=True,
         retry_total=1,
         permit_redirects=False,
+    )
+
+
+def _caller_tokens(
+    settings: CallerTokenSettings, authority_host: str, session: requests.Session
+) -> CallerTokenValidator | None:
+    """The caller-token check, when CALLER_TENANT_ID and CALLER_AUDIENCE turn it on."""
+    if settings.caller_tenant_id is None or settings.caller_audience is None:
+        return None
+    return CallerTokenValidator(
+        session=session,
+        authority_host=authority_host,
+        tenant_id=settings.caller_tenant_id,
+        audience=settings.caller_audience,
+        required_role=settings.caller_required_role,
+        refresh_floor=TIMINGS.caller_key_refresh_floor,
+        lock_wait=TIMINGS.caller_key_wait,
     )
 
 

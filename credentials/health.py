@@ -61,11 +61,18 @@ class Report:
 @dataclass(frozen=True)
 class ProbeOutcome:
     """One token exchange made for the check: failed (our own detail) or not, and
-    whether the refresh token it returned could be stored."""
+    whether the refresh token it returned could be stored.
+
+    `probed` is false when the answer reports an earlier probe's exchange (made within
+    the probe floor, or by a concurrent probe) rather than one made for it; `at` is when
+    that exchange was made.
+    """
 
     failure: str | None = None
     credentials_rejected: bool = False
     store_problem: str | None = None
+    at: float | None = None
+    probed: bool = True
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,7 @@ def check_refresh_token(
         "storedAt": None,
         "daysSinceStored": None,
         "daysLeft": None,
-        "lastExchangeAt": _iso(last.at) if last is not None else None,
+        "lastExchangeAt": iso_time(last.at) if last is not None else None,
     }
     if state.problem is not None:
         return Check("refresh_token", "critical", f"Cannot tell its age: {state.problem}", facts)
@@ -143,7 +150,9 @@ def check_refresh_token(
     age = max(now - state.created_on, 0.0) / DAY_SECONDS
     days_since = math.floor(age)
     days_left = max(REFRESH_TOKEN_LIFETIME_DAYS - math.ceil(age), 0)
-    facts.update(storedAt=_iso(state.created_on), daysSinceStored=days_since, daysLeft=days_left)
+    facts.update(
+        storedAt=iso_time(state.created_on), daysSinceStored=days_since, daysLeft=days_left
+    )
     stored = (
         f"The refresh token in Key Vault secret '{state.name}' was stored "
         f"{_date(state.created_on)} ({days_since} days ago); about {days_left} days are left "
@@ -183,7 +192,7 @@ def check_app_secret(state: SecretState, thresholds: HealthSettings, now: float)
             facts,
         )
     days_left = math.floor((state.expires_on - now) / DAY_SECONDS)
-    facts.update(expiresAt=_iso(state.expires_on), daysLeft=days_left)
+    facts.update(expiresAt=iso_time(state.expires_on), daysLeft=days_left)
     renew = f"Create a new client secret for the app in Entra ID and store it with {STORE_COMMAND}."
     if state.expires_on <= now:
         return Check(
@@ -203,15 +212,16 @@ def check_app_secret(state: SecretState, thresholds: HealthSettings, now: float)
 
 def check_token_exchange(history: ExchangeHistory, probe: ProbeOutcome | None) -> Check:
     facts: dict[str, object] = {
-        "probed": probe is not None,
-        "lastSuccessAt": _iso(history.last_success.at) if history.last_success else None,
-        "lastFailureAt": _iso(history.last_failure.at) if history.last_failure else None,
+        "probed": probe is not None and probe.probed,
+        "lastProbeAt": iso_time(probe.at) if probe is not None and probe.at is not None else None,
+        "lastSuccessAt": iso_time(history.last_success.at) if history.last_success else None,
+        "lastFailureAt": iso_time(history.last_failure.at) if history.last_failure else None,
     }
     if probe is not None:
         return _probed(probe, facts)
     failure = history.last_failure
     if history.failing and failure is not None:
-        when = f"The last token exchange in this instance ({_iso(failure.at)}) failed: "
+        when = f"The last token exchange in this instance ({iso_time(failure.at)}) failed: "
         if failure.credentials_rejected:
             return Check("token_exchange", "critical", when + failure.detail, facts)
         return Check(
@@ -230,30 +240,43 @@ def check_token_exchange(history: ExchangeHistory, probe: ProbeOutcome | None) -
     return Check(
         "token_exchange",
         "ok",
-        f"The last token exchange in this instance ({_iso(history.last_success.at)}) worked.",
+        f"The last token exchange in this instance ({iso_time(history.last_success.at)}) worked.",
         facts,
     )
 
 
 def _probed(probe: ProbeOutcome, facts: dict[str, object]) -> Check:
+    again = _reported_again(probe)
     if probe.failure is not None:
         if probe.credentials_rejected:
-            return Check("token_exchange", "critical", probe.failure, facts)
+            return Check("token_exchange", "critical", again + probe.failure, facts)
         return Check(
             "token_exchange",
             "warning",
-            f"{probe.failure} The credentials were not refused; try again later.",
+            f"{again}{probe.failure} The credentials were not refused; try again later.",
             facts,
         )
     if probe.store_problem is not None:
         return Check(
             "token_exchange",
             "warning",
-            "The token exchange worked, but the new refresh token could not be stored: "
-            f"{probe.store_problem}",
+            f"{again}The token exchange worked, but the new refresh token could not be "
+            f"stored: {probe.store_problem}",
             facts,
         )
+    if not probe.probed:
+        return Check("token_exchange", "ok", f"{again}The token exchange worked.", facts)
     return Check("token_exchange", "ok", "A token exchange just worked.", facts)
+
+
+def _reported_again(probe: ProbeOutcome) -> str:
+    """What a probe answer says when it made no exchange of its own."""
+    if probe.probed or probe.at is None:
+        return ""
+    return (
+        f"No new exchange: probes make one at most once per HEALTH_PROBE_MIN_SECONDS per "
+        f"instance, and this reports the probe of {iso_time(probe.at)}. "
+    )
 
 
 def check_mfa(history: ExchangeHistory) -> Check:
@@ -282,7 +305,7 @@ def check_mfa(history: ExchangeHistory) -> Check:
         return Check(
             "mfa",
             "critical",
-            f"The last access token ({_iso(last.at)}) carries no multi-factor authentication "
+            f"The last access token ({iso_time(last.at)}) carries no multi-factor authentication "
             f"(amr: {shown}); Partner Center refuses App+User calls without it. A partner "
             f"admin must run {CONSENT}, signing in with MFA.",
             facts,
@@ -290,7 +313,7 @@ def check_mfa(history: ExchangeHistory) -> Check:
     return Check("mfa", "ok", "The last access token carries multi-factor authentication.", facts)
 
 
-def _iso(moment: float) -> str:
+def iso_time(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -58,7 +58,7 @@ def alert_on_credentials_health() -> None:
     """One ALERT line per check that is not ok (critical as errors, warnings as warnings);
     nothing when all are ok."""
     try:
-        report = check_credentials(probe=False)
+        report = check_credentials()
     except Exception as exc:  # noqa: BLE001 - the timer must finish and say why
         logger.error("ALERT: credentials health check failed (%s).", type(exc).__name__)
         return

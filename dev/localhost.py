@@ -36,6 +36,7 @@ import azure.functions as func
 
 from dev.emulators.base import EmulatorServer
 from dev.emulators.messages import RecordedRequest, Response
+from shared.log import printable, quoted
 
 ROUTE_PREFIX = "api"
 _PARAMETER = re.compile(r"\{(\w+)(?::[^}]*)?\}")
@@ -136,7 +137,9 @@ class LocalFunctionsHost(EmulatorServer):
     def handle(self, request: RecordedRequest) -> Response:
         response = self._answer(request)
         if self._log is not None:
-            self._log(f"local-host: {request.method} {request.path} -> {response.status}")
+            # The method and path are the caller's text: quoted, so the line stays a line.
+            method, path = quoted(request.method), quoted(request.path)
+            self._log(f"local-host: {method} {path} -> {response.status}")
         return response
 
     def _answer(self, request: RecordedRequest) -> Response:
@@ -184,7 +187,11 @@ class LocalFunctionsHost(EmulatorServer):
             response = function.handler(**{function.argument: http_request})
         except Exception:  # noqa: BLE001 - the host turns any failure into a bare 500
             if self._log is not None:
-                self._log(f"local-host: {function.name} raised\n{traceback.format_exc()}")
+                # Line by line, each escaped: an exception message may quote the request.
+                lines = traceback.format_exc().rstrip("\n").split("\n")
+                self._log(
+                    "\n".join([f"local-host: {function.name} raised", *map(printable, lines)])
+                )
             return Response(500)
         out = dict(response.headers.items())
         if response.mimetype and not any(name.lower() == "content-type" for name in out):

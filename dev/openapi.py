@@ -2,14 +2,17 @@
 
 python -m dev.openapi                       # the API-key Swagger 2.0 document to stdout
 python -m dev.openapi --document openapi    # the OpenAPI 3.1 document to stdout
+python -m dev.openapi --document openapi30  # the OpenAPI 3.0.3 document to stdout
 python -m dev.openapi --write               # rewrite every committed document
 python -m dev.openapi --check               # exit 1 when a committed document is out of date
 
-Schemas are pydantic's own JSON Schema (2020-12), which OpenAPI 3.1 takes as it is; a thin
-adapter turns them into the Swagger 2.0 subset that Power Automate's custom connectors
-need. What a model cannot say (labels, the password rules, the connector's visibility) comes
+Schemas are pydantic's own JSON Schema (2020-12), which OpenAPI 3.1 takes as it is; thin
+adapters turn them into the Swagger 2.0 subset that Power Automate's custom connectors
+need and into OpenAPI 3.0.3 (API Management and ServiceNow import 3.0, not all of 3.1).
+What a model cannot say (labels, the password rules, the connector's visibility) comes
 from the tables below; the generator refuses a model field without a label, a label for no
-field, and a label that contradicts the model.
+field, a label that contradicts the model, and a `pattern` outside the interoperable
+regex subset (dev/api_patterns.py).
 
 Development tooling only: never imported by `function_app.py`.
 """
@@ -17,40 +20,37 @@ Development tooling only: never imported by `function_app.py`.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic.json_schema import SkipJsonSchema
 
-from reset_password.models import (
-    MAX_BODY_BYTES,
-    ResetPasswordAnswer,
-    ResetPasswordBody,
-    ticket_id_pattern,
-)
-from reset_password.names import CUSTOMER_PATTERN, USER_PATTERN, USER_PRINCIPAL_NAME_PATTERN
-from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES, SYMBOLS
-from reset_password.request import IDEMPOTENCY_KEY
+from dev import api_patterns
+from reset_password.models import MAX_BODY_BYTES, ResetPasswordAnswer, ResetPasswordBody
+from reset_password.names import MAX_DOMAIN_LENGTH, MAX_LOCAL_PART_LENGTH
+from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES
 from shared.problems import PROBLEM_TYPE_BASE, PROBLEMS
 from shared.version import VERSION
 
 Variant = Literal["api_key", "oauth"]
-Document = Literal["api_key", "oauth", "openapi"]
+Document = Literal["api_key", "oauth", "openapi", "openapi30"]
 Mode = Literal["validation", "serialization"]
 JsonDict = dict[str, Any]
 VARIANTS: tuple[Variant, ...] = ("api_key", "oauth")
-DOCUMENTS: tuple[Document, ...] = (*VARIANTS, "openapi")
+DOCUMENTS: tuple[Document, ...] = (*VARIANTS, "openapi", "openapi30")
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_FILES: Mapping[Document, Path] = {
     "api_key": ROOT / "infra" / "connector" / "apiDefinition.swagger.json",
     "oauth": ROOT / "infra" / "connector" / "oauth" / "apiDefinition.swagger.json",
     "openapi": ROOT / "docs" / "openapi.json",
+    "openapi30": ROOT / "docs" / "openapi-3.0.json",
 }
 
 TITLE = "Partner Password Reset"
@@ -59,6 +59,7 @@ BASE_PATH = "/api"
 RESET_PATH = "/customers/{customer}/users/{user}/resetpassword"
 UPN_ONLY_RESET_PATH = "/users/{user}/resetpassword"
 HEALTH_PATH = "/health"
+CREDENTIALS_HEALTH_PATH = "/health/credentials"
 FUNCTION_KEY_HEADER = "x-functions-key"
 FUNCTION_KEY_QUERY = "code"
 API_KEY_SCHEME = "api_key"
@@ -73,16 +74,24 @@ class SchemaConversionError(ValueError):
     """A schema uses a construct the target cannot express, or a label does not fit it."""
 
 
-_PROBLEM_CODES: list[JsonValue] = [
-    p.code for p in sorted(PROBLEMS.values(), key=lambda p: (p.status, p.code))
-]
+def problem_statuses() -> dict[str, int]:
+    """Every problem code the function answers, with its status."""
+    return {problem.code: problem.status for problem in PROBLEMS.values()}
 
 
-def problem_codes_by_status() -> dict[int, list[str]]:
+def problem_codes_by_status(codes: Iterable[str] | None = None) -> dict[int, list[str]]:
+    """The codes (all by default) grouped by status, both in order."""
+    statuses = problem_statuses()
+    chosen = statuses if codes is None else {code: statuses[code] for code in codes}
     by_status: dict[int, list[str]] = {}
-    for problem in sorted(PROBLEMS.values(), key=lambda p: (p.status, p.code)):
-        by_status.setdefault(problem.status, []).append(problem.code)
+    for code, status in sorted(chosen.items(), key=lambda item: (item[1], item[0])):
+        by_status.setdefault(status, []).append(code)
     return by_status
+
+
+_PROBLEM_CODES: list[JsonValue] = [
+    code for codes in problem_codes_by_status().values() for code in codes
+]
 
 
 # --- the answers that have no runtime model -------------------------------------------
@@ -111,6 +120,33 @@ class Health(BaseModel):
     version: str
 
 
+HealthStatus = Literal["ok", "warning", "critical"]
+
+
+class CredentialCheck(BaseModel):
+    # Each check adds facts of its own (dates, day counts, secret names).
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    status: HealthStatus
+    detail: str
+
+
+def _no_default(schema: JsonDict) -> None:
+    """An answer field left out when it does not apply has no default to state."""
+    schema.pop("default", None)
+
+
+class CredentialsReport(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    status: HealthStatus
+    checks: list[CredentialCheck]
+    # A boolean when present, never null.
+    probed: bool | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+    last_probe_at: datetime | None = Field(None, alias="lastProbeAt")
+
+
 # --- labels: what the models cannot say -----------------------------------------------
 
 
@@ -122,26 +158,12 @@ class Label:
     rules: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _class_escape(characters: str) -> str:
-    """The characters as the body of a regex character class, for ECMA-262 and Python."""
-    return "".join(f"\\{c}" if c in "\\]^-[" else c for c in sorted(characters))
-
-
-def password_pattern() -> str:
-    """Only the allowed characters, and at least REQUIRED_CLASSES of the four classes."""
-    classes = ["a-z", "A-Z", "0-9", _class_escape("".join(SYMBOLS))]
-    choices = "|".join(
-        "".join(f"(?=[^{c}]*[{c}])" for c in chosen)
-        for chosen in itertools.combinations(classes, REQUIRED_CLASSES)
-    )
-    return f"^(?:{choices})[{''.join(classes)}]*$"
-
-
 MODELS: Sequence[tuple[type[BaseModel], Mode]] = (
     (ResetPasswordBody, "validation"),
     (ResetPasswordAnswer, "serialization"),
     (Problem, "serialization"),
     (Health, "serialization"),
+    (CredentialsReport, "serialization"),
 )
 DESCRIPTIONS: Mapping[str, str] = {
     "ResetPasswordBody": "The reset request. Unknown fields are refused with 400.",
@@ -152,6 +174,13 @@ DESCRIPTIONS: Mapping[str, str] = {
     "FieldError": "One invalid field. The message names the rule, never the value.",
     "ResetWarning": "Something after the reset that did not work; the reset itself did.",
     "Health": "The service is up. No dependency is called.",
+    "CredentialsReport": (
+        "The Partner Center credentials' health and what to do. Never holds a secret value."
+    ),
+    "CredentialCheck": (
+        "One check. Besides name, status and detail it carries facts of its own (dates, day "
+        "counts, secret names), never a secret value."
+    ),
 }
 LABELS: Mapping[str, Mapping[str, Label]] = {
     "ResetPasswordBody": {
@@ -159,10 +188,15 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
             "New password",
             f"The new password: {MIN_LENGTH}-{MAX_LENGTH} characters, at least "
             f"{REQUIRED_CLASSES} of lowercase, uppercase, digit and symbol, only characters "
-            "Microsoft Entra allows. Never echoed back or logged. Turn on Secure inputs in the "
-            "action's settings to hide it from run history.",
+            "Microsoft Entra allows (A-Z, a-z, 0-9, space and the ASCII punctuation). Never "
+            "echoed back or logged. Turn on Secure inputs in the action's settings to hide it "
+            "from run history.",
             "important",
-            {"minLength": MIN_LENGTH, "maxLength": MAX_LENGTH, "pattern": password_pattern()},
+            {
+                "minLength": MIN_LENGTH,
+                "maxLength": MAX_LENGTH,
+                "pattern": api_patterns.password_pattern(),
+            },
         ),
         "forceChangePassword": Label(
             "Force change at next sign-in",
@@ -172,9 +206,11 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
         "ticketId": Label(
             "Ticket ID",
             "Your ticket or incident number, 1-64 characters without control, format (bidi, "
-            "zero-width, tag) or line-separator characters. Recorded in the audit event and "
-            "echoed back.",
-            rules={"examples": ["INC0012345"], "pattern": ticket_id_pattern()},
+            "zero-width, tag) or line-separator characters (Unicode Cc, Cf, Zl, Zp). Recorded "
+            "in the audit event and echoed back. The pattern names only characters up to "
+            "U+FFFF (no noncharacters): a portable regex cannot tell a format character "
+            "beyond it from an emoji, which the function accepts all the same.",
+            rules={"examples": ["INC0012345"], "pattern": api_patterns.ticket_id_pattern()},
         ),
         "revokeSessions": Label(
             "Revoke sign-in sessions",
@@ -191,7 +227,9 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
         "code": Label(
             "Warning code",
             "A stable code: sessions_not_revoked (the revocation failed; the detail says why "
-            "and what to fix) or sessions_not_checked (a dry run tries nothing at Graph).",
+            "and what to fix), sessions_not_checked (a dry run tries nothing at Graph) or "
+            "gdap_not_checked (a dry run could not read the partner's GDAP relationships; the "
+            "detail names the missing permission or the failure).",
         ),
         "detail": Label("Warning detail", "What did not work after the reset and what to do."),
     },
@@ -252,6 +290,29 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
         "status": Label("Status", "Always 'ok'."),
         "version": Label("Version", "The deployed version of the function."),
     },
+    "CredentialsReport": {
+        "status": Label(
+            "Status", "The worst of the checks: ok, warning or critical (then the answer is 503)."
+        ),
+        "checks": Label(
+            "Checks",
+            "key_vault, refresh_token, app_secret, token_exchange and mfa (or settings alone "
+            "when the app settings are broken).",
+        ),
+        "probed": Label(
+            "Probed",
+            "Whether this answer made a token exchange: false when probe=true came within "
+            "HEALTH_PROBE_MIN_SECONDS of the last one, which the answer then reports.",
+        ),
+        "lastProbeAt": Label(
+            "Last probe at", "When this instance last made a probe's exchange, or null."
+        ),
+    },
+    "CredentialCheck": {
+        "name": Label("Check", "What was checked."),
+        "status": Label("Status", "ok, warning or critical."),
+        "detail": Label("Detail", "What was found and, unless ok, what to do."),
+    },
 }
 # Keywords a label adds on top of the model without contradicting it.
 _LABEL_OWNED = frozenset({"title", "description", "x-ms-summary", "x-ms-visibility"})
@@ -308,7 +369,7 @@ def component_schemas(
     return found
 
 
-# --- JSON Schema 2020-12 to Swagger 2.0 and to OpenAPI 3.1 -----------------------------
+# --- JSON Schema 2020-12 to Swagger 2.0, OpenAPI 3.0 and OpenAPI 3.1 ---------------------
 
 # JSON Schema keywords that mean the same in a Swagger 2.0 Schema Object.
 _SWAGGER_KEYWORDS = frozenset(
@@ -385,6 +446,77 @@ def to_openapi31_schema(node: Any) -> Any:
     return {k: to_openapi31_schema(v) for k, v in node.items() if not k.startswith("x-ms-")}
 
 
+# The Schema Object keywords of OpenAPI 3.0, a subset of JSON Schema draft 5 with its own
+# 'nullable' and 'example'.
+_OPENAPI30_KEYWORDS = frozenset(
+    {
+        "$ref", "title", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
+        "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems",
+        "uniqueItems", "maxProperties", "minProperties", "required", "enum", "type", "allOf",
+        "oneOf", "anyOf", "not", "items", "properties", "additionalProperties", "description",
+        "format", "default", "nullable", "readOnly", "writeOnly", "example", "deprecated",
+    }
+)  # fmt: skip
+
+
+def _without_null(schema: JsonDict) -> tuple[JsonDict, bool]:
+    """The schema with 'or null' taken out of its unions and type list, and whether it was
+    there: OpenAPI 3.0 has no null type, only 'nullable'."""
+    nullable = False
+    for union in ("anyOf", "oneOf"):
+        if union in schema:
+            branches = [b for b in schema[union] if b != {"type": "null"}]
+            nullable = nullable or len(branches) < len(schema[union])
+            rest = {k: v for k, v in schema.items() if k != union}
+            schema = {**branches[0], **rest} if len(branches) == 1 else {**rest, union: branches}
+    if isinstance(schema.get("type"), list):
+        types = [t for t in schema["type"] if t != "null"]
+        if len(types) != 1:
+            raise SchemaConversionError("a type list must be one type or null")
+        nullable = nullable or len(types) < len(schema["type"])
+        schema = {**schema, "type": types[0]}
+    return schema, nullable
+
+
+def to_openapi30_schema(node: Any, where: str = "#") -> Any:
+    """A JSON Schema (2020-12, as pydantic writes it) as an OpenAPI 3.0.3 Schema Object."""
+    if not isinstance(node, dict):
+        return node
+    schema, nullable = _without_null(node)
+    if "const" in schema:
+        schema = {k: v for k, v in schema.items() if k != "const"} | {"enum": [schema["const"]]}
+    if "examples" in schema:
+        example = schema["examples"][0]
+        schema = {k: v for k, v in schema.items() if k != "examples"} | {"example": example}
+    for bound, inclusive in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(schema.get(bound), int | float) and not isinstance(schema[bound], bool):
+            schema = {**schema, inclusive: schema[bound], bound: True}
+    out: JsonDict = {}
+    for key, value in schema.items():
+        if key == "$schema" or key.startswith("x-ms-") or (key == "default" and value is None):
+            continue
+        if key.startswith("x-"):
+            out[key] = value
+        elif key not in _OPENAPI30_KEYWORDS:
+            raise SchemaConversionError(f"{where}: '{key}' has no OpenAPI 3.0 equivalent")
+        elif key == "properties":
+            out[key] = {
+                n: to_openapi30_schema(s, f"{where}/properties/{n}") for n, s in value.items()
+            }
+        elif key in {"allOf", "anyOf", "oneOf"}:
+            out[key] = [to_openapi30_schema(s, f"{where}/{key}/{i}") for i, s in enumerate(value)]
+        elif key in {"items", "additionalProperties", "not"}:
+            out[key] = to_openapi30_schema(value, f"{where}/{key}")
+        else:
+            out[key] = value
+    if nullable:
+        out["nullable"] = True
+    if "$ref" in out and len(out) > 1:
+        # OpenAPI 3.0 ignores a reference's siblings; through allOf they count.
+        out = {"allOf": [{"$ref": out.pop("$ref")}], **out}
+    return out
+
+
 # --- the operations, independent of the document format ------------------------------
 
 
@@ -446,31 +578,54 @@ _STATUS_TEXT = {
 }
 
 
-def reset_responses() -> dict[int, Answer]:
-    responses = {
-        200: Answer(
-            "The password was reset, or with dryRun=true every check passed.",
-            "ResetPasswordAnswer",
-            headers={"x-correlation-id": _CORRELATION_HEADER},
-        )
-    }
-    for status, codes in problem_codes_by_status().items():
+def problem_answers(codes: Iterable[str] | None = None) -> dict[int, Answer]:
+    """One Problem answer per status of `codes` (every code by default)."""
+    responses = {}
+    for status, found in problem_codes_by_status(codes).items():
         headers = {"x-correlation-id": _CORRELATION_HEADER}
         if status in {429, 503}:
             headers["Retry-After"] = _RETRY_AFTER_HEADER
         if status == 401:
             headers["WWW-Authenticate"] = _WWW_AUTHENTICATE_HEADER
         text = _STATUS_TEXT.get(status, f"HTTP {status}")
-        responses[status] = Answer(f"{text}: {', '.join(codes)}.", "Problem", PROBLEM_JSON, headers)
+        responses[status] = Answer(f"{text}: {', '.join(found)}.", "Problem", PROBLEM_JSON, headers)
     return responses
+
+
+def reset_responses() -> dict[int, Answer]:
+    return {
+        200: Answer(
+            "The password was reset, or with dryRun=true every check passed (warnings say "
+            "what the dry run could not check).",
+            "ResetPasswordAnswer",
+            headers={"x-correlation-id": _CORRELATION_HEADER},
+        ),
+        **problem_answers(),
+    }
+
+
+_CUSTOMER_RULE = (
+    "The customer's tenant ID (GUID), or any domain its tenant verified (contoso.com as well "
+    f"as contoso.onmicrosoft.com): at most {MAX_DOMAIN_LENGTH} characters, two or more labels "
+    "of letters, digits and inner hyphens, 1-63 characters each."
+)
+_USER_PRINCIPAL_NAME_RULE = (
+    f"A userPrincipalName is a local part of 1-{MAX_LOCAL_PART_LENGTH} characters (letters, "
+    "digits and ! # $ % & ' * + - / = ? ^ _ ` { | } ~, single dots between them; no % "
+    "followed by two hex digits, the mark of a second URL-encoding), then @ and a domain as "
+    "for the customer; URL-encode it in the path. The pattern admits a subset that a "
+    "portable regex can state: no %, a local part longer than "
+    f"{api_patterns.LOCAL_PART_ANY_FORM} characters only when dots break it up, and at most "
+    f"{api_patterns.MAX_USER_LENGTH} characters in all; the function accepts the rest too."
+)
 
 
 def user_parameter(pattern: str, what: str) -> Parameter:
     return Parameter(
         "user",
         "path",
-        {"type": "string", "pattern": pattern},
-        Label("User", f"The user's {what}.", "important"),
+        {"type": "string", "maxLength": api_patterns.MAX_USER_LENGTH, "pattern": pattern},
+        Label("User", f"The user's {what}. {_USER_PRINCIPAL_NAME_RULE}", "important"),
         required=True,
     )
 
@@ -485,8 +640,10 @@ def reset_options() -> list[Parameter]:
             Label(
                 "Dry run",
                 "true or false (any case). Run every check (caller, policy, validation, "
-                "lookups, protected account) and stop before the reset; the answer's status "
-                "is then 'validated'. An empty or repeated dryRun, or any other query "
+                "lookups, protected account, the partner's GDAP access) and stop before the "
+                "reset; the answer's status is then 'validated'. No GDAP role that may reset: "
+                "403 partner_forbidden, as the reset would be; GDAP not readable: a "
+                "gdap_not_checked warning. An empty or repeated dryRun, or any other query "
                 "parameter than dryRun and the function key's code, is refused with 400.",
                 "advanced",
             ),
@@ -508,14 +665,15 @@ def reset_options() -> list[Parameter]:
             {
                 "type": "string",
                 "minLength": 1,
-                "maxLength": 128,
-                "pattern": IDEMPOTENCY_KEY.pattern,
+                "maxLength": api_patterns.MAX_IDEMPOTENCY_KEY_LENGTH,
+                "pattern": api_patterns.idempotency_key_pattern(),
             },
             Label(
                 "Idempotency key",
-                "1-128 printable ASCII characters. Retries with the same key for the same "
-                "customer, user and password are the same reset for Partner Center; the "
-                "same key with another password is a new reset.",
+                "1-128 printable ASCII characters, not starting or ending with a space (HTTP "
+                "trims those). Retries with the same key for the same customer, user and "
+                "password are the same reset for Partner Center; the same key with another "
+                "password is a new reset.",
                 "advanced",
             ),
         ),
@@ -526,7 +684,8 @@ _BODY = ("ResetPasswordBody", f"A JSON object of at most {MAX_BODY_BYTES // 1024
 _RESET_DESCRIPTION = (
     "Sets a new password for a user of a CSP customer through Partner Center. The password "
     "never appears in any answer or log; turn on Secure inputs in the action's settings so it "
-    "stays out of run history too."
+    "stays out of run history too. A guest (B2B) user signs in at its home organisation: "
+    "409 user_is_guest, nothing is sent."
 )
 
 
@@ -534,13 +693,12 @@ def reset_operation() -> Operation:
     customer = Parameter(
         "customer",
         "path",
-        {"type": "string", "pattern": CUSTOMER_PATTERN},
-        Label(
-            "Customer",
-            "The customer's tenant ID (GUID), or any domain its tenant verified (contoso.com "
-            "as well as contoso.onmicrosoft.com).",
-            "important",
-        ),
+        {
+            "type": "string",
+            "maxLength": api_patterns.MAX_CUSTOMER_LENGTH,
+            "pattern": api_patterns.customer_pattern(),
+        },
+        Label("Customer", _CUSTOMER_RULE, "important"),
         required=True,
     )
     return Operation(
@@ -551,7 +709,7 @@ def reset_operation() -> Operation:
         "important",
         [
             customer,
-            user_parameter(USER_PATTERN, "object ID (GUID) or userPrincipalName"),
+            user_parameter(api_patterns.user_pattern(), "object ID (GUID) or userPrincipalName"),
             *reset_options(),
         ],
         reset_responses(),
@@ -567,7 +725,10 @@ def upn_only_reset_operation() -> Operation:
         "Reset a user's password by userPrincipalName",
         _RESET_DESCRIPTION + " The customer is the tenant that verified the UPN's domain.",
         "advanced",
-        [user_parameter(USER_PRINCIPAL_NAME_PATTERN, "userPrincipalName"), *reset_options()],
+        [
+            user_parameter(api_patterns.user_principal_name_pattern(), "userPrincipalName"),
+            *reset_options(),
+        ],
         reset_responses(),
         body=_BODY,
     )
@@ -586,11 +747,58 @@ def health_operation() -> Operation:
     )
 
 
+# What GET /health/credentials answers as a problem (contract section 2).
+CREDENTIALS_HEALTH_PROBLEMS = ("invalid_request", "unauthenticated", "forbidden", "internal_error")
+
+
+def credentials_health_operation() -> Operation:
+    probe = Parameter(
+        "probe",
+        "query",
+        {"type": "boolean", "default": False},
+        Label(
+            "Probe",
+            "true or false (any case): also make one token exchange with the stored refresh "
+            "token. Needs the operator app role when caller tokens are on. At most one real "
+            "exchange per HEALTH_PROBE_MIN_SECONDS per instance; within that the answer "
+            "reports the last one ('probed': false, 'lastProbeAt'). An empty or repeated "
+            "probe, or any other query parameter than probe and the function key's code, is "
+            "refused with 400.",
+            "advanced",
+        ),
+    )
+    report = {"x-correlation-id": _CORRELATION_HEADER}
+    return Operation(
+        "get",
+        "CredentialsHealth",
+        "Check the Partner Center credentials",
+        "The refresh token's age, the app secret's expiry, Key Vault, the last token exchange "
+        "and MFA, each with what to do; never a secret value. With caller tokens on, a valid "
+        "caller token is required (401), and probe=true needs the operator app role (403).",
+        "advanced",
+        [probe],
+        {
+            200: Answer(
+                "The credentials are ok, or need attention soon.",
+                "CredentialsReport",
+                headers=report,
+            ),
+            **problem_answers(CREDENTIALS_HEALTH_PROBLEMS),
+            503: Answer(
+                "A check is critical: resets fail or will fail soon.",
+                "CredentialsReport",
+                headers=report,
+            ),
+        },
+    )
+
+
 def operations() -> dict[str, Operation]:
     return {
         RESET_PATH: reset_operation(),
         UPN_ONLY_RESET_PATH: upn_only_reset_operation(),
         HEALTH_PATH: health_operation(),
+        CREDENTIALS_HEALTH_PATH: credentials_health_operation(),
     }
 
 
@@ -719,10 +927,15 @@ def build_swagger(variant: Variant = "api_key") -> JsonDict:
     }
 
 
-# --- OpenAPI 3.1 ----------------------------------------------------------------------
+# --- OpenAPI 3.1 and 3.0.3 ------------------------------------------------------------
+
+OpenApiVersion = Literal["3.1.0", "3.0.3"]
 
 
-def openapi_operation(operation: Operation) -> JsonDict:
+def openapi_operation(operation: Operation, version: OpenApiVersion = "3.1.0") -> JsonDict:
+    def schema_of(schema: JsonDict) -> Any:
+        return to_openapi30_schema(schema) if version == "3.0.3" else schema
+
     out: JsonDict = {
         "operationId": operation.operation_id,
         "summary": operation.summary,
@@ -733,7 +946,7 @@ def openapi_operation(operation: Operation) -> JsonDict:
                 "in": p.location,
                 "required": p.required,
                 "description": p.label.description,
-                "schema": {"title": p.label.summary, **p.schema},
+                "schema": schema_of({"title": p.label.summary, **p.schema}),
             }
             for p in operation.parameters
         ],
@@ -750,7 +963,7 @@ def openapi_operation(operation: Operation) -> JsonDict:
         response: JsonDict = {"description": answer.description}
         if answer.headers:
             response["headers"] = {
-                name: {"description": label.description, "schema": schema}
+                name: {"description": label.description, "schema": schema_of(schema)}
                 for name, (schema, label) in answer.headers.items()
             }
         reference = {"$ref": f"#/components/schemas/{answer.schema}"}
@@ -762,23 +975,32 @@ def openapi_operation(operation: Operation) -> JsonDict:
     return out
 
 
-def build_openapi() -> JsonDict:
-    """The OpenAPI 3.1 document, for every client other than Power Automate."""
+def build_openapi(version: OpenApiVersion = "3.1.0") -> JsonDict:
+    """The OpenAPI document (3.1, or 3.0.3 for API Management, ServiceNow and the code
+    generators that read no 3.1), for every client other than Power Automate."""
     schemas = component_schemas("#/components/schemas/{model}")
+    converted = (
+        {
+            name: to_openapi30_schema(s, f"#/components/schemas/{name}")
+            for name, s in schemas.items()
+        }
+        if version == "3.0.3"
+        else to_openapi31_schema(schemas)
+    )
     how = (
         "Send a function key (x-functions-key header or code query parameter) and, when the "
         "function requires caller tokens, a Microsoft Entra ID bearer token."
     )
     return {
-        "openapi": "3.1.0",
+        "openapi": version,
         "info": {"title": TITLE, "description": _description(how), "version": VERSION},
         "servers": [{"url": f"https://{HOST_PLACEHOLDER}{BASE_PATH}"}],
         "paths": {
-            path: {operation.method: openapi_operation(operation)}
+            path: {operation.method: openapi_operation(operation, version)}
             for path, operation in operations().items()
         },
         "components": {
-            "schemas": to_openapi31_schema(schemas),
+            "schemas": converted,
             "securitySchemes": {
                 "functionKey": {"type": "apiKey", "in": "header", "name": FUNCTION_KEY_HEADER},
                 "functionKeyQuery": {"type": "apiKey", "in": "query", "name": FUNCTION_KEY_QUERY},
@@ -803,7 +1025,32 @@ def build_openapi() -> JsonDict:
 
 
 def build_document(document: Document = "api_key") -> JsonDict:
-    return build_openapi() if document == "openapi" else build_swagger(document)
+    """One document, refused when any of its patterns leaves the interoperable subset."""
+    if document == "openapi":
+        built = build_openapi()
+    elif document == "openapi30":
+        built = build_openapi("3.0.3")
+    else:
+        built = build_swagger(document)
+    for where, pattern in iter_patterns(built):
+        reason = api_patterns.outside_subset(pattern)
+        if reason is not None:
+            raise SchemaConversionError(f"{document} {where}: {reason}")
+    return built
+
+
+def iter_patterns(node: Any, where: str = "#") -> Iterator[tuple[str, str]]:
+    """Every `pattern` keyword of a document (a property named 'pattern' is a schema, not
+    a string, and is walked into instead)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield f"{where}/pattern", value
+            else:
+                yield from iter_patterns(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from iter_patterns(item, f"{where}/{index}")
 
 
 def render(document: Document = "api_key") -> str:

@@ -81,7 +81,7 @@ Sample customer {SAMPLE_CUSTOMER_ID} (Contoso, {SAMPLE_CUSTOMER_DOMAIN}, {SAMPLE
   synced {SAMPLE_SYNCED_USER_ID}  from on-premises -> 409 user_not_cloud_managed
   fed    {SAMPLE_FEDERATED_USER_ID}  federated -> 409 user_not_cloud_managed
   custom {SAMPLE_CUSTOM_DOMAIN_USER_ID}  {SAMPLE_CUSTOM_DOMAIN_USER_UPN}, resets fine
-  guest  {SAMPLE_GUEST_USER_ID}  B2B guest from Fabrikam
+  guest  {SAMPLE_GUEST_USER_ID}  B2B guest from Fabrikam -> 409 user_is_guest
 Customer without GDAP: {NO_GDAP_CUSTOMER_ID} ({NO_GDAP_CUSTOMER_DOMAIN}) -> 403 partner_forbidden
 Domain of a tenant that is no customer: {NON_CUSTOMER_DOMAIN}
 Session revocations (revokeSessions) land in the Graph emulator and are printed on exit.

@@ -61,8 +61,14 @@ param environmentName string
 })
 param location string
 
-@description('Object ID of the person or pipeline running azd (AZURE_PRINCIPAL_ID), granted Key Vault Secrets Officer on the vault to load the three secrets; empty grants nothing.')
+@description('Object ID of the person or pipeline running azd (AZURE_PRINCIPAL_ID), granted Key Vault Secrets Officer on the vault to load the three secrets while grantDeployerSecretsOfficer is true; empty grants nothing.')
 param principalId string = ''
+
+// Secrets Officer on the whole vault can read the App+User refresh token, so it is meant for
+// the first deploy only; after that the role is granted just in time (infra/README.md). A
+// condition turned false deletes nothing: the assignment made earlier stays until removed.
+@description('GRANT_DEPLOYER_SECRETS_OFFICER: grant principalId Key Vault Secrets Officer on the whole vault on every provision, to load the secrets. Set false once they are loaded (then remove the assignment, as infra/README.md shows) and grant the role just in time.')
+param grantDeployerSecretsOfficer bool = true
 
 @description('Kind of principal principalId is (AZURE_PRINCIPAL_TYPE).')
 @allowed([
@@ -143,6 +149,9 @@ param callerAudience string = ''
 @description('CALLER_REQUIRED_ROLE: app role the caller token must hold in roles.')
 param callerRequiredRole string = 'PasswordReset.Invoke'
 
+@description('CALLER_OPERATOR_ROLE: app role a caller token needs for GET /api/health/credentials?probe=true.')
+param callerOperatorRole string = 'PasswordReset.Operate'
+
 @description('CALLER_POLICY: caller app ID -> list of customer tenant IDs it may act on, or ["*"]. Empty ({}) leaves the setting out: every caller may act on every customer.')
 param callerPolicy object = {}
 
@@ -179,6 +188,11 @@ param healthAppSecretWarningDays int = 30
 @minValue(0)
 @maxValue(3650)
 param healthAppSecretCriticalDays int = 7
+
+@description('HEALTH_PROBE_MIN_SECONDS: at most one real token exchange per this many seconds per instance for ?probe=true.')
+@minValue(0)
+@maxValue(3600)
+param healthProbeMinSeconds int = 300
 
 // --- One-time password links ---------------------------------------------------------------
 
@@ -375,6 +389,7 @@ module rbac 'app/rbac.bicep' = {
     identityPrincipalId: identity.outputs.principalId
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
+    grantOperatorSecretsOfficer: grantDeployerSecretsOfficer
     storageAccountName: storage.outputs.name
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
@@ -414,6 +429,7 @@ module api 'app/function.bicep' = {
     callerTenantId: callerTenantId
     callerAudience: callerAudience
     callerRequiredRole: callerRequiredRole
+    callerOperatorRole: callerOperatorRole
     callerPolicy: callerPolicy
     protectedRoleGuard: protectedRoleGuard
     protectedRoleIds: protectedRoleIds
@@ -423,6 +439,7 @@ module api 'app/function.bicep' = {
     healthRefreshTokenCriticalDays: healthRefreshTokenCriticalDays
     healthAppSecretWarningDays: healthAppSecretWarningDays
     healthAppSecretCriticalDays: healthAppSecretCriticalDays
+    healthProbeMinSeconds: healthProbeMinSeconds
     secretLinkTtlMinutes: secretLinkTtlMinutes
     generatedPasswordLength: generatedPasswordLength
     publicBaseUrl: publicBaseUrl
@@ -463,3 +480,7 @@ output SECRET_NAME_APP_SECRET string = secretNameAppSecret
 output SECRET_NAME_REFRESH_TOKEN string = secretNameRefreshToken
 output ROTATE_REFRESH_TOKEN bool = rotateRefreshToken
 output VNET_ENABLED bool = vnetEnabled
+// Whether the deployer keeps a standing vault role, and who that is: the hook points out one
+// left behind after the switch was turned off.
+output GRANT_DEPLOYER_SECRETS_OFFICER bool = grantDeployerSecretsOfficer
+output DEPLOYER_PRINCIPAL_ID string = principalId

@@ -54,10 +54,25 @@ class Tokens:
     id_token: str | None = field(repr=False)
 
 
+# What a dry run needs to read the partner's GDAP relationships (Microsoft Graph).
+GDAP_READ_PERMISSION = "DelegatedAdminRelationship.Read.All"
+
+
 def consent_scopes(partner_center_resource: str) -> list[str]:
+    """The scopes the code is redeemed for: one resource per token request."""
     # openid and profile add the ID token that names who consented.
     resource = partner_center_resource.rstrip("/")
     return [f"{resource}/user_impersonation", "offline_access", "openid", "profile"]
+
+
+def sign_in_scopes(partner_center_resource: str, graph_base_url: str | None) -> list[str]:
+    """The scopes the admin consents to at sign-in: Partner Center's and, unless
+    `graph_base_url` is None, Graph's GDAP read. The sign-in may name several resources;
+    the refresh token then redeems for each."""
+    scopes = consent_scopes(partner_center_resource)
+    if graph_base_url is not None:
+        scopes.append(f"{graph_base_url.rstrip('/')}/{GDAP_READ_PERMISSION}")
+    return scopes
 
 
 def sign_in_url(

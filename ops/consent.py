@@ -2,7 +2,8 @@
 
 1. settings and the app's ID and secret (Key Vault, or a flag / a no-echo prompt);
 2. a loopback listener, then the sign-in URL (printed, and opened in a browser if any);
-3. the redirect: `state` must match, and it must carry a code;
+3. the redirect: only an answer carrying this command's `state` ends the wait (ops/loopback.py),
+   and it must carry a code;
 4. the code is redeemed with the PKCE verifier;
 5. checks before storing: `amr` holds `mfa`, and one Partner Center read succeeds;
 6. the refresh token is stored as a new secret version, tagged with who and when;
@@ -14,12 +15,19 @@ No token, secret or code is ever printed: only names, versions and check results
 from __future__ import annotations
 
 import argparse
-import secrets
 from dataclasses import dataclass
 
 import requests
 
-from ops.authorization_code import Authority, Tokens, consent_scopes, redeem_code, sign_in_url
+from ops.authorization_code import (
+    GDAP_READ_PERMISSION,
+    Authority,
+    Tokens,
+    consent_scopes,
+    redeem_code,
+    sign_in_scopes,
+    sign_in_url,
+)
 from ops.deps import Deps
 from ops.errors import NoTerminal, OpsError
 from ops.grant import add_argument as add_grant_argument
@@ -53,6 +61,8 @@ class ConsentSettings:
     authority_host: str
     partner_center_base_url: str
     partner_center_resource: str
+    # None: leave Graph's GDAP read out of the consent (--no-gdap-read).
+    graph_base_url: str | None
     app_id_name: str
     app_secret_name: str
     refresh_token_name: str
@@ -89,6 +99,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--partner-center-resource", help="scope base of the token (PARTNER_CENTER_RESOURCE)"
     )
+    parser.add_argument("--graph-base-url", help="Microsoft Graph root (GRAPH_BASE_URL)")
+    parser.add_argument(
+        "--no-gdap-read",
+        action="store_true",
+        help=f"leave Microsoft Graph's {GDAP_READ_PERMISSION} out of the consent (dry runs"
+        " then answer gdap_not_checked)",
+    )
     parser.add_argument("--app-id-name", help="secret name of the app ID (SECRET_NAME_APP_ID)")
     parser.add_argument(
         "--app-secret-name", help="secret name of the app secret (SECRET_NAME_APP_SECRET)"
@@ -121,6 +138,9 @@ def resolve_settings(args: argparse.Namespace, source: SettingSource) -> Consent
         partner_center_resource=url(
             "PARTNER_CENTER_RESOURCE", args.partner_center_resource, "--partner-center-resource"
         ),
+        graph_base_url=None
+        if args.no_gdap_read
+        else url("GRAPH_BASE_URL", args.graph_base_url, "--graph-base-url"),
         app_id_name=name("SECRET_NAME_APP_ID", args.app_id_name, "--app-id-name"),
         app_secret_name=name("SECRET_NAME_APP_SECRET", args.app_secret_name, "--app-secret-name"),
         refresh_token_name=name(
@@ -149,7 +169,12 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
         scopes = consent_scopes(settings.partner_center_resource)
         proof = deps.new_proof()
         code, redirect_uri = _sign_in(
-            args, deps, authority=authority, client_id=client_id, scopes=scopes, proof=proof
+            args,
+            deps,
+            authority=authority,
+            client_id=client_id,
+            scopes=sign_in_scopes(settings.partner_center_resource, settings.graph_base_url),
+            proof=proof,
         )
         tokens = redeem_code(
             session,
@@ -179,7 +204,7 @@ def _sign_in(
     """The authorization code and the redirect URI it was sent to."""
     console = deps.console
     # Listening before the URL is shown: a busy port fails before anyone signs in.
-    with LoopbackListener(args.redirect_uri) as listener:
+    with LoopbackListener(args.redirect_uri, state=proof.state) as listener:
         url = sign_in_url(
             authority,
             client_id=client_id,
@@ -198,7 +223,7 @@ def _sign_in(
         )
         console.say(f"Waiting up to {args.timeout:g} s for the sign-in ...")
         callback = listener.wait(args.timeout)
-    code = _code_from(callback, proof.state, listener.redirect_uri, args.timeout)
+    code = _code_from(callback, listener.ignored, listener.redirect_uri, args.timeout)
     return code, listener.redirect_uri
 
 
@@ -237,18 +262,17 @@ def _app_secret(
     return stored
 
 
-def _code_from(callback: Callback | None, state: str, redirect_uri: str, timeout: float) -> str:
+def _code_from(callback: Callback | None, ignored: int, redirect_uri: str, timeout: float) -> str:
     if callback is None:
-        raise OpsError(
-            f"No sign-in answer reached {redirect_uri} within {timeout:g} s; nothing was"
-            " stored. Run the command again (and --timeout for more time)."
+        others = (
+            f" ({ignored} answer{'s' if ignored != 1 else ''} with another state"
+            f" {'were' if ignored != 1 else 'was'} ignored: an earlier sign-in's, or forged)"
+            if ignored
+            else ""
         )
-    # Checked before anything else: an answer to some other sign-in must not be used.
-    if callback.state is None or not secrets.compare_digest(callback.state, state):
         raise OpsError(
-            "The sign-in answer carried a different state than this command sent, so it"
-            " belongs to another sign-in (or was forged) and was ignored; nothing was"
-            " stored. Run the command again."
+            f"No sign-in answer reached {redirect_uri} within {timeout:g} s{others}; nothing"
+            " was stored. Run the command again (and --timeout for more time)."
         )
     if callback.error is not None:
         raise OpsError(_sign_in_refusal(callback))
@@ -268,7 +292,9 @@ def _sign_in_refusal(callback: Callback) -> str:
     if error == "access_denied":
         return (
             f"The sign-in ended without consent: access_denied{aadsts}. The admin declined"
-            " or may not consent for this app; nothing was stored."
+            " or may not consent for this app; nothing was stored. An admin who may not grant"
+            f" Microsoft Graph's {GDAP_READ_PERMISSION} can run the command with"
+            " --no-gdap-read (dry runs then do not check GDAP)."
         )
     return f"The sign-in failed: {shown}{aadsts}; nothing was stored."
 

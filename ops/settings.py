@@ -21,6 +21,7 @@ DEFAULTS: dict[str, str] = {
     "AUTHORITY_HOST": "https://login.microsoftonline.com",
     "PARTNER_CENTER_BASE_URL": "https://api.partnercenter.microsoft.com",
     "PARTNER_CENTER_RESOURCE": "https://api.partnercenter.microsoft.com",
+    "GRAPH_BASE_URL": "https://graph.microsoft.com",
     "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "true",
 }
 

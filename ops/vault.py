@@ -29,6 +29,15 @@ CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 30
 RETRIES = 3
 _CODE = re.compile(r"[A-Za-z0-9_.]{1,64}")
+# The role can read the refresh token, so it need not be held standing
+# (GRANT_DEPLOYER_SECRETS_OFFICER); infra/README.md has the commands.
+_JUST_IN_TIME = (
+    "Where it is not held standing (GRANT_DEPLOYER_SECRETS_OFFICER=false), get it just in"
+    " time: activate an eligible assignment in Privileged Identity Management, or have it"
+    ' granted for the task with `az role assignment create --role "Key Vault Secrets Officer"'
+    " --assignee <you> --scope <the vault's resource ID>` and deleted afterwards"
+    " (infra/README.md, Operator access to the vault)."
+)
 
 
 def operator_credential() -> TokenCredential:
@@ -104,12 +113,13 @@ class Vault:
                 " 'Key Vault Secrets Officer' on the vault, then run this again."
             )
         if isinstance(exc, HttpResponseError) and exc.status_code in (401, 403):
-            code = _error_code(exc)
-            role = "Key Vault Secrets Officer" if action == "write" else "Key Vault Secrets User"
+            # Both commands write, so the role to name is the one that also writes, even
+            # when the refusal came on the read that comes first.
             return OpsError(
-                f"{what}: Key Vault refused (HTTP {exc.status_code}{code}). Your account needs"
-                f" the '{role}' role on the vault (or the vault's firewall must let you in);"
-                " role assignments can take a few minutes to apply."
+                f"{what}: Key Vault refused (HTTP {exc.status_code}{_error_code(exc)}). Your"
+                " account needs the 'Key Vault Secrets Officer' role on the vault (or the"
+                f" vault's firewall must let you in). {_JUST_IN_TIME} Role assignments can"
+                " take a few minutes to apply."
             )
         if isinstance(exc, ServiceRequestError | ServiceResponseError):
             return OpsError(f"{what}: Key Vault is unreachable ({type(exc).__name__}).")

@@ -1,7 +1,9 @@
 """The audit record: one structured event per reset attempt, success or not.
 
-Its own logger name so operators can route it (Application Insights: traces where
-message starts with 'password_reset.audit'). Only identifiers and outcomes go in it.
+Its own logger and event name, carried as record fields (`shared.log.log_event`), so
+operators select it on them (Application Insights: customDimensions.logger and
+customDimensions.event, see the README), never on message text, which a caller's words
+can reach. Only identifiers and outcomes go in it.
 """
 
 from __future__ import annotations

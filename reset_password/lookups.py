@@ -1,9 +1,12 @@
 """Names to IDs: a customer's domain to its tenant ID, a UPN to the user's object ID.
 
-- Customer by domain: the identity platform's OpenID discovery document for the domain
-  names the tenant that verified it (any verified domain: custom ones too), then one
-  Partner Center read confirms the tenant is a customer. Partner Center's own customer
-  search would see only the domain in each company profile, so it is not used.
+- Customer by domain, in two steps the service keeps apart: the identity platform's
+  OpenID discovery document for the domain names the tenant that verified it (any
+  verified domain: custom ones too; public, no Partner Center call), then one Partner
+  Center read confirms the tenant is a customer. Between the two the service compares
+  the tenant with the caller's list, so a restricted caller never makes Partner Center
+  read a tenant outside it. Partner Center's own customer search would see only the
+  domain in each company profile, so it is not used.
 - User by UPN: Partner Center offers no exact lookup: the users collection has no UPN
   filter (a `filter` there is refused), so the customer's users are read page by page
   with the continuation token until the page that holds the match, matched exactly
@@ -39,7 +42,8 @@ logger = logging.getLogger(__name__)
 
 # The largest page Partner Center serves for users: fewer round trips per lookup.
 USER_PAGE_SIZE = 500
-# Bounds memory when callers name many distinct users; evicts the oldest entries.
+# Bounds memory when callers name many distinct names: the IDs found and the names
+# remembered as missing number at most this many each; the oldest go first.
 MAX_CACHE_ENTRIES = 50_000
 
 
@@ -79,20 +83,26 @@ class NameResolver:
             clock=clock,
         )
 
-    def customer(
-        self, ref: CustomerRef
-    ) -> Resolved:
+    def tenant(self, ref: CustomerRef) -> Resolved:
+        """The tenant the caller named: its ID as given, or the tenant that verified its
+        domain (OpenID discovery: public, no Partner Center call). CustomerNotFound when
+        no tenant verified the domain."""
         if ref.tenant_id is not None:
             return Resolved(ref.tenant_id, cached=False)
         domain = ref.requested
-        return self._resolve(
-            ("customer", domain),
-            lambda: self._find_customer(domain),
-        )
+        return self._resolve(("tenant", domain), lambda: self._discovery.tenant_of(domain))
 
-    def user(
-        self, customer_id: str, ref: UserRef
-    ) -> Resolved:
+    def confirm_customer(self, ref: CustomerRef, tenant: Resolved) -> Resolved:
+        """`tenant` (from `tenant(ref)`) once Partner Center confirmed it is a customer;
+        CustomerNotFound when it is not. A tenant named by ID is not read here: the
+        reset's own call says whether it is a customer (60003)."""
+        if ref.domain is None:
+            return tenant
+        tenant_id = tenant.id
+        confirmed = self._resolve(("customer", tenant_id), lambda: self._confirm(tenant_id))
+        return Resolved(tenant_id, cached=tenant.cached or confirmed.cached)
+
+    def user(self, customer_id: str, ref: UserRef) -> Resolved:
         if ref.object_id is not None:
             return Resolved(ref.object_id, cached=False)
         upn = ref.requested
@@ -101,9 +111,10 @@ class NameResolver:
             lambda: self._find_user(customer_id, upn),
         )
 
-    def forget_customer(self, ref: CustomerRef) -> None:
+    def forget_customer(self, ref: CustomerRef, tenant_id: str) -> None:
         if ref.domain is not None:
-            self._cache.drop(("customer", ref.domain))
+            self._cache.drop(("tenant", ref.domain))
+            self._cache.drop(("customer", tenant_id))
 
     def forget_user(self, customer_id: str, ref: UserRef) -> None:
         if ref.upn is not None:
@@ -120,17 +131,13 @@ class NameResolver:
 
     # --- Partner Center searches -----------------------------------------------
 
-    def _find_customer(self, domain: str) -> str:
-        """The tenant that verified the domain, if it is one of the partner's customers
-        (one discovery call, one Partner Center read). A verified domain belongs to one
-        tenant, so no domain is ambiguous."""
-        tenant_id = self._discovery.tenant_of(domain)
+    def _confirm(self, tenant_id: str) -> str:
+        """The tenant, if it is one of the partner's customers (one Partner Center read).
+        A verified domain belongs to one tenant, so no domain is ambiguous."""
         self._partner_center.get_customer(tenant_id, context=CallContext())
         return tenant_id
 
-    def _find_user(
-        self, customer_id: str, upn: str
-    ) -> str:
+    def _find_user(self, customer_id: str, upn: str) -> str:
         continuation: str | None = None
         pages = 0
         while True:
@@ -146,7 +153,8 @@ class NameResolver:
                 name = item.get("userPrincipalName")
                 if isinstance(name, str) and name.lower() == upn:
                     logger.debug(
-                        "UPN lookup found the user on page %d", pages,
+                        "UPN lookup found the user on page %d",
+                        pages,
                     )
                     return _guid(item.get("id"), "user object ID")
             if continuation is None:

@@ -92,6 +92,11 @@ def is_user_principal_name(value: str) -> bool:
     return bool(_LOCAL_PART.fullmatch(local)) and is_domain_name(domain)
 
 
+def is_guest_upn(upn: str) -> bool:
+    """A B2B guest's UPN in the tenant that invited it: `ada_fabrikam.com#EXT#@contoso.com`."""
+    return "#ext#" in upn.lower()
+
+
 def parse_customer(value: str | None) -> CustomerRef | None:
     """The reference, or None when the value is neither a GUID nor a domain name."""
     if value is None:

@@ -19,6 +19,7 @@ from reset_password.models import MAX_BODY_BYTES, ResetPasswordBody
 from reset_password.names import CustomerRef, UserRef, parse_customer, parse_user
 from reset_password.service import ResetOrder
 from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from shared.field_names import shown_field
 from shared.query import query_parameters, shown_name, unknown_parameters
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
@@ -180,7 +181,10 @@ def _parse_body(raw: bytes, errors: list[dict[str, str]]) -> ResetPasswordBody |
         # Rebuild each message from the error type; `from None` drops the original,
         # whose input (the password) would otherwise ride along in tracebacks.
         for error in exc.errors(include_input=False, include_url=False, include_context=False):
-            field = ".".join(str(part) for part in error["loc"]) or "body"
+            # A loc part may be a key the caller made up (an unknown field, nested or
+            # not): the path is shown only when all of it is plainly a name.
+            loc = error["loc"]
+            field = shown_field(".".join(str(part) for part in loc)) if loc else "body"
             if error["type"] == "password_policy":
                 message = str(error["msg"])
             else:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 
@@ -24,9 +23,11 @@ from shared.caller_auth import Caller
 from shared.context import request_scope
 from shared.correlation import correlation_id_from
 from shared.deadline import Deadline
-from shared.errors import ConfigurationError, DomainError, InternalError
+from shared.errors import ConfigurationError, DomainError
+from shared.log import quoted
 from shared.problems import json_response, problem_for, problem_response
 from shared.settings import SettingsError
+from shared.unexpected import unexpected_error
 
 logger = logging.getLogger("reset_password")
 DEFAULT_DEADLINE_SECONDS = 25.0
@@ -81,14 +82,7 @@ def _handle(req: func.HttpRequest, *, upn_only: bool) -> func.HttpResponse:
         except DomainError as error:
             _fail(error, correlation_id, served)
         except Exception as error:  # noqa: BLE001 - the last line of defence answers 500
-            # Type and stack frames only: exception messages may hold values.
-            frames = "".join(traceback.format_tb(error.__traceback__))
-            logger.error("unexpected %s during reset\n%s", type(error).__name__, frames)
-            _fail(
-                InternalError("An unexpected error occurred. Quote the correlation ID to support."),
-                correlation_id,
-                served,
-            )
+            _fail(unexpected_error(error, logger=logger, during="reset"), correlation_id, served)
         assert served.response is not None
         _audit(req, served, correlation_id, started)
         return served.response
@@ -142,12 +136,14 @@ def _fail(error: DomainError, correlation_id: uuid.UUID, served: _Served) -> Non
     problem = problem_for(error)
     served.response = problem_response(error, str(correlation_id))
     served.outcome = problem.code
+    # `detail` may quote what the caller sent (a UPN, a caller's app ID): quoted, so it
+    # stays one JSON string inside the line.
     logger.log(
         logging.WARNING if problem.status < 500 else logging.ERROR,
         "reset failed: %s %s: %s",
         problem.status,
         problem.code,
-        error.detail,
+        quoted(error.detail),
     )
 
 

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from reset_password.guard import GuardPolicy
 from reset_password.idempotency import derive_request_id
 from reset_password.lookups import NameResolver, Resolved
-from reset_password.names import CustomerRef, UserRef
+from reset_password.names import CustomerRef, UserRef, is_guest_upn
 from shared.caller_auth import NOT_YOUR_CUSTOMER, CustomerAccess
 from shared.context import current_deadline, in_current_context
 from shared.errors import (
@@ -31,9 +31,11 @@ from shared.errors import (
     Forbidden,
     ProtectedUser,
     UpstreamTimeout,
+    UserIsGuest,
     UserNotCloudManaged,
     UserNotFound,
 )
+from shared.gdap import GdapCheck, GdapNotChecked
 from shared.graph import GraphClient, RevocationFailed
 from shared.partner_center import CallContext, CallStats, PartnerCenterClient
 
@@ -126,7 +128,6 @@ class _Attempt:
             self.stats.attempts,
         )
 
-
     def learn_names(self, user: Mapping[str, Any]) -> None:
         """Names for the answer, from an allow-list, and never one quoting the password."""
         secret = self.order.password.get_secret_value()
@@ -148,8 +149,10 @@ class ResetService:
         idempotency_hmac_key: Callable[[], bytes],
         reads: Executor,
         graph: GraphClient,
+        gdap: GdapCheck,
     ) -> None:
         self._graph = graph
+        self._gdap = gdap
         self._partner_center = partner_center
         self._names = names
         self._guard = guard
@@ -180,8 +183,6 @@ class ResetService:
         while True:
             attempt.user_id = None
             customer = self._customer(attempt)
-            attempt.customer_id = customer.id
-            attempt.access.check(customer.id)
             user: Resolved | None = None
             try:
                 user = self._names.user(customer.id, order.user)
@@ -193,10 +194,23 @@ class ResetService:
             retried = True
 
     def _customer(self, attempt: _Attempt) -> Resolved:
+        """The customer's tenant, held to the caller's list before Partner Center hears of
+        it: a tenant ID at once, a domain once OpenID discovery (public) has named its
+        tenant. So for a restricted caller a customer outside its list and a name that is
+        no customer get one answer at one cost, no Partner Center call, whatever the
+        lookup cache holds: neither the answer nor its latency tells them apart.
+
+        A guest's UPN is refused next, still without a Partner Center call; after the
+        list, so a customer outside it is the same 403 whoever is named in it."""
+        order, access = attempt.order, attempt.access
         try:
-            return self._names.customer(attempt.order.customer)
+            tenant = self._names.tenant(order.customer)
+            attempt.customer_id = tenant.id
+            access.check(tenant.id)
+            _refuse_guest_by_name(order.user)
+            return self._names.confirm_customer(order.customer, tenant)
         except CustomerNotFound:
-            if attempt.access.restricted:
+            if access.restricted:
                 raise Forbidden(NOT_YOUR_CUSTOMER) from None
             raise
 
@@ -209,7 +223,7 @@ class ResetService:
     ) -> bool:
         """Drop the cache entry a 404 proves stale; False when no cached entry explains it."""
         if isinstance(missing, CustomerNotFound) and customer.cached:
-            self._names.forget_customer(order.customer)
+            self._names.forget_customer(order.customer, customer.id)
             return True
         if isinstance(missing, UserNotFound) and user is not None and user.cached:
             self._names.forget_user(customer.id, order.user)
@@ -223,7 +237,8 @@ class ResetService:
         if self._guard.enabled or order.user.upn is not None:
             self._check_target(attempt, customer_id, user_id)
         if order.dry_run:
-            warnings = (DRY_RUN_SESSIONS,) if order.revoke_sessions else ()
+            warnings = self._gdap_checked(customer_id)
+            warnings += (DRY_RUN_SESSIONS,) if order.revoke_sessions else ()
             return ResetResult("validated", customer_id, user_id, attempt.facts(), None, warnings)
         hmac_key = self._hmac_key() if order.idempotency_key is not None else None
         attempt.request_id = derive_request_id(
@@ -257,6 +272,17 @@ class ResetService:
             return ResetResult("succeeded", customer_id, user_id, facts, False, (caveat,))
         return ResetResult("succeeded", customer_id, user_id, attempt.facts(), True)
 
+    def _gdap_checked(self, customer_id: str) -> tuple[Caveat, ...]:
+        """A reset that passes every other check can still be refused for the partner's
+        GDAP roles: the dry run reads them (PartnerForbidden when they lack one), and says
+        so when it could not."""
+        try:
+            self._gdap.require_reset_role(customer_id)
+        except GdapNotChecked as unchecked:
+            logger.warning("GDAP access not checked: %s", unchecked.detail)
+            return (Caveat("gdap_not_checked", unchecked.detail),)
+        return ()
+
     def _check_target(self, attempt: _Attempt, customer_id: str, user_id: str) -> None:
         expected_upn = attempt.order.user.upn
         roles_read = None
@@ -275,6 +301,10 @@ class ResetService:
                 f"The user object ID found for {expected_upn} no longer carries that name."
             )
         attempt.learn_names(user)
+        # Beside the other users a reset here would not reach, but before the guard's
+        # switch: the UPN's confirmation read (guard off) refuses a guest too.
+        if _is_guest(user):
+            raise _guest()
         if roles_read is None:
             return
         if _synced_from_on_premises(user):
@@ -300,6 +330,30 @@ class ResetService:
                 "function does not reset privileged accounts. Use the customer's own "
                 "privileged-access process."
             )
+
+
+def _refuse_guest_by_name(user: UserRef) -> None:
+    """A guest named by its UPN needs no read: `#EXT#` says it, guard on or off."""
+    if user.upn is not None and is_guest_upn(user.upn):
+        raise _guest()
+
+
+def _is_guest(user: Mapping[str, Any]) -> bool:
+    """A guest by its UPN or by `userType`. Entra knows Member and Guest; any other
+    value present is not a member's, so it is refused as well (fail closed)."""
+    upn = user.get("userPrincipalName")
+    if isinstance(upn, str) and is_guest_upn(upn):
+        return True
+    kind = user.get("userType")
+    return kind is not None and not (isinstance(kind, str) and kind.strip().lower() == "member")
+
+
+def _guest() -> UserIsGuest:
+    return UserIsGuest(
+        "The user is a guest (B2B) of the customer's tenant: it signs in at its home "
+        "organisation, so a password set here would not take. Reset it in the guest's "
+        "home organisation."
+    )
 
 
 def _synced_from_on_premises(user: Mapping[str, Any]) -> bool:

@@ -12,6 +12,13 @@ values here, each in its own `Cache` with its own rules:
   a load (a name that does not exist, an endpoint that is down);
 - a *pinned* value (one this process produced and could not store yet) is never
   replaced by a load.
+
+What it holds is bounded: values, remembered misses and load attempts each number at
+most `max_entries` (expired ones go first, then the oldest), and expired ones are swept
+out at most `SWEEP_SECONDS` after they expire, however few keys there are. A failure it
+keeps (a remembered miss, the failure handed to the callers waiting on a load) is a copy
+with no traceback, cause or context: the original's traceback holds every frame up to
+the request that raised it (its body, a page of users) and would keep them all alive.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 DEFAULT_MAX_ENTRIES = 50_000
+# Expired values and misses are swept out at most this long after they expire.
+SWEEP_SECONDS = 60.0
 
 
 class CacheWaitTimeout(Exception):
@@ -39,7 +48,7 @@ class Found(Generic[V]):
     # True when the value came from the cache (and so may be stale by now).
     cached: bool
     # Set when a stale value is served because loading a fresh one failed (now or
-    # within the remembered-miss period).
+    # within the remembered-miss period): a frameless copy of that failure.
     load_failure: BaseException | None = None
 
 
@@ -55,7 +64,24 @@ class _Entry(Generic[V]):
 class _Flight(Generic[V]):
     done: threading.Event = field(default_factory=threading.Event)
     value: V | None = None
+    # Frameless (see `_frameless`): the waiting callers each raise a copy of it.
     error: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Miss:
+    error: BaseException  # frameless
+    until: float
+
+
+@dataclass(frozen=True)
+class Held:
+    """How many keys the cache holds something for, by kind."""
+
+    entries: int
+    misses: int
+    attempts: int
+    flights: int
 
 
 @dataclass(frozen=True)
@@ -83,13 +109,16 @@ class Cache(Generic[K, V]):
         self._miss_ttl = miss_ttl
         self._miss_types = miss_types
         self._stale_on = stale_on
-        self._max_entries = max_entries
+        self._max_entries = max(1, max_entries)
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[K, _Entry[V]] = {}
-        self._misses: dict[K, tuple[BaseException, float]] = {}
+        self._misses: dict[K, _Miss] = {}
+        # When a load of a key was last started: kept only while the key has a value
+        # (or a load under way), the only time a refresh floor can apply to it.
         self._attempted: dict[K, float] = {}
         self._flights: dict[K, _Flight[V]] = {}
+        self._next_sweep = clock() + SWEEP_SECONDS
 
     def get(
         self,
@@ -106,6 +135,7 @@ class Cache(Generic[K, V]):
         """
         now = self._clock()
         with self._lock:
+            self._sweep_if_due(now)
             entry = self._entries.get(key)
             forced = refresh_if_attempted_before is not None and (
                 now - self._attempted.get(key, float("-inf")) >= refresh_if_attempted_before
@@ -114,14 +144,16 @@ class Cache(Generic[K, V]):
                 return Found(entry.value, cached=True)
             usable = entry if entry is not None and now < entry.usable_until else None
             miss = self._misses.get(key)
-            if miss is not None and now >= miss[1]:
+            if miss is not None and now >= miss.until:
+                del self._misses[key]
                 miss = None
             if refresh_if_attempted_before is not None and not forced and usable is not None:
                 return Found(usable.value, cached=True)  # inside the floor: what we have
             if miss is not None:
+                # A copy each time: raising the kept one would give it a traceback.
                 if usable is not None:
-                    return Found(usable.value, cached=True, load_failure=miss[0])
-                raise copy.copy(miss[0])
+                    return Found(usable.value, cached=True, load_failure=_copy(miss.error))
+                raise _copy(miss.error)
             flight = self._flights.get(key)
             leader = flight is None
             if flight is None:
@@ -138,6 +170,7 @@ class Cache(Generic[K, V]):
         lifetime = self._lifetime(value)
         now = self._clock()
         with self._lock:
+            self._sweep_if_due(now)
             self._store(key, _Entry(value, now + lifetime.fresh, now + lifetime.usable, pinned))
 
     def peek(self, key: K) -> tuple[V, bool] | None:
@@ -159,7 +192,13 @@ class Cache(Generic[K, V]):
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and (only_if is None or only_if(entry.value)):
-                del self._entries[key]
+                self._forget(key)
+
+    def held(self) -> Held:
+        with self._lock:
+            return Held(
+                len(self._entries), len(self._misses), len(self._attempted), len(self._flights)
+            )
 
     def __len__(self) -> int:
         with self._lock:
@@ -171,12 +210,15 @@ class Cache(Generic[K, V]):
         try:
             value = load()
         except BaseException as error:
-            flight.error = error
-            with self._lock:
-                if isinstance(error, self._miss_types) and self._miss_ttl > 0:
-                    self._misses[key] = (error, self._clock() + self._miss_ttl)
+            kept = _frameless(error)
+            flight.error = kept if kept is not None else _Unrepeatable(type(error).__name__)
+            if kept is not None and isinstance(error, self._miss_types) and self._miss_ttl > 0:
+                with self._lock:
+                    self._remember_miss(key, kept)
             if usable is not None and isinstance(error, self._stale_on):
-                return Found(usable.value, cached=True, load_failure=error)
+                return Found(
+                    usable.value, cached=True, load_failure=kept if kept is not None else error
+                )
             raise
         else:
             flight.value = value
@@ -185,6 +227,8 @@ class Cache(Generic[K, V]):
         finally:
             with self._lock:
                 self._flights.pop(key, None)
+                if key not in self._entries:
+                    self._attempted.pop(key, None)  # no value for a floor to apply to
             flight.done.set()
 
     def _put_loaded(self, key: K, value: V) -> None:
@@ -201,16 +245,73 @@ class Cache(Generic[K, V]):
         if not flight.done.wait(max(0.0, wait)):
             raise CacheWaitTimeout
         if flight.error is not None:
-            raise copy.copy(flight.error)
+            raise _copy(flight.error)
         return Found(flight.value, cached=True)  # type: ignore[arg-type]
 
+    # --- bounds, under the lock ------------------------------------------------------
+
     def _store(self, key: K, entry: _Entry[V]) -> None:
-        """Under the lock: store, evicting expired entries, then the oldest, when full."""
+        """Store, evicting expired entries, then the oldest, when full."""
         self._entries.pop(key, None)
         if len(self._entries) >= self._max_entries:
-            now = self._clock()
-            for old in [k for k, e in self._entries.items() if e.usable_until <= now]:
-                del self._entries[old]
+            self._sweep_entries(self._clock())
             while len(self._entries) >= self._max_entries:
-                del self._entries[next(iter(self._entries))]
+                self._forget(next(iter(self._entries)))
         self._entries[key] = entry
+
+    def _remember_miss(self, key: K, error: BaseException) -> None:
+        """Remember a miss, evicting expired misses, then the oldest, when full."""
+        now = self._clock()
+        self._misses.pop(key, None)
+        if len(self._misses) >= self._max_entries:
+            self._sweep_misses(now)
+            while len(self._misses) >= self._max_entries:
+                del self._misses[next(iter(self._misses))]
+        self._misses[key] = _Miss(error, now + self._miss_ttl)
+
+    def _forget(self, key: K) -> None:
+        del self._entries[key]
+        if key not in self._flights:
+            self._attempted.pop(key, None)
+
+    def _sweep_if_due(self, now: float) -> None:
+        """Expired values and misses go, even in a cache far from full: a burst of
+        unknown names must not stay in memory after its misses expired."""
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_SECONDS
+        self._sweep_entries(now)
+        self._sweep_misses(now)
+
+    def _sweep_entries(self, now: float) -> None:
+        # A pinned value is kept whatever its age: it exists nowhere else yet.
+        for old in [k for k, e in self._entries.items() if e.usable_until <= now and not e.pinned]:
+            self._forget(old)
+
+    def _sweep_misses(self, now: float) -> None:
+        for old in [k for k, miss in self._misses.items() if miss.until <= now]:
+            del self._misses[old]
+
+
+class _Unrepeatable(Exception):
+    """Raised to the callers that waited on a load whose failure could not be copied."""
+
+
+def _frameless(error: BaseException) -> BaseException | None:
+    """A copy of `error` safe to keep: the same type, arguments and attributes, but no
+    traceback, cause or context (each holds frames, and every local of each frame).
+    None when the type cannot be rebuilt from its arguments."""
+    try:
+        return _copy(error)
+    except Exception:  # noqa: BLE001 - any type may fail to rebuild; then keep nothing
+        return None
+
+
+def _copy(error: BaseException) -> BaseException:
+    # copy.copy rebuilds the exception from its type, args and __dict__: the traceback,
+    # cause and context stay behind. Cleared as well, should a type carry them over.
+    clone = copy.copy(error)
+    clone.__traceback__ = None
+    clone.__cause__ = None
+    clone.__context__ = None
+    return clone

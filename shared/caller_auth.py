@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -58,6 +58,8 @@ class Caller:
     app_id: str | None = None
     object_id: str | None = None
     name: str | None = None
+    # The app roles of a verified token: which routes and switches it may use.
+    roles: frozenset[str] = field(default=frozenset(), repr=False)
 
     @property
     def key(self) -> str:
@@ -105,6 +107,13 @@ class CallerTokenValidator:
         )
 
     def authenticate(self, headers: Mapping[str, str]) -> Caller:
+        """The caller of a valid token holding CALLER_REQUIRED_ROLE (401, else 403)."""
+        caller = self.verify(headers)
+        require_any_role(caller, (self._required_role,))
+        return caller
+
+    def verify(self, headers: Mapping[str, str]) -> Caller:
+        """The caller of a valid token, whatever its roles (401 otherwise)."""
         # PyJWT on first use: instances that take no caller tokens never need it, and
         # answer their first request sooner without importing it.
         import jwt  # noqa: PLC0415
@@ -147,19 +156,16 @@ class CallerTokenValidator:
                 "The bearer token names no calling application (no azp or appid claim): "
                 "request an app-only or delegated access token for the API."
             )
-        caller = Caller(
+        roles = claims.get("roles")
+        return Caller(
             kind="entra-application",
             app_id=app_id,
             object_id=_text(claims.get("oid")),
             name=_text(claims.get("app_displayname")) or _text(claims.get("name")),
+            roles=frozenset(r for r in roles if isinstance(r, str))
+            if isinstance(roles, list)
+            else frozenset(),
         )
-        roles = claims.get("roles")
-        if not isinstance(roles, list) or self._required_role not in roles:
-            raise Forbidden(
-                f"The caller's token lacks the app role '{self._required_role}'. Assign it to "
-                "the calling application in the API's enterprise application."
-            )
-        return caller
 
     def _signing_key(self, kid: str) -> tuple[Any, tuple[str, ...]]:
         """The key for `kid` and the accepted issuers; an unknown kid refreshes the key
@@ -262,6 +268,16 @@ class CustomerPolicy:
             raise Forbidden(f"Caller '{caller.key}' may not reset passwords for any customer.")
         allowed = self._policy[caller.key]
         return CustomerAccess(None if "*" in allowed else allowed)
+
+
+def require_any_role(caller: Caller, roles: Sequence[str]) -> None:
+    """Forbidden unless the caller's token holds one of `roles` (names are settings, safe)."""
+    if caller.roles.isdisjoint(roles):
+        named = " or ".join(f"'{role}'" for role in roles)
+        raise Forbidden(
+            f"The caller's token lacks the app role {named}. Assign it to the calling "
+            "application in the API's enterprise application."
+        )
 
 
 def _bearer_token(value: str | None) -> str:

@@ -69,6 +69,10 @@ class UserNotCloudManaged(DomainError):
     """The user's password belongs to on-premises AD or a federated identity provider."""
 
 
+class UserIsGuest(DomainError):
+    """The user is a B2B guest: it signs in at its home organisation."""
+
+
 class AmbiguousCustomer(DomainError):
     """A domain named more than one customer."""
 

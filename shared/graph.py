@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from shared.context import current_deadline
 from shared.errors import DomainError, PartnerCredentialsInvalid, UpstreamTimeout
-from shared.json_body import json_body
+from shared.json_body import is_json_media_type, json_body
 from shared.retry import RETRYABLE_STATUSES, RetryPolicy, TryAgain, parse_retry_after, with_retries
 
 CONNECT_TIMEOUT = 3.0
@@ -114,11 +114,14 @@ class GraphClient:
 def _judge(response: requests.Response) -> bool | TryAgain:
     status = response.status_code
     if 200 <= status < 300:
-        if _answered_false(response):
+        if not _confirmed(response):
+            # Not retried: a 2xx may be the action done without saying so, and a proxy's
+            # page would answer the same again. Reported, never assumed.
             raise RevocationFailed(
                 "sessions_not_revoked",
-                "Microsoft Graph answered that the user's sessions were not revoked; the "
-                "password was reset. Revoke the sessions in the Microsoft Entra admin center.",
+                f"Microsoft Graph did not confirm the revocation (HTTP {status} without a "
+                "JSON value true); the password was reset. Check the user's sessions, or "
+                "revoke them, in the Microsoft Entra admin center.",
             )
         return True
     if status in RETRYABLE_STATUSES:
@@ -145,16 +148,17 @@ def _judge(response: requests.Response) -> bool | TryAgain:
     raise _failed(f"Microsoft Graph answered HTTP {status}")
 
 
-def _answered_false(response: requests.Response) -> bool:
-    """The action documents `{"value": true}`; only an explicit false says it did not
-    happen (an empty 200 or a 204 is the action done, an odd body is not read further)."""
-    if not response.content:
+def _confirmed(response: requests.Response) -> bool:
+    """The action documents `{"value": true}` as JSON: only that confirms it. No body, an
+    empty 204, another value, an HTML page from an egress proxy or JSON under another
+    media type does not."""
+    if not is_json_media_type(response.headers.get("Content-Type")):
         return False
     try:
         body = json_body(response)
     except ValueError:
         return False
-    return isinstance(body, dict) and body.get("value") is False
+    return isinstance(body, dict) and body.get("value") is True
 
 
 def _failed(reason: str) -> RevocationFailed:

@@ -17,3 +17,10 @@ import requests
 def json_body(response: requests.Response) -> Any:
     """The answer's JSON value; ValueError when it is none."""
     return json.loads(response.content)
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """`application/json`, any parameters and letter case allowed (Graph adds OData's)."""
+    if content_type is None:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"

@@ -31,6 +31,7 @@ from shared.errors import (
     UnsupportedMediaType,
     UpstreamError,
     UpstreamTimeout,
+    UserIsGuest,
     UserNotCloudManaged,
     UserNotFound,
 )
@@ -56,13 +57,12 @@ PROBLEMS: Mapping[type[DomainError], Problem] = {
     UserNotCloudManaged: Problem(
         409, "user_not_cloud_managed", "The user's password is not managed in the cloud"
     ),
+    UserIsGuest: Problem(409, "user_is_guest", "The user is a guest of the customer's tenant"),
     AmbiguousCustomer: Problem(
         409, "ambiguous_customer", "The domain matches more than one customer"
     ),
     PayloadTooLarge: Problem(413, "payload_too_large", "The request body is too large"),
-    UnsupportedMediaType: Problem(
-        415, "unsupported_media_type", "The request body must be JSON"
-    ),
+    UnsupportedMediaType: Problem(415, "unsupported_media_type", "The request body must be JSON"),
     Throttled: Problem(429, "throttled", "Partner Center is throttling requests"),
     InternalError: Problem(500, "internal_error", "Internal error"),
     ConfigurationError: Problem(
@@ -83,6 +83,7 @@ def problem_for(error: DomainError) -> Problem:
         if cls in PROBLEMS:
             return PROBLEMS[cls]
     return PROBLEMS[InternalError]
+
 
 PROBLEM_TYPE_BASE = "urn:partner-password-reset:problem:"
 # Whatever upstream asked for, callers get a wait they can act on.

@@ -3,14 +3,13 @@ anything they do not know (a misspelt switch must never fall back to a default).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
-# A parameter name is echoed only when it is plainly a name, never arbitrary input.
-ECHOABLE_NAME = re.compile(r"^[A-Za-z0-9_.\[\]-]{1,40}$")
+from shared.field_names import shown_field
+
 # The host's function key. The host finds it in any letter case (ASP.NET Core's query
 # collection ignores case), so `?Code=` opens the function and reaches it as well.
 HOST_KEY_PARAMETER = "code"
@@ -32,5 +31,6 @@ def query_parameters(req: func.HttpRequest) -> Mapping[str, str]:
 
 
 def shown_name(name: str) -> str:
-    """The parameter's name when it is safe to echo, else `query`."""
-    return name if ECHOABLE_NAME.fullmatch(name) else "query"
+    """The parameter's name when it is plainly a name, else `(unknown field)`: the same
+    rule as for a body's field names."""
+    return shown_field(name)

@@ -10,7 +10,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -28,6 +28,8 @@ from shared.directory_roles import ALWAYS_PROTECTED_ROLES, PRIVILEGED_ROLES
 
 _SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 _TENANT = re.compile(r"^[0-9A-Za-z.-]{1,253}$")
+# A probe floor of an hour at most: a longer one would hide a credential that broke.
+MAX_PROBE_FLOOR_SECONDS = 3600
 
 
 def _parse_bool(value: object) -> object:
@@ -131,18 +133,44 @@ class CredentialSettings(BaseModel):
         )
 
 
-class Settings(CredentialSettings):
+class CallerTokenSettings(BaseModel):
+    """Caller tokens: shared by the reset routes and the credentials health route, so each
+    validates them without the other's settings."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=False, extra="ignore")
+
+    caller_tenant_id: OptionalText = Field(None, alias="CALLER_TENANT_ID")
+    caller_audience: OptionalText = Field(None, alias="CALLER_AUDIENCE")
+    caller_required_role: str = Field(
+        "PasswordReset.Invoke", min_length=1, alias="CALLER_REQUIRED_ROLE"
+    )
+
+    @field_validator("caller_tenant_id")
+    @classmethod
+    def _caller_tenant(cls, value: str | None) -> str | None:
+        return _tenant(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _caller_auth_pair(self) -> Self:
+        if (self.caller_tenant_id is None) != (self.caller_audience is None):
+            raise ValueError(
+                "CALLER_TENANT_ID and CALLER_AUDIENCE go together: set both to require "
+                "caller tokens, or neither"
+            )
+        return self
+
+    @property
+    def caller_tokens_required(self) -> bool:
+        return self.caller_tenant_id is not None
+
+
+class Settings(CredentialSettings, CallerTokenSettings):
     """The function's whole configuration: the credentials' and the reset route's."""
 
     partner_center_base_url: str = Field(
         "https://api.partnercenter.microsoft.com", alias="PARTNER_CENTER_BASE_URL"
     )
     reset_deadline_seconds: float = Field(25.0, gt=0, le=220, alias="RESET_DEADLINE_SECONDS")
-    caller_tenant_id: OptionalText = Field(None, alias="CALLER_TENANT_ID")
-    caller_audience: OptionalText = Field(None, alias="CALLER_AUDIENCE")
-    caller_required_role: str = Field(
-        "PasswordReset.Invoke", min_length=1, alias="CALLER_REQUIRED_ROLE"
-    )
     caller_policy: dict[str, frozenset[str]] | None = Field(None, alias="CALLER_POLICY")
     protected_role_guard: EnvBool = Field(True, alias="PROTECTED_ROLE_GUARD")
     protected_role_ids: frozenset[str] = Field(
@@ -159,11 +187,6 @@ class Settings(CredentialSettings):
     @classmethod
     def _service_url(cls, value: str) -> str:
         return _url(value)
-
-    @field_validator("caller_tenant_id")
-    @classmethod
-    def _caller_tenant(cls, value: str | None) -> str | None:
-        return _tenant(value) if value is not None else None
 
     @field_validator("caller_policy", mode="before")
     @classmethod
@@ -207,19 +230,6 @@ class Settings(CredentialSettings):
         # Whatever the list says, the roles that own the tenant stay protected.
         return value | ALWAYS_PROTECTED_ROLES
 
-    @model_validator(mode="after")
-    def _caller_auth_pair(self) -> Settings:
-        if (self.caller_tenant_id is None) != (self.caller_audience is None):
-            raise ValueError(
-                "CALLER_TENANT_ID and CALLER_AUDIENCE go together: set both to require "
-                "caller tokens, or neither"
-            )
-        return self
-
-    @property
-    def caller_tokens_required(self) -> bool:
-        return self.caller_tenant_id is not None
-
 
 class HealthSettings(BaseModel):
     """Thresholds of the credentials health check (`GET /api/health/credentials` and the
@@ -255,6 +265,40 @@ class HealthSettings(BaseModel):
                 "HEALTH_APP_SECRET_CRITICAL_DAYS (days left before the app secret expires)"
             )
         return self
+
+
+class HealthRouteSettings(CallerTokenSettings):
+    """The credentials health route's own settings: who may ask, and how often a probe may
+    spend the partner's credential.
+
+    Apart from the reset route's: a bad CALLER_POLICY does not stop the check, and a bad
+    probe floor does not stop resets.
+    """
+
+    caller_operator_role: str = Field("PasswordReset.Operate", alias="CALLER_OPERATOR_ROLE")
+    health_probe_min_seconds: int = Field(
+        300, ge=0, le=MAX_PROBE_FLOOR_SECONDS, alias="HEALTH_PROBE_MIN_SECONDS"
+    )
+
+    @field_validator("caller_operator_role", mode="before")
+    @classmethod
+    def _operator_role(cls, value: object) -> object:
+        # An app role's value has no spaces; blank would be a role no token holds.
+        if isinstance(value, str) and (not value or any(c.isspace() for c in value)):
+            raise ValueError("must be an app role value (no spaces, not blank)")
+        return value
+
+    @field_validator("health_probe_min_seconds", mode="before")
+    @classmethod
+    def _probe_floor(cls, value: object) -> object:
+        # Whole seconds in plain digits: "1.5", "1e3", "inf" or other scripts' digits are
+        # slips, and a slip must not loosen the floor.
+        if isinstance(value, str):
+            text = value.strip()
+            if not (text.isascii() and text.isdigit()) or int(text) > MAX_PROBE_FLOOR_SECONDS:
+                raise ValueError(f"must be whole seconds from 0 to {MAX_PROBE_FLOOR_SECONDS}")
+            return int(text)
+        return value
 
 
 _HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})(?::[0-9]{1,5})?$")
@@ -366,10 +410,12 @@ def _is_guid(value: str) -> bool:
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(
-    field.alias
-    for model in (Settings, HealthSettings, SecretLinkSettings)
-    for field in model.model_fields.values()
-    if field.alias
+    dict.fromkeys(
+        field.alias
+        for model in (Settings, HealthSettings, HealthRouteSettings, SecretLinkSettings)
+        for field in model.model_fields.values()
+        if field.alias
+    )
 )
 
 
@@ -403,6 +449,13 @@ def load_credential_settings(environ: Mapping[str, str] | None = None) -> Creden
 def load_health_settings(environ: Mapping[str, str] | None = None) -> HealthSettings:
     """The credentials health check's thresholds."""
     return _load(HealthSettings, environ)
+
+
+def load_health_route_settings(
+    environ: Mapping[str, str] | None = None,
+) -> HealthRouteSettings:
+    """Caller tokens, the operator role and the probe floor of the credentials health route."""
+    return _load(HealthRouteSettings, environ)
 
 
 def load_secret_link_settings(environ: Mapping[str, str] | None = None) -> SecretLinkSettings:

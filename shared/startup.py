@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from shared.settings import SettingsError, load_settings
+from shared.settings import Settings, SettingsError, load_health_route_settings, load_settings
 
 logger = logging.getLogger("startup")
 
@@ -18,12 +18,22 @@ def quiet_sdk_logging() -> None:
 def report_settings_problems() -> list[str]:
     """Log each settings problem at start-up (requests then answer 500 naming them),
     and the protected roles in force, so an operator sees what the guard refuses."""
+    settings: Settings | None = None
+    problems: list[str] = []
     try:
         settings = load_settings()
     except SettingsError as exc:
-        for problem in exc.problems:
-            logger.error("App setting problem: %s", problem)
-        return exc.problems
+        problems += exc.problems
+    try:
+        load_health_route_settings()
+    except SettingsError as exc:
+        problems += exc.problems
+    # A caller-token problem breaks both routes: named once.
+    problems = list(dict.fromkeys(problems))
+    for problem in problems:
+        logger.error("App setting problem: %s", problem)
+    if settings is None:
+        return problems
     if settings.protected_role_guard:
         logger.info(
             "Protected role template IDs in force: %s",
@@ -31,4 +41,4 @@ def report_settings_problems() -> list[str]:
         )
     else:
         logger.warning("PROTECTED_ROLE_GUARD is off: privileged accounts can be reset.")
-    return []
+    return problems

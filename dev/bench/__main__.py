@@ -41,6 +41,7 @@ def run(quick: bool) -> int:
         figures.append(warm.guard_on(stack, reset, plan, 0.0))
         figures.append(cold.cold_start(stack, env, SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID, plan))
         checks.extend(load.memory(env, SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID, plan))
+        checks.extend(load.miss_memory(env, SAMPLE_USER_ID, plan))
         checks.append(load.concurrent_cold(stack, reset, plan))
         fresh_clients()
     summary(figures, checks)

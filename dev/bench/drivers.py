@@ -62,6 +62,10 @@ class RegisteredReset:
         self._body = json.dumps({"password": PASSWORD}).encode()
         self.last: func.HttpResponse | None = None
 
+    def aim(self, customer: str) -> None:
+        """Name another customer from the next call on (a domain, say)."""
+        self._route_params = {**self._route_params, "customer": customer}
+
     def __call__(self) -> bool:
         path = self._route.format(**self._route_params)
         request = self._func.HttpRequest(

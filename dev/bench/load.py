@@ -1,4 +1,5 @@
-"""Figure 4: memory over many warm resets, and a burst of concurrent cold resets."""
+"""Figure 4: memory over many warm resets, over many distinct unknown customer domains,
+and a burst of concurrent cold resets."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
 
 RSS_FLAT_KIB = 2048
 TRACED_FLAT_BYTES = 256 * 1024
+# A remembered miss holds its key and a frameless error; before, it held the request's
+# whole frame chain (tens of KiB each, the request body included).
+MISS_BYTES_EACH = 2048
+# No tenant verifies these: each one is a remembered lookup miss.
+UNKNOWN_DOMAIN = "nosuch-{:06d}.example.com"
 SECRET_SETTINGS = ("SECRET_NAME_APP_ID", "SECRET_NAME_APP_SECRET", "SECRET_NAME_REFRESH_TOKEN")
 
 Check = tuple[str, str, str, bool]
@@ -82,6 +88,42 @@ def memory(env: Mapping[str, str], customer: str, user: str, plan: Plan) -> list
     ]
 
 
+def miss_memory(env: Mapping[str, str], user: str, plan: Plan) -> list[Check]:
+    points = plan.miss_checkpoints
+    heading(f"4c. Memory over {points[-1]:,} distinct unknown customer domains (child processes)")
+    runs = {
+        mode: _memory_child(f"misses-{mode}", env, UNKNOWN_DOMAIN.format(0), user, points)
+        for mode in ("rss", "traced")
+    }
+    for mode, readings in runs.items():
+        for p in readings:
+            print(f"  {mode:>6} after {p['resets']:>6,}: {json.dumps(p)}")
+    names = points[-1] - points[0]
+    rss, traced = runs["rss"], runs["traced"]
+    rss_growth = rss[-1]["rss_kib"] - rss[0]["rss_kib"]
+    each = (traced[-1]["traced"] - traced[0]["traced"]) / names
+    print(
+        f"  {points[0]:,} -> {points[-1]:,} names: RSS {rss[0]['rss_kib'] / 1024:.1f} -> "
+        f"{rss[-1]['rss_kib'] / 1024:.1f} MiB, tracemalloc {traced[0]['traced'] / 2**20:.1f} "
+        f"-> {traced[-1]['traced'] / 2**20:.1f} MiB (peak {traced[-1]['peak'] / 2**20:.1f} MiB)"
+    )
+    failures = rss[-1]["failures"] + traced[-1]["failures"]
+    return [
+        (
+            f"memory: RSS growth, {points[0]:,} -> {points[-1]:,} unknown names",
+            f"{rss_growth / 1024:+.1f} MiB",
+            "shown",
+            not failures,
+        ),
+        (
+            "memory: tracemalloc growth per unknown name",
+            f"{each / 1024:.2f} KiB",
+            f"<= {MISS_BYTES_EACH / 1024:.0f} KiB",
+            each <= MISS_BYTES_EACH and not failures,
+        ),
+    ]
+
+
 def _memory_child(
     mode: str, env: Mapping[str, str], customer: str, user: str, points: tuple[int, ...]
 ) -> list[dict[str, Any]]:
@@ -103,30 +145,51 @@ def _memory_child(
 def memory_child(mode: str, customer: str, user: str, points: list[int]) -> None:
     """In a child python: warm resets, one JSON line per checkpoint.
 
-    "rss" runs untraced, so RSS is the function's own; "traced" runs under tracemalloc.
+    "rss" runs untraced, so RSS is the function's own; "traced" runs under tracemalloc;
+    "misses-" before either: every reset names a customer domain no tenant verified
+    (404 customer_not_found), a new one each time.
     """
-    if mode == "traced":
+    misses = mode.startswith("misses-")
+    if mode.endswith("traced"):
         tracemalloc.start(1)
     logging.disable(logging.WARNING)
     import function_app
 
     reset = RegisteredReset(function_app.app, customer, user)
-    reset()  # cold
+    if not misses:
+        reset()  # cold
     done = failures = 0
     for target in points:
         while done < target:
-            failures += not reset()
             done += 1
+            if misses:
+                reset.aim(UNKNOWN_DOMAIN.format(done))
+                reset()
+                failures += reset.last is None or reset.last.status_code != 404
+            else:
+                failures += not reset()
         gc.collect()
+        traced, peak = tracemalloc.get_traced_memory()
         reading = {
             "resets": done,
             "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            "traced": tracemalloc.get_traced_memory()[0] if mode == "traced" else 0,
+            "rss_kib": _current_rss_kib(),
+            "traced": traced,
+            "peak": peak,
             "threads": threading.active_count(),
             "fds": len(os.listdir("/proc/self/fd")) if Path("/proc/self/fd").exists() else -1,
             "failures": failures,
         }
         print(json.dumps(reading), flush=True)
+
+
+def _current_rss_kib() -> int:
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    line = next((x for x in status.splitlines() if x.startswith("VmRSS:")), "VmRSS: -1 kB")
+    return int(line.split()[1])
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ ID_TOKEN_LIFETIME_S = 3600
 
 _USER_SCOPE = f"{PARTNER_CENTER_AUDIENCE}/user_impersonation"
 _OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
+_GRAPH_GDAP_READ = "DelegatedAdminRelationship.Read.All"
 # RFC 7636 section 4.1: 43 to 128 unreserved characters.
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -162,7 +163,7 @@ class AuthorizationCodes:
                 )
             )
         state = query.get("state")
-        failure = self._check_authorize_query(query)
+        failure = self._check_authorize_query(query, identity.graph_audience)
         if failure is not None:
             return _redirect(redirect_uri, _error_params(failure), state)
         with self._lock:
@@ -193,7 +194,7 @@ class AuthorizationCodes:
         return _redirect(redirect_uri, params, state)
 
     @staticmethod
-    def _check_authorize_query(query: dict[str, str]) -> AadstsError | None:
+    def _check_authorize_query(query: dict[str, str], graph: str) -> AadstsError | None:
         if query.get("response_type") != "code":
             return AadstsError(
                 "unsupported_response_type",
@@ -203,7 +204,10 @@ class AuthorizationCodes:
         scopes = query.get("scope", "").split()
         if not scopes:
             return aad.missing_parameter("scope")
-        if [s for s in scopes if s not in _OIDC_SCOPES] != [_USER_SCOPE]:
+        # A sign-in may ask consent for several resources: Graph's GDAP read beside
+        # Partner Center (the code grant then names one of them).
+        gdap_read = f"{graph.rstrip('/')}/{_GRAPH_GDAP_READ}"
+        if [s for s in scopes if s not in _OIDC_SCOPES and s != gdap_read] != [_USER_SCOPE]:
             return AadstsError(
                 "invalid_scope", 70011, f"The scope {' '.join(scopes)} is not valid."
             )

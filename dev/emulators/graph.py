@@ -1,9 +1,12 @@
-"""Microsoft Graph emulator: just what session revocation needs.
+"""Microsoft Graph emulator: just what session revocation and the dry run's GDAP check need.
 
 `POST /v1.0/users/{id | userPrincipalName}/revokeSignInSessions` with a Graph token the
 identity emulator issued in a customer tenant. Users are looked up in that tenant through
 a `Directory` (the stack answers from Partner Center's customers, so a user added there
 exists in Graph too); a token that names no tenant is refused like a forged one.
+
+`GET /v1.0/tenantRelationships/delegatedAdminRelationships[/{id}/accessAssignments]` with a
+Graph token issued in the partner tenant: the partner's GDAP relationships (see gdap.py).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from dev.emulators.base import EmulatorServer
+from dev.emulators.gdap import Customers, GdapRelationships, Relationship
 from dev.emulators.ledger import TokenLedger
 from dev.emulators.messages import RecordedRequest, Response, json_response
 from dev.emulators.routing import Router
@@ -58,16 +63,30 @@ def graph_error(code: str, message: str, *, client_request_id: str = "") -> dict
 
 
 class GraphEmulator(EmulatorServer):
-    def __init__(self, ledger: TokenLedger, directory: Directory = _no_users) -> None:
+    def __init__(
+        self,
+        ledger: TokenLedger,
+        directory: Directory = _no_users,
+        gdap_customers: Customers = tuple,
+    ) -> None:
         super().__init__()
         self.ledger = ledger
         self.directory = directory
+        # Only a token issued in this tenant may list the partner's GDAP relationships.
+        self.partner_tenant_id = ""
+        self.gdap = GdapRelationships(gdap_customers)
         self._state = threading.Lock()
         self._revocations: list[Revocation] = []
         self._forbidden_users: set[str] = set()
         self._forbidden_tenants: set[str] = set()
+        self._gdap_read_refused = False
         self._router = Router(ignore_case=True)
         self._router.add("POST", r"/v1\.0/users/(?P<user>[^/]+)/revokeSignInSessions", self._revoke)
+        relationships = r"/v1\.0/tenantRelationships/delegatedAdminRelationships"
+        self._router.add("GET", relationships, self._list_relationships)
+        self._router.add(
+            "GET", relationships + r"/(?P<id>[^/]+)/accessAssignments", self._list_assignments
+        )
 
     # -- state -----------------------------------------------------------------
 
@@ -76,6 +95,8 @@ class GraphEmulator(EmulatorServer):
             self._revocations.clear()
             self._forbidden_users.clear()
             self._forbidden_tenants.clear()
+            self._gdap_read_refused = False
+        self.gdap.reset()
         self.latency = 0.0
 
     @property
@@ -94,6 +115,16 @@ class GraphEmulator(EmulatorServer):
         there, or the partner lacks the GDAP role)."""
         with self._state:
             self._forbidden_tenants.add(tenant_id.lower())
+
+    def set_gdap(self, tenant_id: str, relationships: list[Relationship]) -> None:
+        """The partner's GDAP relationships with this customer ([]: none at all)."""
+        self.gdap.set(tenant_id, relationships)
+
+    def refuse_gdap_read(self) -> None:
+        """Listing GDAP relationships answers 403, as Graph does when the token lacks
+        DelegatedAdminRelationship.Read.All (or the partner user may not read them)."""
+        with self._state:
+            self._gdap_read_refused = True
 
     def issue_token(self, tenant_id: str, lifetime_s: float = 600) -> str:
         """A Graph access token for `tenant_id`, as if the identity emulator issued it."""
@@ -150,6 +181,69 @@ class GraphEmulator(EmulatorServer):
         return json_response(
             200,
             {"@odata.context": f"{self.url}/v1.0/$metadata#Edm.Boolean", "value": True},
+            content_type="application/json;odata.metadata=minimal;odata.streaming=true;"
+            "IEEE754Compatible=false;charset=utf-8",
+        )
+
+    def _list_relationships(self, request: RecordedRequest, match: re.Match[str]) -> Response:
+        del match
+        refused = self._gdap_refusal(request)
+        if refused is not None:
+            return refused
+        selected = self.gdap.matching(request.query.get("$filter"))
+        if selected is None:
+            return self._error(request, 400, "BadRequest", "Invalid filter clause.")
+        items = [r.to_json() for r in selected]
+        return self._collection(request, items, "delegatedAdminRelationships", "relationships")
+
+    def _list_assignments(self, request: RecordedRequest, match: re.Match[str]) -> Response:
+        refused = self._gdap_refusal(request)
+        if refused is not None:
+            return refused
+        relationship = self.gdap.find(match["id"])
+        if relationship is None:
+            return self._error(
+                request, 404, "Request_ResourceNotFound", "The relationship was not found."
+            )
+        items = [a.to_json() for a in relationship.assignments]
+        context = f"delegatedAdminRelationships('{relationship.id}')/accessAssignments"
+        return self._collection(request, items, context, relationship.id)
+
+    def _gdap_refusal(self, request: RecordedRequest) -> Response | None:
+        token = request.bearer_token()
+        tenant = self.ledger.tenant_of(token) if token else None
+        if tenant is None or not self.ledger.is_valid(token, self.url):
+            return self._error(
+                request,
+                401,
+                "InvalidAuthenticationToken",
+                "Access token validation failure.",
+                {"WWW-Authenticate": _WWW_AUTHENTICATE},
+            )
+        with self._state:
+            refused = self._gdap_read_refused
+        if refused or tenant.lower() != self.partner_tenant_id.lower():
+            return self._denied(request)
+        return None
+
+    def _collection(
+        self, request: RecordedRequest, items: list[dict[str, Any]], context: str, key: str
+    ) -> Response:
+        page = self.gdap.page(items, key, request.query.get("$skiptoken"))
+        if page is None:
+            return self._error(request, 400, "BadRequest", "The skip token is not valid.")
+        values, next_token = page
+        body: dict[str, Any] = {
+            "@odata.context": f"{self.url}/v1.0/$metadata#tenantRelationships/{context}",
+            "value": values,
+        }
+        if next_token is not None:
+            query = {k: v for k, v in request.query.items() if k != "$skiptoken"}
+            query["$skiptoken"] = next_token
+            body["@odata.nextLink"] = f"{self.url}{request.path}?{urlencode(query)}"
+        return json_response(
+            200,
+            body,
             content_type="application/json;odata.metadata=minimal;odata.streaming=true;"
             "IEEE754Compatible=false;charset=utf-8",
         )

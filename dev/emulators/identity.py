@@ -556,4 +556,5 @@ def _unknown_tenant(name: str) -> AadstsError:
 
 def _graph_scope(audience: str) -> str:
     base = audience.rstrip("/")
-    return f"{base}/User.RevokeSessions.All {base}/User.Read"
+    permissions = ("User.RevokeSessions.All", "DelegatedAdminRelationship.Read.All", "User.Read")
+    return " ".join(f"{base}/{permission}" for permission in permissions)

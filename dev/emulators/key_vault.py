@@ -52,6 +52,8 @@ class KeyVaultEmulator(EmulatorServer):
         self.authority = authority
         self.tenant_id = tenant_id
         self.read_only = False
+        # The caller holds no Key Vault role: reads and writes alike are refused.
+        self.no_role = False
         self._state = threading.Lock()
         self._secrets: dict[str, list[SecretVersion]] = {}
         self._reads: Counter[str] = Counter()
@@ -67,6 +69,7 @@ class KeyVaultEmulator(EmulatorServer):
             self._reads.clear()
             self._writes.clear()
         self.read_only = False
+        self.no_role = False
         self.latency = 0.0
 
     # -- state -----------------------------------------------------------------
@@ -151,6 +154,15 @@ class KeyVaultEmulator(EmulatorServer):
             return self._challenge(token)
         if "api-version" not in request.query:
             return _kv_error(400, "BadParameter", "The 'api-version' query parameter is missing.")
+        if self.no_role:
+            action = "setSecret/action" if request.method == "PUT" else "getSecret/action"
+            return _kv_error(
+                403,
+                "Forbidden",
+                "Caller is not authorized to perform action on resource.\r\n"
+                f"Action: 'Microsoft.KeyVault/vaults/secrets/{action}'",
+                innererror={"code": "ForbiddenByRbac"},
+            )
         response = self._router.dispatch(request)
         if response is None:
             return _kv_error(

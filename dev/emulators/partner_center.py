@@ -112,6 +112,7 @@ class PartnerCenterEmulator(EmulatorServer):
         usage_location: str = "US",
         user_domain_type: str = "managed",
         last_directory_sync_time: str | None = None,
+        user_type: str | None = None,
         roles: list[tuple[str, str]] | None = None,
         password: str | None = None,
     ) -> User:
@@ -124,6 +125,7 @@ class PartnerCenterEmulator(EmulatorServer):
             usage_location=usage_location,
             user_domain_type=user_domain_type,
             last_directory_sync_time=last_directory_sync_time,
+            user_type=user_type,
             roles=list(roles or []),
             password=password,
         )

@@ -20,6 +20,8 @@ class User:
     usage_location: str = "US"
     user_domain_type: str = "managed"
     last_directory_sync_time: str | None = None
+    # Graph's Member or Guest; rendered only when set (Partner Center does not document it).
+    user_type: str | None = None
     roles: list[tuple[str, str]] = field(default_factory=list)
     password: str | None = field(default=None, repr=False)
     force_change_password: bool = False
@@ -65,6 +67,7 @@ def user_json(customer: Customer, user: User, *, echo_password: str | None) -> d
         {
             "lastDirectorySyncTime": user.last_directory_sync_time,
             "userDomainType": user.user_domain_type,
+            **({"userType": user.user_type} if user.user_type is not None else {}),
             "state": "active",
             "softDeletionTime": None,
             "links": {

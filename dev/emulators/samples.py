@@ -102,6 +102,7 @@ def add_sample_customers(partner_center: PartnerCenterEmulator) -> None:
         first_name="Guest",
         last_name="Fabrikam",
         display_name="Guest (Fabrikam)",
+        user_type="Guest",
     )
     partner_center.add_customer(
         NO_GDAP_CUSTOMER_ID, "Fabrikam", NO_GDAP_CUSTOMER_DOMAIN, gdap=False

@@ -62,7 +62,7 @@ class EmulatorStack:
         self.managed_identity = ManagedIdentityEmulator(self.ledger)
         self.key_vault = KeyVaultEmulator(self.ledger, self.ca)
         self.partner_center = PartnerCenterEmulator(self.ledger)
-        self.graph = GraphEmulator(self.ledger, self._graph_user)
+        self.graph = GraphEmulator(self.ledger, self._graph_user, self._gdap_customers)
 
     @property
     def servers(self) -> tuple[EmulatorServer, ...]:
@@ -111,9 +111,15 @@ class EmulatorStack:
         # and Graph's directory is Partner Center's: one set of tenants and users.
         self.identity.graph_audience = self.graph.url
         self.identity.customer_tenants = self._customer_tenants
+        # The partner's GDAP relationships are read in its own tenant.
+        self.graph.partner_tenant_id = self.identity.partner_tenant_id
 
     def _customer_tenants(self) -> list[str]:
         return [customer.id for customer in self.partner_center.customers()]
+
+    def _gdap_customers(self) -> list[tuple[str, str]]:
+        """Customers with GDAP on in Partner Center: Graph lists a relationship for each."""
+        return [(c.id, c.company_name) for c in self.partner_center.customers() if c.gdap]
 
     def _graph_user(self, tenant_id: str, user: str) -> str | None:
         """The object ID of the user `user` (object ID or UPN) in Partner Center's customer."""

@@ -94,6 +94,9 @@ param callerAudience string
 @description('CALLER_REQUIRED_ROLE')
 param callerRequiredRole string
 
+@description('CALLER_OPERATOR_ROLE')
+param callerOperatorRole string
+
 @description('CALLER_POLICY as an object; empty leaves the setting out (every caller, every customer).')
 param callerPolicy object
 
@@ -120,6 +123,9 @@ param healthAppSecretWarningDays int
 
 @description('HEALTH_APP_SECRET_CRITICAL_DAYS')
 param healthAppSecretCriticalDays int
+
+@description('HEALTH_PROBE_MIN_SECONDS')
+param healthProbeMinSeconds int
 
 @description('SECRET_LINK_TTL_MINUTES')
 param secretLinkTtlMinutes int
@@ -255,6 +261,10 @@ var baseAppSettings = [
     value: callerRequiredRole
   }
   {
+    name: 'CALLER_OPERATOR_ROLE'
+    value: callerOperatorRole
+  }
+  {
     name: 'PROTECTED_ROLE_GUARD'
     value: protectedRoleGuard ? 'true' : 'false'
   }
@@ -281,6 +291,10 @@ var baseAppSettings = [
   {
     name: 'HEALTH_APP_SECRET_CRITICAL_DAYS'
     value: string(healthAppSecretCriticalDays)
+  }
+  {
+    name: 'HEALTH_PROBE_MIN_SECONDS'
+    value: string(healthProbeMinSeconds)
   }
   {
     name: 'SECRET_LINK_TTL_MINUTES'

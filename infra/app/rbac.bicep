@@ -21,6 +21,9 @@ param operatorPrincipalId string = ''
 ])
 param operatorPrincipalType string = 'User'
 
+@description('Whether operatorPrincipalId gets Key Vault Secrets Officer on the whole vault; false grants nothing and removes nothing.')
+param grantOperatorSecretsOfficer bool = true
+
 param storageAccountName string
 param keyVaultName string
 param applicationInsightsName string
@@ -80,7 +83,8 @@ resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
 }
 
 // The operator loads the three secrets after `azd up` (python3 -m ops secrets, ops consent).
-resource operatorSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+// The role can read the refresh token, so it is standing only while the switch is on.
+resource operatorSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantOperatorSecretsOfficer && !empty(operatorPrincipalId)) {
   name: guid(vault.id, operatorPrincipalId, roles.keyVaultSecretsOfficer)
   scope: vault
   properties: {

@@ -188,7 +188,7 @@ def existing_secret_names(runner: Runner, vault_id: str) -> list[str]:
 
 
 def identity_assignments(runner: Runner, vault_id: str, principal_id: str) -> list[Assignment]:
-    """The identity's role assignments at, above and below the vault (Key Vault roles kept)."""
+    """A principal's role assignments at, above and below the vault (Key Vault roles kept)."""
     query = quote(f"principalId eq '{principal_id}'", safe="'")
     items = az_rest_get_all(
         runner,
@@ -267,6 +267,42 @@ def report(plan: Plan, vault_id: str, *, dry_run: bool, vnet_enabled: bool) -> N
         say("postprovision: role assignments can take up to 10 minutes to apply.")
 
 
+def standing_deployer_role(runner: Runner, vault_id: str, deployer: str) -> list[Assignment]:
+    """The deployer's Key Vault Secrets Officer on the whole vault (what the templates grant)."""
+    return [
+        a
+        for a in identity_assignments(runner, vault_id, deployer)
+        if a.role == KEY_VAULT_SECRETS_OFFICER and same_scope(a.scope, vault_id)
+    ]
+
+
+def report_deployer(
+    plan: Plan, *, grant_deployer: bool, deployer: str, standing: Sequence[Assignment]
+) -> None:
+    """The deployer's own vault role: it can read the refresh token, so it should not stay."""
+    if grant_deployer and deployer and not plan.missing:
+        say(
+            "postprovision: note: the deploying account keeps Key Vault Secrets Officer on the "
+            "whole vault, which can read the refresh token. With the secrets loaded, turn it "
+            "off: azd env set GRANT_DEPLOYER_SECRETS_OFFICER false, azd provision, then remove "
+            "the assignment (infra/README.md, Operator access to the vault)."
+        )
+    if not grant_deployer and plan.missing:
+        say(
+            "postprovision: loading them needs Key Vault Secrets Officer on the vault, which "
+            "GRANT_DEPLOYER_SECRETS_OFFICER=false no longer grants standing: get it just in "
+            "time (a PIM activation, or a temporary az role assignment create scoped to the "
+            "vault), as infra/README.md shows (Operator access to the vault)."
+        )
+    for assignment in standing:
+        say(
+            f"postprovision: warning: the deploying account {deployer} still holds Key Vault "
+            "Secrets Officer on the whole vault (GRANT_DEPLOYER_SECRETS_OFFICER=false removes "
+            "nothing), so it can read the refresh token. Unless it is a PIM activation, which "
+            f"ends by itself, remove it once done: az role assignment delete --ids {assignment.id}"
+        )
+
+
 def main(
     argv: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -288,6 +324,13 @@ def main(
     }
     rotate = env.get("ROTATE_REFRESH_TOKEN", "true").strip().lower() not in {"false", "0", "no"}
     vnet_enabled = env.get("VNET_ENABLED", "false").strip().lower() in {"true", "1", "yes"}
+    # Unset means the template default: the standing grant is on.
+    grant_deployer = env.get("GRANT_DEPLOYER_SECRETS_OFFICER", "true").strip().lower() not in {
+        "false",
+        "0",
+        "no",
+    }
+    deployer = env.get("DEPLOYER_PRINCIPAL_ID", "").strip()
     try:
         desired = desired_grants(
             vault_id,
@@ -303,6 +346,12 @@ def main(
             assignments=identity_assignments(runner, vault_id, principal_id),
         )
         report(plan, vault_id, dry_run=args.dry_run, vnet_enabled=vnet_enabled)
+        standing = (
+            standing_deployer_role(runner, vault_id, deployer)
+            if deployer and not grant_deployer
+            else []
+        )
+        report_deployer(plan, grant_deployer=grant_deployer, deployer=deployer, standing=standing)
         if not args.dry_run:
             apply(runner, plan, principal_id, subscription)
     except (CommandError, ValueError) as exc:

@@ -14,6 +14,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
+from dev.emulators.messages import RecordedRequest
 from dev.localhost import LocalFunctionsHost, index_http_functions
 
 KEY = "test-function-key"
@@ -185,3 +186,14 @@ def test_a_function_that_raises_is_a_bare_500(host: LocalFunctionsHost) -> None:
 def test_requests_are_not_kept(host: LocalFunctionsHost) -> None:
     call(host, "/api/items/1")
     assert host.requests == []
+
+
+def test_the_request_line_is_logged_as_one_printable_line() -> None:
+    """The method and path are the caller's: quoted, so a control character in them (an
+    escape sequence, a NEL) cannot forge or repaint the console's lines."""
+    lines: list[str] = []
+    host = LocalFunctionsHost(index_http_functions(tiny_app()), KEY, log=lines.append)
+    host.handle(RecordedRequest("GET\x1b[2K", "/api/x\x85INFO forged\u2028", {}, {}, b""))
+    [line] = lines
+    assert line.isprintable()
+    assert line == 'local-host: "GET\\u001b[2K" "/api/x\\u0085INFO forged\\u2028" -> 404'

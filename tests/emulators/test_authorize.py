@@ -242,6 +242,28 @@ def test_bad_sign_in_requests_redirect_with_the_error(
     assert params["state"] == "state-123"
 
 
+def test_a_sign_in_may_ask_consent_for_graphs_gdap_read_beside_partner_center(
+    emulators: EmulatorStack, verifier: str
+) -> None:
+    gdap_read = f"{emulators.graph.url}/DelegatedAdminRelationship.Read.All"
+
+    params = _callback(_authorize(emulators, verifier, scope=f"{SCOPE} {gdap_read}"))
+    tokens = _redeem(emulators, params["code"], verifier, scope=SCOPE)
+
+    assert "code" in params
+    assert tokens.status_code == 200
+
+
+def test_any_other_graph_permission_at_sign_in_is_invalid_scope(
+    emulators: EmulatorStack, verifier: str
+) -> None:
+    other = f"{emulators.graph.url}/Directory.ReadWrite.All"
+
+    params = _callback(_authorize(emulators, verifier, scope=f"{SCOPE} {other}"))
+
+    assert params["error"] == "invalid_scope"
+
+
 def test_reset_forgets_codes_and_sign_in_choices(emulators: EmulatorStack, verifier: str) -> None:
     authorization = emulators.identity.authorization
     authorization.sign_in("someone@else.example", mfa=False)

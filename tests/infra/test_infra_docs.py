@@ -115,3 +115,24 @@ def test_every_parameter_and_its_azd_value_is_documented() -> None:
         assert f"`{name}`" in text, f"parameter {name} is not in infra/README.md"
         assert f"`{azd_variable(value)}`" in text, f"{azd_variable(value)} is not documented"
     assert set(parameters_file()) == set(parse(MAIN)["parameters"])
+
+
+def _operator_access() -> str:
+    return _section(_readme(), "## Operator access to the vault")
+
+
+def test_the_readme_says_how_to_turn_the_deployers_standing_role_off() -> None:
+    text = _operator_access()
+    assert "azd env set GRANT_DEPLOYER_SECRETS_OFFICER false" in text
+    assert "azd provision" in text
+    # A condition turned false in Bicep deletes nothing: the assignment stays until removed.
+    assert "az role assignment delete" in text
+    assert "does not remove" in text
+
+
+def test_the_readme_says_how_to_grant_the_role_just_in_time() -> None:
+    text = _operator_access()
+    assert "just in time" in text
+    assert "Privileged Identity Management" in text and "eligible" in text
+    assert 'az role assignment create --role "Key Vault Secrets Officer"' in text
+    assert '--scope "$(azd env get-value AZURE_KEY_VAULT_ID)"' in text

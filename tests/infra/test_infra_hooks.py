@@ -23,6 +23,7 @@ VAULT = (
     "/providers/Microsoft.KeyVault/vaults/kv-abcdefghijklm"
 )
 PRINCIPAL = "11111111-2222-3333-4444-555555555555"
+DEPLOYER = "99999999-8888-7777-6666-555555555555"
 APP_ID, APP_SECRET, REFRESH = (
     "partner-center-app-id",
     "partner-center-app-secret",
@@ -181,20 +182,13 @@ class FakeAz:
         secrets: Sequence[str] = (),
         held: Sequence[tuple[str, str]] = (),
         fail: bool = False,
+        deployer_held: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.secrets = list(secrets)
-        self.held = [
-            {
-                "id": f"{where}/providers/Microsoft.Authorization/roleAssignments/{i:08d}",
-                "properties": {
-                    "scope": where,
-                    "principalId": PRINCIPAL,
-                    "roleDefinitionId": f"/subscriptions/{SUBSCRIPTION}/providers/"
-                    f"Microsoft.Authorization/roleDefinitions/{role}",
-                },
-            }
-            for i, (where, role) in enumerate(held)
-        ]
+        self.held = {
+            PRINCIPAL: self._assignments(PRINCIPAL, held, first=0),
+            DEPLOYER: self._assignments(DEPLOYER, deployer_held, first=100),
+        }
         self.fail = fail
         self.calls: list[list[str]] = []
 
@@ -212,12 +206,29 @@ class FakeAz:
                 # Resource Manager lists names and attributes; the value is never in it.
                 return json.dumps({"value": [{"name": s, "properties": {}} for s in self.secrets]})
             if "/providers/Microsoft.Authorization/roleAssignments?" in url:
-                assert f"principalId%20eq%20'{PRINCIPAL}'" in url
-                return json.dumps({"value": self.held})
+                [principal] = [p for p in self.held if f"principalId%20eq%20'{p}'" in url]
+                return json.dumps({"value": self.held[principal]})
         if argv[1:4] in (["role", "assignment", "create"], ["role", "assignment", "delete"]):
             assert argv[argv.index("--subscription") + 1] == SUBSCRIPTION
             return "{}"
         raise AssertionError(f"unexpected command {argv}")
+
+    @staticmethod
+    def _assignments(
+        principal: str, held: Sequence[tuple[str, str]], *, first: int
+    ) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": f"{where}/providers/Microsoft.Authorization/roleAssignments/{i:08d}",
+                "properties": {
+                    "scope": where,
+                    "principalId": principal,
+                    "roleDefinitionId": f"/subscriptions/{SUBSCRIPTION}/providers/"
+                    f"Microsoft.Authorization/roleDefinitions/{role}",
+                },
+            }
+            for i, (where, role) in enumerate(held, start=first)
+        ]
 
     def writes(self) -> list[list[str]]:
         return [c for c in self.calls if c[1:3] == ["role", "assignment"]]
@@ -282,6 +293,41 @@ def test_it_removes_the_vault_wide_role_after_granting() -> None:
     assert kinds == ["create", "create", "create", "delete"], "create first, then remove"
     delete = az.writes()[-1]
     assert delete[delete.index("--ids") + 1].startswith(f"{VAULT}/providers/")
+
+
+def test_without_the_standing_role_loading_is_sent_to_the_just_in_time_grant(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = {**ENV, "GRANT_DEPLOYER_SECRETS_OFFICER": "false", "DEPLOYER_PRINCIPAL_ID": DEPLOYER}
+    assert hook.main([], env, FakeAz()) == 0
+    out = capsys.readouterr().out
+    assert "needs Key Vault Secrets Officer on the vault" in out
+    assert "just in time" in out and "infra/README.md" in out
+
+
+def test_a_standing_role_left_after_turning_it_off_is_named_with_its_removal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Bicep does not delete an assignment whose condition turned false.
+    az = FakeAz(
+        secrets=[APP_ID, APP_SECRET, REFRESH], deployer_held=[(VAULT, KEY_VAULT_SECRETS_OFFICER)]
+    )
+    env = {**ENV, "GRANT_DEPLOYER_SECRETS_OFFICER": "false", "DEPLOYER_PRINCIPAL_ID": DEPLOYER}
+    assert hook.main([], env, az) == 0
+    out = capsys.readouterr().out
+    standing = f"{VAULT}/providers/Microsoft.Authorization/roleAssignments/00000100"
+    assert "still holds Key Vault Secrets Officer on the whole vault" in out
+    assert f"az role assignment delete --ids {standing}" in out
+    assert [c for c in az.writes() if c[3] == "delete"] == [], "the operator removes it"
+
+
+def test_with_the_secrets_loaded_the_standing_role_is_pointed_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = {**ENV, "DEPLOYER_PRINCIPAL_ID": DEPLOYER}  # the switch unset: on, as in Bicep
+    assert hook.main([], env, FakeAz(secrets=[APP_ID, APP_SECRET, REFRESH])) == 0
+    out = capsys.readouterr().out
+    assert "azd env set GRANT_DEPLOYER_SECRETS_OFFICER false" in out
 
 
 def test_rotation_off_from_the_azd_environment() -> None:

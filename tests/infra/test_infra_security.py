@@ -14,6 +14,7 @@ from infra_bicep import (
     INFRA,
     MAIN,
     accessor_path,
+    azd_variable,
     bicep_files,
     condition,
     decorator,
@@ -22,6 +23,7 @@ from infra_bicep import (
     module_params,
     only_resource,
     operator,
+    parameters_file,
     parse,
     resource_body,
     resources_of_type,
@@ -285,13 +287,37 @@ def test_the_app_identity_holds_no_role_on_the_whole_vault() -> None:
     assert "rotateRefreshToken" not in module_params("rbac")
 
 
-def test_operator_grant_is_skipped_without_a_principal() -> None:
+def _operator_grant_condition() -> Any:
     _, _, assignment = next(
         r for r in resources_of_type(ROLE_ASSIGNMENT) if r[1] == "operatorSecretsOfficer"
     )
-    negation = operator(condition(assignment), "not")
+    both = operator(condition(assignment), "and")
+    assert both is not None, "the operator's grant needs the switch and a principal"
+    return both
+
+
+def test_operator_grant_is_skipped_without_a_principal() -> None:
+    negation = operator(_operator_grant_condition()["operand_2"], "not")
     assert negation is not None
     assert function(negation["bool_value"], "empty") == {"item_to_test": "operatorPrincipalId"}
+
+
+def test_the_deployers_vault_wide_secrets_officer_is_an_azd_parameter_on_by_default() -> None:
+    # It can read the App+User refresh token: on for the first deploy, to load the secrets,
+    # then off (infra/README.md), with the role granted just in time when needed.
+    parameter = parse(MAIN)["parameters"]["grantDeployerSecretsOfficer"]
+    assert parameter["type"] == "bool"
+    assert parameter["default"] is True
+    assert azd_variable(parameters_file()["grantDeployerSecretsOfficer"]) == (
+        "GRANT_DEPLOYER_SECRETS_OFFICER"
+    )
+
+
+def test_the_deployers_grant_is_conditional_on_that_parameter() -> None:
+    assert _operator_grant_condition()["operand_1"] == "grantOperatorSecretsOfficer"
+    rbac = parse(module_file("rbac"))["parameters"]["grantOperatorSecretsOfficer"]
+    assert (rbac["type"], rbac["default"]) == ("bool", True)
+    assert module_params("rbac")["grantOperatorSecretsOfficer"] == "grantDeployerSecretsOfficer"
 
 
 def test_role_scopes_are_the_deployed_resources() -> None:

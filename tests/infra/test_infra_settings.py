@@ -74,6 +74,7 @@ OPERATOR_SETTINGS: dict[str, tuple[str, object]] = {
     "CALLER_TENANT_ID": ("callerTenantId", ""),
     "CALLER_AUDIENCE": ("callerAudience", ""),
     "CALLER_REQUIRED_ROLE": ("callerRequiredRole", "PasswordReset.Invoke"),
+    "CALLER_OPERATOR_ROLE": ("callerOperatorRole", "PasswordReset.Operate"),
     "CALLER_POLICY": ("callerPolicy", {}),
     "PROTECTED_ROLE_GUARD": ("protectedRoleGuard", True),
     "PROTECTED_ROLE_IDS": ("protectedRoleIds", ""),
@@ -87,6 +88,8 @@ OPERATOR_SETTINGS: dict[str, tuple[str, object]] = {
     "HEALTH_REFRESH_TOKEN_CRITICAL_DAYS": ("healthRefreshTokenCriticalDays", 80),
     "HEALTH_APP_SECRET_WARNING_DAYS": ("healthAppSecretWarningDays", 30),
     "HEALTH_APP_SECRET_CRITICAL_DAYS": ("healthAppSecretCriticalDays", 7),
+    # How often a ?probe=true may really exchange the refresh token, per instance.
+    "HEALTH_PROBE_MIN_SECONDS": ("healthProbeMinSeconds", 300),
     # Not in the contract's table, but read by the app (credentials/rotation.py).
     "REFRESH_TOKEN_ROTATION_SCHEDULE": ("refreshTokenRotationSchedule", "0 0 3 * * 1"),
     # The Python worker's own setting.
@@ -128,6 +131,8 @@ CONTRACT_SETTINGS = {
     "PARTNER_CENTER_RESOURCE",
     "PARTNER_CENTER_RESET_CALL",
     "GRAPH_BASE_URL",
+    "CALLER_OPERATOR_ROLE",
+    "HEALTH_PROBE_MIN_SECONDS",
 }
 # Optional settings left out of the app entirely while their parameter is empty.
 OPTIONAL_SETTINGS = {
@@ -379,6 +384,8 @@ def test_outputs_carry_the_azd_names() -> None:
     # What the postprovision hook reads back from the azd environment.
     assert outputs["ROTATE_REFRESH_TOKEN"]["value"] == "rotateRefreshToken"
     assert outputs["VNET_ENABLED"]["value"] == "vnetEnabled"
+    assert outputs["GRANT_DEPLOYER_SECRETS_OFFICER"]["value"] == "grantDeployerSecretsOfficer"
+    assert outputs["DEPLOYER_PRINCIPAL_ID"]["value"] == "principalId"
     for setting in ("SECRET_NAME_APP_ID", "SECRET_NAME_APP_SECRET", "SECRET_NAME_REFRESH_TOKEN"):
         assert outputs[setting]["value"] == OPERATOR_SETTINGS[setting][0]
     assert accessor_path(outputs["AZURE_KEY_VAULT_ID"]["value"]) == ["keyVault", "outputs", "id"]
@@ -406,5 +413,6 @@ def test_no_output_carries_a_secret(path: Path) -> None:
             "applicationinsights_connection_string",
             "connectionstring",
             "rotate_refresh_token",
+            "grant_deployer_secrets_officer",  # a switch, named after the role
         }:
             pytest.fail(f"{path.name}: output {name} sounds like a secret")

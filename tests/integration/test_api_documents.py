@@ -3,15 +3,14 @@ valid and invalid, that go over loopback through the local host stand-in (dev/lo
 to the function and the emulators behind it; the documents themselves are the oracle.
 
 Hand-written specs test the values their authors thought of; these hold the function to
-every value the documents allow. For the connector's Swagger 2.0 and the OpenAPI 3.1
-document alike: no answer is a 5xx, every answer's status, media type and body are ones
-the document describes, and a request the document calls valid is never refused with a
-400 (the documents state every rule a schema can). A 404 for a customer or user that does
-not exist is fine: most generated names name nobody.
+every value the documents allow. For the connector's Swagger 2.0 and the OpenAPI 3.0.3
+and 3.1 documents alike: no answer is a 5xx, every answer's status, media type and body
+are ones the document describes, and a request the document calls valid is never refused
+with a 400 (the documents state every rule a schema can). A 404 for a customer or user that
+does not exist is fine: most generated names name nobody.
 
-schemathesis would generate from the documents directly, but our patterns need lookaheads
-(the password's three-of-four classes), which it can only satisfy by filtering: too slow
-for every run. So values come from broad strategies here, and the documents judge them.
+Values come from broad strategies here, valid and invalid alike, and the documents judge
+them; test_schemathesis.py has an off-the-shelf tester generate from the 3.0.3 document.
 
 Examples follow the hypothesis profile (tests/conftest.py): HYPOTHESIS_PROFILE=deep runs
 twenty times as many.
@@ -45,11 +44,13 @@ from dev.emulators.samples import (
 )
 from dev.localhost import LocalFunctionsHost, http_functions
 from reset_password.password_policy import SYMBOLS
+from shared.field_names import shown_field
 from tests.integration.conftest import Harness
 
 FUNCTION_KEY = "api-documents-test-key"
 FULL = openapi.RESET_PATH
 UPN_ONLY = openapi.UPN_ONLY_RESET_PATH
+CREDENTIALS = openapi.CREDENTIALS_HEALTH_PATH
 # One request per example, judged by both documents: about 2 s at the default profile.
 EXAMPLES = max(20, settings().max_examples // 2)
 
@@ -73,24 +74,31 @@ class Described:
         return bool(self.validator({**schema, **self.root}).is_valid(value))
 
 
-def with_x_nullable(schema: Any) -> Any:
-    """Swagger 2.0 says "or null" with the x-nullable extension (Power Automate reads it);
-    JSON Schema, which judges the answers here, says it with a second type."""
+def with_null_type(schema: Any, marker: str) -> Any:
+    """Swagger 2.0 says "or null" with the x-nullable extension (Power Automate reads it),
+    OpenAPI 3.0 with 'nullable'; JSON Schema, which judges the answers here, says it with a
+    second type."""
     if isinstance(schema, list):
-        return [with_x_nullable(item) for item in schema]
+        return [with_null_type(item, marker) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {key: with_x_nullable(value) for key, value in schema.items()}
-    if out.get("x-nullable") is True and isinstance(out.get("type"), str):
+    out = {key: with_null_type(value, marker) for key, value in schema.items()}
+    if out.get(marker) is True and isinstance(out.get("type"), str):
         out["type"] = [out["type"], "null"]
     return out
 
 
+def only_operation(document: dict[str, Any], path: str) -> dict[str, Any]:
+    (operation,) = document["paths"][path].values()
+    assert isinstance(operation, dict)
+    return operation
+
+
 def swagger_2() -> Described:
-    document = with_x_nullable(openapi.build_swagger("api_key"))
+    document = with_null_type(openapi.build_swagger("api_key"), "x-nullable")
     described = Described("swagger-2.0", Draft4Validator, {"definitions": document["definitions"]})
     for path in (FULL, UPN_ONLY):
-        operation = document["paths"][path]["post"]
+        operation = only_operation(document, path)
         params: dict[str, dict[str, Any]] = {}
         for p in operation["parameters"]:
             if p["in"] == "body":
@@ -100,22 +108,32 @@ def swagger_2() -> Described:
                     k: v for k, v in p.items() if k in {"type", "pattern", "minLength", "maxLength"}
                 }
         described.parameters[path] = params
+    for path in (FULL, UPN_ONLY, CREDENTIALS):
+        operation = only_operation(document, path)
         described.responses[path] = {
-            status: (tuple(document["produces"]), answer.get("schema"))
+            status: (tuple(operation["produces"]), answer.get("schema"))
             for status, answer in operation["responses"].items()
         }
     return described
 
 
-def openapi_3_1() -> Described:
-    document = openapi.build_openapi()
-    described = Described(
-        "openapi-3.1", Draft202012Validator, {"components": document["components"]}
-    )
+def openapi_3(version: openapi.OpenApiVersion) -> Described:
+    if version == "3.0.3":
+        document = with_null_type(openapi.build_openapi(version), "nullable")
+        described = Described(
+            "openapi-3.0", Draft4Validator, {"components": document["components"]}
+        )
+    else:
+        document = openapi.build_openapi(version)
+        described = Described(
+            "openapi-3.1", Draft202012Validator, {"components": document["components"]}
+        )
     for path in (FULL, UPN_ONLY):
-        operation = document["paths"][path]["post"]
+        operation = only_operation(document, path)
         described.parameters[path] = {p["name"]: p["schema"] for p in operation["parameters"]}
         described.body = operation["requestBody"]["content"]["application/json"]["schema"]
+    for path in (FULL, UPN_ONLY, CREDENTIALS):
+        operation = only_operation(document, path)
         described.responses[path] = {
             status: (tuple(content), next(iter(content.values()))["schema"] if content else None)
             for status, answer in operation["responses"].items()
@@ -124,7 +142,7 @@ def openapi_3_1() -> Described:
     return described
 
 
-DOCUMENTS = (swagger_2(), openapi_3_1())
+DOCUMENTS = (swagger_2(), openapi_3("3.0.3"), openapi_3("3.1.0"))
 
 
 def fields_called_invalid(described: Described, request: Request) -> set[str]:
@@ -301,10 +319,11 @@ def disagreements(
         found.append(f"answered {status} as {media_type}, not one of {media_types}")
     if schema is not None and not described.valid(schema, body):
         found.append(f"answered {status} with a body the document does not describe: {body}")
-    invalid = fields_called_invalid(described, request)
+    # As an answer names them: a name that is not plainly a name is "(unknown field)".
+    invalid = {shown_field(name) for name in fields_called_invalid(described, request)}
     if status == 400:
         reported = {e["field"] for e in (body or {}).get("errors", [])}
-        unexplained = reported - invalid - {"body", "query"}
+        unexplained = reported - invalid - {"body"}
         if not invalid or unexplained:
             found.append(
                 f"refused {sorted(unexplained or reported)}, which the document calls valid"
@@ -344,11 +363,50 @@ def test_a_slash_in_a_upn_sent_as_percent_2f_is_read_as_a_slash(
     assert body["code"] == "user_not_found"
 
 
-def test_both_documents_describe_every_route_the_app_serves(app_functions: list[Any]) -> None:
+def test_every_document_describes_every_route_the_app_serves(app_functions: list[Any]) -> None:
     triggers = [f.get_trigger() for f in app_functions]
     routes = {f"/{trigger.route}" for trigger in triggers if getattr(trigger, "route", None)}
     # The one-time link routes serve a person's browser, not a caller: contract 1c and the
     # README describe them.
-    served = {r for r in routes if "credentials" not in r and not r.startswith("/secrets/")}
-    for document in (openapi.build_swagger("api_key"), openapi.build_openapi()):
-        assert served <= set(document["paths"]), sorted(served - set(document["paths"]))
+    served = {route for route in routes if not route.startswith("/secrets/")}
+    for name in openapi.DOCUMENTS:
+        paths = set(openapi.build_document(name)["paths"])
+        assert served <= paths, (name, sorted(served - paths))
+
+
+def get(host: LocalFunctionsHost, target: str) -> tuple[int, str, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", host.port, timeout=30)
+    try:
+        connection.request("GET", target, headers={"x-functions-key": FUNCTION_KEY})
+        response = connection.getresponse()
+        content = response.read()
+        media_type = (response.getheader("Content-Type") or "").split(";")[0].strip()
+        return response.status, media_type, json.loads(content) if content else None
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "valid"),
+    [
+        ("", True),
+        ("?probe=true", True),
+        ("?probe=FALSE", True),
+        ("?probe=yes", False),
+        ("?probe=", False),
+        ("?probe=true&probe=true", False),
+        ("?Probe=true", False),
+    ],
+)
+def test_every_credentials_answer_is_one_the_documents_describe(
+    host: LocalFunctionsHost, query: str, valid: bool
+) -> None:
+    status, media_type, body = get(host, f"/api{CREDENTIALS}{query}")
+    for described in DOCUMENTS:
+        documented = described.responses[CREDENTIALS]
+        assert str(status) in documented, (described.name, status, body)
+        media_types, schema = documented[str(status)]
+        assert media_type in media_types, (described.name, media_type)
+        assert schema is not None
+        assert described.valid(schema, body), (described.name, body)
+    assert (status == 400) == (not valid), body

@@ -66,14 +66,14 @@ def test_a_reset_by_domain_and_upn_answers_the_resolved_ids(harness: Harness) ->
     assert (applied.customer_id, applied.user_id) == (SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID)
 
 
-def test_a_guest_upn_with_ext_resolves(harness: Harness) -> None:
+def test_a_guest_upn_with_ext_is_refused_without_looking_it_up(harness: Harness) -> None:
     guest = "ada_fabrikam.com#EXT#@contoso.onmicrosoft.com"
-    guest_id = add_user(harness, SAMPLE_CUSTOMER_ID, guest)
+    add_user(harness, SAMPLE_CUSTOMER_ID, guest)
 
     answer = harness.reset(customer=SAMPLE_CUSTOMER_DOMAIN, user=guest)
 
-    assert answer.status == 200
-    assert answer.json["userId"] == guest_id
+    assert_problem(answer, 409, "user_is_guest")
+    assert upstream_calls(harness) == []
 
 
 def test_names_match_whatever_their_case(harness: Harness) -> None:

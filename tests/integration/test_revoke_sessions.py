@@ -228,6 +228,51 @@ def test_a_refused_graph_token_does_not_break_the_next_partner_center_reset(
     assert harness.reset().status == 200
 
 
+# --- confirmed only by a JSON true ------------------------------------------------------
+
+GRAPH_JSON = "application/json;odata.metadata=minimal;charset=utf-8"
+NOT_CONFIRMED = [
+    Status(200, b'{"value": "false"}', {"Content-Type": GRAPH_JSON}),
+    Status(200, b'{"value": null}', {"Content-Type": GRAPH_JSON}),
+    Status(200, b'{"value": 0}', {"Content-Type": GRAPH_JSON}),
+    Status(200, b'{"value": 1}', {"Content-Type": GRAPH_JSON}),
+    Status(200, b'{"value": "true"}', {"Content-Type": GRAPH_JSON}),
+    Status(200, graph_error("generalException", "UPSTREAM-SAYS-ok")),
+    Status(200, b"{}", {"Content-Type": GRAPH_JSON}),
+    Status(200, b""),
+    Status(202, b""),
+    Status(204, b""),
+    Status(200, b"<html><body>UPSTREAM-SAYS-proxy</body></html>", {"Content-Type": "text/html"}),
+    Status(200, b"value=true", {"Content-Type": "application/json"}),
+    Status(200, b'{"value": true}', {"Content-Type": "text/plain"}),
+    Status(200, b'{"value": true}', {"Content-Type": "text/html; charset=utf-8"}),
+]
+
+
+@pytest.mark.parametrize(
+    "answer", NOT_CONFIRMED, ids=lambda s: f"{s.status}-{s.body!r}-{s.headers}"[:60]
+)
+def test_a_2xx_that_is_not_a_json_true_is_not_revoked_and_says_graph_did_not_confirm(
+    harness: Harness, answer: Status
+) -> None:
+    harness.stack.graph.inject(answer, path=REVOKE)
+
+    warning = assert_not_revoked(harness.reset(REVOKE_ASKED))
+
+    assert "Microsoft Graph did not confirm the revocation" in warning["detail"]
+    assert "UPSTREAM-SAYS" not in warning["detail"]
+    assert len(revocations(harness)) == 1
+    assert len(harness.stack.partner_center.applied_resets) == 1
+
+
+def test_a_json_true_under_graphs_own_media_type_is_revoked(harness: Harness) -> None:
+    harness.stack.graph.inject(
+        Status(200, b'{"value": true}', {"Content-Type": "application/json"}), path=REVOKE
+    )
+
+    assert harness.reset(REVOKE_ASKED).json["sessionsRevoked"] is True
+
+
 # --- retried inside the deadline -----------------------------------------------------
 
 
@@ -300,7 +345,8 @@ def test_a_graph_hang_past_the_deadline_still_reports_the_reset(harness: Harness
 # --- dry run, validation, audit ---------------------------------------------------------
 
 
-def test_a_dry_run_calls_nothing_at_graph_and_says_so(harness: Harness) -> None:
+def test_a_dry_run_revokes_nothing_and_says_so(harness: Harness) -> None:
+    # Its only Graph call is the GDAP read in the partner tenant (test_dry_run_gdap.py).
     answer = harness.reset(REVOKE_ASKED, params={"dryRun": "true"})
 
     assert answer.status == 200
@@ -309,7 +355,7 @@ def test_a_dry_run_calls_nothing_at_graph_and_says_so(harness: Harness) -> None:
     [warning] = answer.json["warnings"]
     assert warning["code"] == "sessions_not_checked"
     assert "Dry run" in warning["detail"]
-    assert harness.stack.graph.requests == []
+    assert revocations(harness) == []
     assert graph_token_requests(harness) == []
     assert harness.stack.partner_center.applied_resets == []
 

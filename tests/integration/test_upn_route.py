@@ -23,7 +23,6 @@ from dev.emulators.samples import (
     SAMPLE_CUSTOM_DOMAIN_USER_UPN,
     SAMPLE_CUSTOMER_DOMAIN,
     SAMPLE_CUSTOMER_ID,
-    SAMPLE_GUEST_USER_ID,
     SAMPLE_GUEST_USER_UPN,
     SAMPLE_USER_ID,
     SAMPLE_USER_UPN,
@@ -37,6 +36,17 @@ UPN_ROUTE = "users/{user}/resetpassword"
 RESET = r"/resetpassword$"
 # How a caller puts the guest's UPN in a URL: '#' would start a fragment, so it is escaped.
 GUEST_AS_SENT = SAMPLE_GUEST_USER_UPN.replace("#", "%23").replace("@", "%40")
+
+
+# A member whose UPN holds '#' (Entra allows it) without being a guest's #EXT#.
+HASH_UPN = "ops#7_desk@contoso.onmicrosoft.com"
+HASH_AS_SENT = HASH_UPN.replace("#", "%23").replace("@", "%40")
+
+
+def add_hash_user(harness: Harness) -> str:
+    return harness.stack.partner_center.add_user(
+        SAMPLE_CUSTOMER_ID, user_principal_name=HASH_UPN, first_name="Ops", last_name="Desk"
+    ).id
 
 
 def reset_by_upn(
@@ -96,16 +106,30 @@ def test_a_upn_on_a_custom_domain_finds_the_tenant_that_verified_it(harness: Har
     assert discoveries(harness) == [SAMPLE_CUSTOM_DOMAIN]
 
 
-def test_a_guest_upn_sent_percent_encoded_resets_in_the_tenant_after_ext(
+def test_a_guest_upn_sent_percent_encoded_is_refused_in_the_tenant_after_ext(
     harness: Harness,
 ) -> None:
+    """A guest is 409 user_is_guest (tests/integration/test_guests.py); its customer is
+    still the tenant after #EXT#@, learnt before the refusal (CALLER_POLICY comes first)."""
     answer = reset_by_upn(harness, GUEST_AS_SENT)
+
+    assert_problem(answer, 409, "user_is_guest")
+    # The guest's home domain (fabrikam.com, before #EXT#) is never asked about.
+    assert discoveries(harness) == [SAMPLE_CUSTOMER_DOMAIN]
+    assert harness.stack.partner_center.requests == []
+    [record] = audit_records(harness)
+    assert record["customerTenantId"] == SAMPLE_CUSTOMER_ID
+
+
+def test_a_upn_holding_a_hash_sent_percent_encoded_resets_that_user(harness: Harness) -> None:
+    user_id = add_hash_user(harness)
+
+    answer = reset_by_upn(harness, HASH_AS_SENT)
 
     assert answer.status == 200
     assert answer.json["customerTenantId"] == SAMPLE_CUSTOMER_ID
-    assert answer.json["userId"] == SAMPLE_GUEST_USER_ID
-    # The guest's home domain (fabrikam.com, before #EXT#) is never asked about.
-    assert discoveries(harness) == [SAMPLE_CUSTOMER_DOMAIN]
+    assert answer.json["userId"] == user_id
+    assert answer.json["userPrincipalName"] == HASH_UPN
 
 
 def test_a_upn_in_any_letter_case_resolves(harness: Harness) -> None:
@@ -201,7 +225,7 @@ def test_a_discovered_domain_is_not_looked_up_again(harness: Harness) -> None:
     confirm = harness.stack.partner_center.requests_to(
         "GET", f"/v1/customers/{SAMPLE_CUSTOMER_ID}$"
     )
-    assert len(confirm) == 2  # once per domain
+    assert len(confirm) == 1  # once per tenant: both domains name Contoso
 
 
 def test_a_domain_no_tenant_verified_is_remembered_as_missing(harness: Harness) -> None:
@@ -377,13 +401,14 @@ def test_revoke_sessions_works_by_upn_too(harness: Harness) -> None:
 
 
 def test_the_audit_records_the_upn_as_sent_and_the_ids_it_resolved_to(harness: Harness) -> None:
-    reset_by_upn(harness, GUEST_AS_SENT, {"password": CANARY_PASSWORD, "ticketId": "INC7"})
+    user_id = add_hash_user(harness)
+    reset_by_upn(harness, HASH_AS_SENT, {"password": CANARY_PASSWORD, "ticketId": "INC7"})
 
     [record] = audit_records(harness)
     assert record["customerRequested"] is None  # this route names no customer
-    assert record["userRequested"] == SAMPLE_GUEST_USER_UPN
+    assert record["userRequested"] == HASH_UPN
     assert record["customerTenantId"] == SAMPLE_CUSTOMER_ID
-    assert record["userId"] == SAMPLE_GUEST_USER_ID
+    assert record["userId"] == user_id
     assert record["ticketId"] == "INC7"
     assert record["outcome"] == "succeeded"
 
@@ -401,6 +426,7 @@ def test_the_audit_records_a_refused_upn(harness: Harness) -> None:
     [
         SAMPLE_USER_UPN,
         GUEST_AS_SENT,
+        HASH_AS_SENT,
         "x@nobody-verified-this.example",
         f"x@{NON_CUSTOMER_DOMAIN}",
         "bad",

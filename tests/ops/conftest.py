@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import socket
 import sys
 import threading
 import time
@@ -68,6 +69,22 @@ class VaultCredential:
         return AccessToken(self._ledger.issue(KEY_VAULT_AUDIENCE, 3600), int(time.time()) + 3600)
 
 
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+needs_ipv6_loopback = pytest.mark.skipif(
+    not _has_ipv6_loopback(),
+    reason="this machine has no IPv6 loopback (::1 cannot be bound), so there is no [::1]"
+    " listener to check",
+)
+
+
 def http_get(url: str) -> tuple[int, dict[str, str]]:
     """A GET without redirects or logging (urllib3 would log the code in the URL)."""
     parts = urlsplit(url)
@@ -84,21 +101,36 @@ def http_get(url: str) -> tuple[int, dict[str, str]]:
 
 @dataclass
 class Browser:
-    """Plays the operator's browser: GET the sign-in URL, follow the redirect home."""
+    """Plays the operator's browser: GET the sign-in URL, follow the redirect home.
+
+    `forged` are queries some other local process or web page sends to the listener's
+    redirect URI before the real answer arrives; they are sent, and answered, before
+    `open` returns, so they reach the listener first. `in_background=False` also signs in
+    before `open` returns, so a spec can let the wait time out without waiting for real.
+    """
 
     follow: bool = True
     available: bool = True
+    in_background: bool = True
     rewrite_state: str | None = None
+    forged: list[dict[str, str]] = field(default_factory=list)
     opened: list[str] = field(default_factory=list)
     sign_in_status: int | None = None
     listener_status: int | None = None
+    forged_statuses: list[int] = field(default_factory=list)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def open(self, url: str) -> bool:
         self.opened.append(url)
         if not self.available:
             return False
-        if self.follow:
+        redirect_uri = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+        for query in self.forged:
+            status, _ = http_get(f"{redirect_uri}?{urlencode(query)}")
+            self.forged_statuses.append(status)
+        if self.follow and not self.in_background:
+            self._sign_in(url)
+        elif self.follow:
             # The command blocks waiting for the redirect, so the browser runs beside it.
             thread = threading.Thread(target=self._sign_in, args=(url,), daemon=True)
             thread.start()
@@ -305,6 +337,7 @@ def operator_environment(stack: EmulatorStack) -> dict[str, str]:
         "PARTNER_TENANT_ID",
         "PARTNER_CENTER_BASE_URL",
         "AUTHORITY_HOST",
+        "GRAPH_BASE_URL",
         "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE",
     )
     return {name: settings[name] for name in names}

@@ -14,7 +14,15 @@ from dev.emulators import EmulatorStack, Status
 from dev.emulators import samples as s
 from dev.emulators.authorize import PARTNER_ADMIN_UPN, pkce_challenge
 
-from .conftest import CANARY_TYPED_SECRET, CANARY_VERIFIER, NONCE, STATE, Browser, Operator
+from .conftest import (
+    CANARY_TYPED_SECRET,
+    CANARY_VERIFIER,
+    NONCE,
+    STATE,
+    Browser,
+    Operator,
+    needs_ipv6_loopback,
+)
 
 PC_RESOURCE = "https://api.partnercenter.microsoft.com"
 RT = s.SECRET_NAME_REFRESH_TOKEN
@@ -129,6 +137,63 @@ def test_the_sign_in_url_asks_for_pkce_select_account_and_the_partner_center_sco
     assert redirect.port not in (None, 0)
 
 
+GDAP_READ = "DelegatedAdminRelationship.Read.All"
+
+
+def _sign_in_scopes(operator: Operator) -> list[str]:
+    [url] = operator.browser.opened
+    return parse_qs(urlsplit(url).query)["scope"][0].split()
+
+
+def test_the_sign_in_also_asks_for_graphs_gdap_read_permission_for_dry_runs(
+    operator: Operator,
+) -> None:
+    outcome = operator.consent()
+
+    assert outcome.code == 0, outcome.err
+    assert f"{operator.stack.graph.url}/{GDAP_READ}" in _sign_in_scopes(operator)
+
+
+def test_the_code_is_redeemed_for_partner_center_alone(operator: Operator) -> None:
+    # A token request names one resource; the Graph consent given at sign-in stays with
+    # the refresh token, which the function redeems for Graph when it needs it.
+    assert operator.consent().code == 0
+
+    [form] = _token_posts(operator.stack)
+    assert form["scope"].split() == [
+        f"{PC_RESOURCE}/user_impersonation",
+        "offline_access",
+        "openid",
+        "profile",
+    ]
+
+
+def test_no_gdap_read_leaves_graph_out_of_the_sign_in(operator: Operator) -> None:
+    outcome = operator.consent("--no-gdap-read")
+
+    assert outcome.code == 0, outcome.err
+    assert not any(scope.endswith(GDAP_READ) for scope in _sign_in_scopes(operator))
+
+
+def test_graph_defaults_to_the_global_clouds(operator: Operator) -> None:
+    del operator.environ["GRAPH_BASE_URL"]
+    operator.browser = Browser(follow=False)
+
+    operator.consent("--timeout", "0.05")
+
+    assert f"https://graph.microsoft.com/{GDAP_READ}" in _sign_in_scopes(operator)
+
+
+def test_a_declined_sign_in_names_the_flag_that_leaves_graph_out(operator: Operator) -> None:
+    operator.stack.identity.authorization.decline_consent()
+
+    outcome = operator.consent()
+
+    assert outcome.code == 1
+    assert "--no-gdap-read" in outcome.err
+    assert GDAP_READ in outcome.err
+
+
 def test_the_code_is_redeemed_with_the_verifier_and_the_same_redirect_uri(
     operator: Operator,
 ) -> None:
@@ -207,19 +272,47 @@ def test_a_sign_in_without_mfa_is_refused_with_the_reason(operator: Operator) ->
     assert stack.partner_center.requests == [], "no Partner Center read for a refused token"
 
 
-def test_a_redirect_with_another_state_is_ignored_and_the_code_never_redeemed(
+def test_a_redirect_with_another_state_is_ignored_and_the_wait_runs_out(
     operator: Operator,
 ) -> None:
     stack = operator.stack
-    operator.browser = Browser(rewrite_state="forged-state")
+    operator.browser = Browser(rewrite_state="forged-state", in_background=False)
 
-    outcome = operator.consent()
+    outcome = operator.consent("--timeout", "0.05")
 
     assert outcome.code == 1
-    assert "different state" in outcome.err
+    assert operator.browser.listener_status == 400
+    assert "No sign-in answer reached http://localhost:" in outcome.err
+    assert "1 answer with another state was ignored" in outcome.err
     assert _token_posts(stack) == []
     assert stack.identity.authorization.redeemed == 0
     _assert_nothing_stored(stack)
+
+
+def test_a_forged_error_without_state_does_not_end_the_wait(operator: Operator) -> None:
+    stack = operator.stack
+    operator.browser = Browser(forged=[{"error": "x"}])
+
+    outcome = operator.consent()
+
+    assert outcome.code == 0, outcome.err
+    assert operator.browser.forged_statuses == [400]
+    [form] = _token_posts(stack)
+    assert form["code"] in stack.identity.authorization.issued_codes
+    assert stack.key_vault.writes(RT) == 1
+
+
+def test_a_forged_code_with_a_wrong_state_is_never_redeemed(operator: Operator) -> None:
+    stack = operator.stack
+    operator.browser = Browser(forged=[{"code": "evil", "state": "wrong"}])
+
+    outcome = operator.consent()
+
+    assert outcome.code == 0, outcome.err
+    assert operator.browser.forged_statuses == [400]
+    assert [form["code"] for form in _token_posts(stack)] != ["evil"]
+    assert stack.identity.authorization.redeemed == 1
+    assert stack.key_vault.writes(RT) == 1
 
 
 def test_declined_consent_is_reported_and_nothing_stored(operator: Operator) -> None:
@@ -255,6 +348,28 @@ def test_a_busy_port_fails_before_the_sign_in_starts(operator: Operator) -> None
 
     assert outcome.code == 1
     assert f"Cannot listen on 127.0.0.1:{port}" in outcome.err
+    assert "the port is in use" in outcome.err
+    assert operator.browser.opened == []
+    assert "authorize" not in outcome.out
+    _assert_nothing_stored(operator.stack)
+
+
+@needs_ipv6_loopback
+def test_a_port_taken_on_ipv6_loopback_fails_before_the_sign_in_starts(
+    operator: Operator,
+) -> None:
+    # Another process on [::1] would get every browser that resolves localhost to ::1.
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as busy:
+        busy.bind(("::1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+
+        outcome = operator.run(
+            "consent", "--redirect-uri", f"http://localhost:{port}", "--timeout", "10"
+        )
+
+    assert outcome.code == 1
+    assert f"Cannot listen on [::1]:{port}" in outcome.err
     assert "the port is in use" in outcome.err
     assert operator.browser.opened == []
     assert "authorize" not in outcome.out
@@ -327,6 +442,7 @@ def test_no_terminal_for_the_app_secret_prompt_is_explained(operator: Operator) 
         ("AUTHORITY_HOST", "http://login.example.com", "AUTHORITY_HOST must use https"),
         ("PARTNER_CENTER_BASE_URL", "ftp://127.0.0.1", "PARTNER_CENTER_BASE_URL must be"),
         ("KEY_VAULT_URL", "http://vault.example.net", "KEY_VAULT_URL must use https"),
+        ("GRAPH_BASE_URL", "http://graph.example.com", "GRAPH_BASE_URL must use https"),
         ("PARTNER_TENANT_ID", "not a tenant", "PARTNER_TENANT_ID must be a tenant ID"),
         ("SECRET_NAME_REFRESH_TOKEN", "bad_name", "SECRET_NAME_REFRESH_TOKEN must be"),
     ],
@@ -370,6 +486,21 @@ def test_a_refused_write_says_what_to_do_and_leaves_the_old_token(operator: Oper
     assert f"'{RT}' is unchanged" in outcome.err
     assert "run `python3 -m ops consent` again" in outcome.err
     assert _stored_refresh_tokens(stack) == [s.SAMPLE_REFRESH_TOKEN]
+
+
+def test_without_a_vault_role_it_stops_before_the_sign_in_naming_the_role_to_get(
+    operator: Operator,
+) -> None:
+    # GRANT_DEPLOYER_SECRETS_OFFICER=false: the role is granted just in time, or not yet.
+    operator.stack.key_vault.no_role = True
+
+    outcome = operator.consent()
+
+    assert outcome.code == 1
+    assert f"Could not read secret '{s.SECRET_NAME_APP_ID}'" in outcome.err
+    assert "'Key Vault Secrets Officer' role on the vault" in outcome.err
+    assert "just in time" in outcome.err
+    assert operator.browser.opened == []
 
 
 def test_a_refused_write_can_be_retried_once_access_is_fixed(operator: Operator) -> None:

@@ -224,6 +224,23 @@ def test_a_refused_write_names_the_role_to_grant(operator: Operator) -> None:
     assert operator.stack.key_vault.secret_value(SECRET_NAME) != CANARY_TYPED_SECRET
 
 
+def test_without_a_vault_role_the_refusal_names_the_just_in_time_grant(
+    operator: Operator,
+) -> None:
+    # GRANT_DEPLOYER_SECRETS_OFFICER=false: nobody holds the role until granted for the task.
+    operator.stack.key_vault.no_role = True
+    operator.secret_answers.append(CANARY_TYPED_SECRET)
+
+    outcome = operator.run("secrets", "--app-id", APP_ID)
+
+    assert outcome.code == 1
+    assert "Key Vault refused (HTTP 403, Forbidden)" in outcome.err
+    assert "'Key Vault Secrets Officer' role on the vault" in outcome.err
+    assert "just in time" in outcome.err
+    assert 'az role assignment create --role "Key Vault Secrets Officer"' in outcome.err
+    assert "infra/README.md" in outcome.err
+
+
 class _SignedOut:
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         raise CredentialUnavailableError(message="Please run 'az login' to set up an account")

@@ -3,11 +3,15 @@ misses, pinned values, a refresh floor. Time is a fake clock; nothing waits for 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
+import tracemalloc
 
 import pytest
 
-from shared.cache import Cache, CacheWaitTimeout, Lifetime
+from shared.cache import Cache, CacheWaitTimeout, Held, Lifetime
+from tests.reachable import frames_and_text
 
 
 class Clock:
@@ -210,3 +214,179 @@ def test_drop_only_if_the_value_matches() -> None:
     assert cache.peek("k") == ("v", False)
     cache.drop("k", only_if=lambda value: value == "v")
     assert cache.peek("k") is None
+
+
+# --- what remembered misses cost: bounded, pruned, no frames -----------------------
+
+CANARY = "Canary#Pw-cache-5d1e"
+
+
+class NotKnown(Exception):
+    """A miss with a detail, as the domain errors have."""
+
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+def route(cache: Cache[str, str], name: str, body: dict[str, str]) -> None:
+    """A request's frames above the lookup: the body (with the password) is a local."""
+    password = body["password"]
+    with contextlib.suppress(NotKnown):
+        cache.get(name, lambda: search(name, password), wait=1)
+
+
+def search(name: str, password: str) -> str:
+    page = [{"userPrincipalName": f"user{n}@{name}", "password": password} for n in range(10)]
+    try:
+        raise LookupError(f"nothing in {len(page)} entries")
+    except LookupError:
+        # Raised while handling another failure: that one becomes its __context__.
+        raise NotKnown(f"No tenant verified {name}.", retry_after=7) from None
+
+
+def misses_of(count: int, cache: Cache[str, str], *, first: int = 0) -> None:
+    for number in range(first, first + count):
+        route(cache, f"unknown-{number}.example", {"password": CANARY})
+
+
+def test_remembered_misses_never_outnumber_the_limit() -> None:
+    cache: Cache[str, str] = Cache(
+        ttl=60, miss_ttl=30, miss_types=(NotKnown,), max_entries=10, clock=Clock()
+    )
+    misses_of(1000, cache)
+    held = cache.held()
+    assert held.misses <= 10 and held.attempts <= 10
+
+
+def test_a_failed_first_load_leaves_no_attempt_behind() -> None:
+    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=30, miss_types=(NotKnown,), clock=Clock())
+    misses_of(100, cache)
+    with pytest.raises(Down):
+        cache.get("down", Loader(Down()), wait=1)
+    assert cache.held().attempts == 0
+
+
+def test_expired_misses_are_dropped_though_the_cache_is_far_from_full() -> None:
+    clock = Clock()
+    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=60, miss_types=(NotKnown,), clock=clock)
+    misses_of(500, cache)
+    assert cache.held().misses == 500
+    clock.now += 120
+    misses_of(1, cache, first=500)
+    assert cache.held().misses == 1
+
+
+def test_expired_values_are_dropped_with_the_expired_misses() -> None:
+    clock = Clock()
+    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=60, miss_types=(NotKnown,), clock=clock)
+    for key in ("a", "b", "c"):
+        cache.get(key, Loader(key), wait=1)
+    cache.put("pinned", "produced", pinned=True)
+    clock.now += 120
+    misses_of(1, cache)
+    assert cache.held() == Held(entries=1, misses=1, attempts=0, flights=0)
+    assert cache.peek("pinned") == ("produced", True)
+
+
+def test_a_remembered_miss_keeps_no_frame_and_nothing_of_the_request() -> None:
+    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=30, miss_types=(NotKnown,), clock=Clock())
+    misses_of(20, cache)
+    assert frames_and_text(cache, CANARY) == []
+
+
+def test_a_remembered_miss_is_raised_again_with_its_type_and_detail() -> None:
+    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=30, miss_types=(NotKnown,), clock=Clock())
+    route(cache, "gone.example", {"password": CANARY})
+    with pytest.raises(NotKnown) as raised:
+        cache.get("gone.example", Loader("unused"), wait=1)
+    assert (raised.value.detail, raised.value.retry_after) == (
+        "No tenant verified gone.example.",
+        7,
+    )
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+
+
+def test_a_remembered_miss_served_beside_a_stale_value_holds_no_frame() -> None:
+    clock = Clock()
+    cache: Cache[str, str] = Cache(
+        ttl=60, stale_grace=600, miss_ttl=30, miss_types=(NotKnown,), clock=clock
+    )
+    cache.get("k", Loader("old"), wait=1)
+    clock.now += 61
+    route(cache, "k", {"password": CANARY})
+    found = cache.get("k", Loader("unused"), wait=1)
+    assert found.value == "old" and isinstance(found.load_failure, NotKnown)
+    assert frames_and_text(found.load_failure, CANARY) == []
+    assert frames_and_text(cache, CANARY) == []
+
+
+def test_the_failure_a_load_hands_its_followers_holds_no_frame() -> None:
+    release = threading.Event()
+    cache: Cache[str, str] = Cache(ttl=60)
+
+    def slow_search() -> str:
+        release.wait(5)
+        return search("slow.example", CANARY)
+
+    def request() -> None:
+        password = CANARY  # noqa: F841 - a local of the request's frame, as in a route
+        with contextlib.suppress(NotKnown):
+            cache.get("slow.example", slow_search, wait=5)
+
+    leader = threading.Thread(target=request)
+    leader.start()
+    while not cache._flights:  # the leader's load is under way
+        pass
+    [flight] = cache._flights.values()
+    followed: list[NotKnown] = []
+
+    def follow() -> None:
+        try:
+            cache.get("slow.example", slow_search, wait=5)
+        except NotKnown as error:
+            followed.append(error)
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    release.set()
+    for thread in (leader, follower):
+        thread.join(5)
+    assert isinstance(flight.error, NotKnown)
+    assert frames_and_text(flight, CANARY) == []
+    assert [error.detail for error in followed] == ["No tenant verified slow.example."]
+
+
+def test_memory_stays_flat_over_thousands_of_distinct_unknown_names() -> None:
+    cache: Cache[str, str] = Cache(
+        ttl=60, miss_ttl=3600, miss_types=(NotKnown,), max_entries=200, clock=Clock()
+    )
+    tracemalloc.start()
+    try:
+        misses_of(500, cache)
+        gc.collect()
+        after_first, _peak = tracemalloc.get_traced_memory()
+        misses_of(2000, cache, first=500)
+        gc.collect()
+        after_all, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Each miss once pinned its frames and a page of users (KiB each): 2,000 more would
+    # be megabytes. A full cache only swaps old misses for new ones.
+    assert after_all - after_first < 256 * 1024
+
+
+class Odd(Exception):
+    """A failure that cannot be rebuilt from its args (so not copied)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code} {reason}")
+
+
+def test_a_failure_that_cannot_be_copied_is_not_remembered_but_still_raised() -> None:
+    load = Loader(Odd(7, "odd"), "found")
+    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=30, miss_types=(Odd,), clock=Clock())
+    with pytest.raises(Odd):
+        cache.get("k", load, wait=1)
+    assert cache.get("k", load, wait=1).value == "found"

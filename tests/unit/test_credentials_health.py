@@ -257,3 +257,38 @@ def test_mfa_before_any_exchange_is_not_known_and_not_alarming() -> None:
     check = check_mfa(ExchangeHistory())
     assert check.status == "ok"
     assert check.facts["mfa"] is None
+
+
+# --- a probe within the floor: the last probe, reported again --------------------------
+
+
+def test_a_probe_that_exchanged_says_probed_and_when() -> None:
+    check = check_token_exchange(GOOD_EXCHANGE, ProbeOutcome(at=NOW))
+    assert check.facts["probed"] is True
+    assert check.facts["lastProbeAt"] == "2027-01-15T08:00:00Z"
+    assert check.detail == "A token exchange just worked."
+
+
+def test_a_probe_reported_again_says_not_probed_and_names_the_earlier_probe() -> None:
+    check = check_token_exchange(GOOD_EXCHANGE, ProbeOutcome(at=NOW, probed=False))
+    assert check.status == "ok"
+    assert check.facts["probed"] is False
+    assert check.facts["lastProbeAt"] == "2027-01-15T08:00:00Z"
+    assert "HEALTH_PROBE_MIN_SECONDS" in check.detail
+    assert "2027-01-15T08:00:00Z" in check.detail
+
+
+def test_a_refused_probe_reported_again_stays_critical() -> None:
+    refused = ProbeOutcome(
+        failure="Token exchange failed (invalid_grant, AADSTS50173): ...",
+        credentials_rejected=True,
+        at=NOW,
+        probed=False,
+    )
+    check = check_token_exchange(GOOD_EXCHANGE, refused)
+    assert check.status == "critical"
+    assert "AADSTS50173" in check.detail
+
+
+def test_without_a_probe_there_is_no_last_probe_time() -> None:
+    assert check_token_exchange(GOOD_EXCHANGE, None).facts["lastProbeAt"] is None

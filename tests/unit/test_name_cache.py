@@ -23,6 +23,7 @@ class OneCustomer(PartnerCenterClient):
 
     def __init__(self, *, release: threading.Event | None = None) -> None:
         self.searches = 0
+        self.confirmations = 0
         self._release = release
 
     def tenant_of(self, domain: str) -> str:
@@ -33,6 +34,7 @@ class OneCustomer(PartnerCenterClient):
         return TENANT_ID
 
     def get_customer(self, customer_id: str, *, context: CallContext) -> dict[str, Any]:
+        self.confirmations += 1
         return {"id": customer_id}
 
 
@@ -50,7 +52,7 @@ class Clock:
 
 def resolve(resolver: NameResolver) -> Resolved:
     with request_scope(uuid.uuid4(), Deadline(5)):
-        return resolver.customer(CONTOSO)
+        return resolver.confirm_customer(CONTOSO, resolver.tenant(CONTOSO))
 
 
 def test_a_name_is_searched_once_and_then_served_from_the_cache() -> None:
@@ -60,6 +62,36 @@ def test_a_name_is_searched_once_and_then_served_from_the_cache() -> None:
     assert resolve(resolver) == Resolved(TENANT_ID, cached=False)
     assert resolve(resolver) == Resolved(TENANT_ID, cached=True)
     assert upstream.searches == 1
+
+
+def test_finding_a_domains_tenant_asks_partner_center_nothing() -> None:
+    """The caller's list is checked between the two steps: the first is public."""
+    upstream = OneCustomer()
+    resolver = resolver_for(upstream, ttl_seconds=60)
+
+    with request_scope(uuid.uuid4(), Deadline(5)):
+        assert resolver.tenant(CONTOSO) == Resolved(TENANT_ID, cached=False)
+    assert (upstream.searches, upstream.confirmations) == (1, 0)
+
+
+def test_a_tenant_named_by_id_is_neither_searched_nor_confirmed() -> None:
+    upstream = OneCustomer()
+    resolver = resolver_for(upstream, ttl_seconds=60)
+    by_id = CustomerRef(tenant_id=TENANT_ID)
+
+    with request_scope(uuid.uuid4(), Deadline(5)):
+        found = resolver.confirm_customer(by_id, resolver.tenant(by_id))
+    assert found == Resolved(TENANT_ID, cached=False)
+    assert (upstream.searches, upstream.confirmations) == (0, 0)
+
+
+def test_a_confirmed_customer_is_served_from_the_cache() -> None:
+    upstream = OneCustomer()
+    resolver = resolver_for(upstream, ttl_seconds=60)
+    resolve(resolver)
+
+    assert resolve(resolver).cached is True
+    assert upstream.confirmations == 1
 
 
 def test_a_cached_name_is_searched_again_once_its_time_is_up() -> None:
@@ -77,7 +109,7 @@ def test_a_forgotten_name_is_searched_again() -> None:
     resolver = resolver_for(upstream, ttl_seconds=60)
     resolve(resolver)
 
-    resolver.forget_customer(CONTOSO)
+    resolver.forget_customer(CONTOSO, TENANT_ID)
     assert resolve(resolver).cached is False
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import azure.functions as func
 import pytest
@@ -174,3 +175,23 @@ def test_errors_never_contain_the_password(tail: str, extra: dict[str, object]) 
         text = json.dumps([error.detail, error.errors, str(error), repr(error)])
         assert password not in text
         assert json.dumps(password)[1:-1] not in text
+
+
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9_.$-]{1,64}$")
+KNOWN_BODY_FIELDS = {"password", "forceChangePassword", "ticketId", "revokeSessions"}
+
+
+@given(key=st.text(max_size=70).filter(lambda key: key not in KNOWN_BODY_FIELDS))
+def test_an_unknown_body_key_is_named_as_sent_only_when_plainly_a_name(key: str) -> None:
+    errors = errors_of(request({"password": PASSWORD, key: 1}))
+    shown = key if PLAIN_NAME.fullmatch(key) else "(unknown field)"
+    assert list(errors) == [shown]
+
+
+@given(name=st.text(min_size=1, max_size=70).filter(lambda n: n not in {"dryRun"}))
+def test_an_unknown_query_parameter_is_named_as_sent_only_when_plainly_a_name(name: str) -> None:
+    if name.lower() == "code":
+        return
+    errors = errors_of(request(params={name: "true"}))
+    shown = name if PLAIN_NAME.fullmatch(name) else "(unknown field)"
+    assert list(errors) == [shown]

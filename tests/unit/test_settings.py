@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.directory_roles import ALWAYS_PROTECTED_ROLES, PRIVILEGED_ROLES
 from shared.settings import (
+    SETTING_NAMES,
     SettingsError,
     load_credential_settings,
+    load_health_route_settings,
     load_health_settings,
     load_settings,
 )
@@ -231,3 +235,89 @@ def test_a_malformed_refresh_token_threshold_names_the_setting(value: str) -> No
 
 def test_a_bad_health_threshold_does_not_break_the_reset_settings() -> None:
     load_settings({**BASE, "HEALTH_APP_SECRET_WARNING_DAYS": "never"})
+
+
+# --- the credentials health route's own settings: who may ask, how often a probe exchanges
+
+
+CALLER_TOKENS = {
+    "CALLER_TENANT_ID": "22222222-2222-2222-2222-222222222222",
+    "CALLER_AUDIENCE": "api://partner-password-reset",
+}
+
+
+def _route_problems(env: dict[str, str]) -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        load_health_route_settings(env)
+    return caught.value.problems
+
+
+def test_the_probe_floor_is_five_minutes_and_the_operator_role_password_reset_operate() -> None:
+    settings = load_health_route_settings({})
+    assert settings.health_probe_min_seconds == 300
+    assert settings.caller_operator_role == "PasswordReset.Operate"
+    assert settings.caller_tokens_required is False
+
+
+def test_the_health_route_takes_the_caller_token_settings() -> None:
+    settings = load_health_route_settings({**CALLER_TOKENS, "CALLER_OPERATOR_ROLE": "Ops.Probe"})
+    assert settings.caller_tokens_required is True
+    assert settings.caller_audience == "api://partner-password-reset"
+    assert settings.caller_required_role == "PasswordReset.Invoke"
+    assert settings.caller_operator_role == "Ops.Probe"
+
+
+@pytest.mark.parametrize("seconds", ["0", "1", "300", "3600", " 60 "])
+def test_a_probe_floor_from_0_to_3600_seconds_is_taken(seconds: str) -> None:
+    settings = load_health_route_settings({"HEALTH_PROBE_MIN_SECONDS": seconds})
+    assert settings.health_probe_min_seconds == int(seconds)
+
+
+@pytest.mark.parametrize(
+    "value", ["", " ", "-1", "3601", "1.5", "300s", "1e3", "0x10", "nan", "inf", "\u0663\u0660"]
+)
+def test_a_blank_or_odd_probe_floor_is_named(value: str) -> None:
+    problems = _route_problems({"HEALTH_PROBE_MIN_SECONDS": value})
+    assert len(problems) == 1
+    assert problems[0].startswith("HEALTH_PROBE_MIN_SECONDS")
+
+
+@given(st.text(max_size=8))
+def test_only_whole_seconds_from_0_to_3600_pass_as_the_floor(value: str) -> None:
+    whole = value.strip()
+    valid = whole.isascii() and whole.isdigit() and int(whole) <= 3600
+    try:
+        settings = load_health_route_settings({"HEALTH_PROBE_MIN_SECONDS": value})
+    except SettingsError as exc:
+        assert not valid
+        assert exc.problems[0].startswith("HEALTH_PROBE_MIN_SECONDS")
+    else:
+        assert valid
+        assert settings.health_probe_min_seconds == int(whole)
+
+
+@pytest.mark.parametrize("role", ["", " ", "Password Reset.Operate", "\tOps"])
+def test_a_blank_or_spaced_operator_role_is_named(role: str) -> None:
+    problems = _route_problems({"CALLER_OPERATOR_ROLE": role})
+    assert len(problems) == 1
+    assert problems[0].startswith("CALLER_OPERATOR_ROLE")
+
+
+def test_half_set_caller_token_settings_break_the_health_route_too() -> None:
+    problems = _route_problems({"CALLER_TENANT_ID": CALLER_TOKENS["CALLER_TENANT_ID"]})
+    assert "CALLER_TENANT_ID and CALLER_AUDIENCE go together" in problems[0]
+
+
+def test_reset_route_settings_play_no_part_in_the_health_route() -> None:
+    load_health_route_settings({"CALLER_POLICY": "{not json", "PROTECTED_ROLE_IDS": "x"})
+
+
+def test_the_health_routes_settings_play_no_part_in_the_reset() -> None:
+    settings = load_settings(
+        {**BASE, "HEALTH_PROBE_MIN_SECONDS": "soon", "CALLER_OPERATOR_ROLE": " "}
+    )
+    assert settings.reset_deadline_seconds == 25
+
+
+def test_the_probe_floor_and_the_operator_role_are_known_setting_names() -> None:
+    assert {"HEALTH_PROBE_MIN_SECONDS", "CALLER_OPERATOR_ROLE"} <= set(SETTING_NAMES)

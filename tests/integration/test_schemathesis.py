@@ -1,0 +1,129 @@
+"""schemathesis, an off-the-shelf property-based API tester, against the running function
+with the published OpenAPI 3.0.3 document (docs/openapi-3.0.json), as an API Management
+or ServiceNow import would read it.
+
+The requests go over loopback to the local host stand-in (dev/localhost.py) and the
+emulators behind it, as `python3 dev/run.py` serves them; schemathesis is given that base
+URL and nothing else. For every operation: no answer is a 5xx; every answer's status,
+media type and body are ones the document describes; and a request schemathesis
+generated as valid is never refused with 400 (the documents call it valid, so no
+documented rule may refuse it). A 404 for a customer or user that does not exist is
+fine: most generated names name nobody, so each reset route runs a second time with the
+sample customer and user in the path and everything else generated, which resets for
+real (in the emulators).
+
+The examples are few, so the run costs seconds: SCHEMATHESIS_EXAMPLES=500 (or
+HYPOTHESIS_PROFILE=deep, twenty times the default) runs a deeper one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from dev import openapi
+from dev.emulators.samples import SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID, SAMPLE_USER_UPN
+from dev.localhost import LocalFunctionsHost, http_functions
+from tests.integration.conftest import Harness
+
+FUNCTION_KEY = "schemathesis-test-key"
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+# Per operation. Building the strategies costs more than the requests.
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", max(8, settings().max_examples // 10)))
+# Each operation, and path values fixed to the sample data (the rest generated).
+OPERATIONS = [
+    pytest.param(openapi.RESET_PATH, "POST", {}, id="reset"),
+    pytest.param(
+        openapi.RESET_PATH,
+        "POST",
+        {"customer": SAMPLE_CUSTOMER_ID, "user": SAMPLE_USER_ID},
+        id="reset-sample-user",
+    ),
+    pytest.param(openapi.UPN_ONLY_RESET_PATH, "POST", {}, id="reset-by-upn"),
+    pytest.param(
+        openapi.UPN_ONLY_RESET_PATH, "POST", {"user": SAMPLE_USER_UPN}, id="reset-by-upn-sample"
+    ),
+    pytest.param(openapi.HEALTH_PATH, "GET", {}, id="health"),
+    pytest.param(openapi.CREDENTIALS_HEALTH_PATH, "GET", {}, id="credentials-health"),
+]
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    value = json.loads(openapi.OUTPUT_FILES["openapi30"].read_text(encoding="utf-8"))
+    assert value["openapi"] == "3.0.3"
+    assert isinstance(value, dict)
+    return value
+
+
+@pytest.fixture
+def host(harness: Harness, app_functions: list[Any]) -> Iterator[LocalFunctionsHost]:
+    # Guard off: fewer upstream round trips per example; its answers are described alike.
+    harness.configure(PROTECTED_ROLE_GUARD="false")
+    with LocalFunctionsHost(http_functions(app_functions), FUNCTION_KEY, log=None) as running:
+        yield running
+
+
+def refused_as_invalid(status: int, body: Any) -> str | None:
+    """Why a 400 to a request the document calls valid is a disagreement, or None."""
+    if status != 400:
+        return None
+    fields = [e.get("field") for e in (body or {}).get("errors", []) if isinstance(e, dict)]
+    return f"refused {fields or body} although schemathesis generated it from the document"
+
+
+@pytest.mark.parametrize(("path", "method", "path_values"), OPERATIONS)
+def test_schemathesis_finds_no_answer_the_document_does_not_describe(
+    host: LocalFunctionsHost,
+    document: dict[str, Any],
+    path: str,
+    method: str,
+    path_values: dict[str, str],
+) -> None:
+    schema = schemathesis.openapi.from_dict(document)
+    operation = schema[path][method]
+    base_url = f"http://127.0.0.1:{host.port}{openapi.BASE_PATH}"
+    generated: list[int] = []
+
+    @given(case=operation.as_strategy(path_parameters=path_values or None))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    def exercise(case: schemathesis.Case[Any]) -> None:
+        response = case.call(base_url=base_url, headers={"x-functions-key": FUNCTION_KEY})
+        # Only the local host is ever called, never the document's placeholder server.
+        assert urlsplit(str(response.request.url)).hostname == "127.0.0.1"
+        generated.append(response.status_code)
+        case.validate_response(response, checks=CHECKS)
+        body = response.json() if response.content else None
+        refusal = refused_as_invalid(response.status_code, body)
+        assert refusal is None, f"{case.as_curl_command()}\n{refusal}"
+
+    exercise()
+    # An operation without parameters has one request to make; the others have many.
+    assert generated, "schemathesis generated no request"
+    if path_values:
+        # The sample user exists: the function reset it (or validated the dry run).
+        assert 200 in generated, generated
