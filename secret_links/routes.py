@@ -34,7 +34,6 @@ from shared.errors import (
     ConfigurationError,
     DependencyUnavailable,
     DomainError,
-    InternalError,
     InvalidRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -43,6 +42,7 @@ from shared.log import log_event
 from shared.problems import PROBLEM_TYPE_BASE, Problem, json_response, problem_response
 from shared.query import query_parameters, shown_name, unknown_parameters
 from shared.settings import SettingsError
+from shared.unexpected import unexpected_error
 
 logger = logging.getLogger("secret_links")
 audit_logger = logging.getLogger("audit.password_link")
@@ -113,8 +113,8 @@ def serve_page(req: func.HttpRequest, dependencies: Dependencies) -> func.HttpRe
             view, status = View.UNAVAILABLE, 500
         except DependencyUnavailable:
             view, status = View.UNAVAILABLE, 503
-        except Exception as exc:  # noqa: BLE001 - the page answers, and says why in the log
-            logger.error("secret link page failed (%s)", type(exc).__name__)
+        except Exception as error:  # noqa: BLE001 - the page answers, and says why in the log
+            unexpected_error(error, logger=logger, during="secret link page")
             view, status = View.UNAVAILABLE, 500
         headers = dict(HEADERS)
         if status == 503:
@@ -143,9 +143,9 @@ def serve_reveal(req: func.HttpRequest, dependencies: Dependencies) -> func.Http
             if not isinstance(error, SecretGone | SecretNotReady):
                 logger.warning("secret link reveal refused: %s", error.detail)
             return _problem(error, str(correlation_id))
-        except Exception as exc:  # noqa: BLE001 - one edge: a bug is a 500 problem
-            logger.error("secret link reveal failed (%s)", type(exc).__name__)
-            return _problem(InternalError("Quote the correlation ID."), str(correlation_id))
+        except Exception as error:  # noqa: BLE001 - one edge: a bug is a 500 problem
+            failure = unexpected_error(error, logger=logger, during="secret link reveal")
+            return _problem(failure, str(correlation_id))
         audit_reveal(revealed, deps.clock(), str(correlation_id))
         response = json_response(revealed.sealed.to_json(), correlation_id=str(correlation_id))
         for name, value in _QUIET_HEADERS.items():

@@ -323,3 +323,23 @@ def test_no_password_key_or_ciphertext_reaches_a_log_or_header(
     haystack += "".join(a.raw.decode(errors="replace") for a in links.answers if a is not revealed)
     for secret in (password, link.key_text, ciphertext, revealed.json["nonce"]):
         assert secret not in haystack
+
+
+def test_an_unexpected_error_is_the_projects_500_problem_without_internals(
+    links: LinkHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = links.ready_link(PASSWORD)
+
+    def broken(link_id: str) -> None:
+        raise RuntimeError(f"boom {link.key_text}")
+
+    monkeypatch.setattr(links.store, "reveal", broken)
+    monkeypatch.setattr(links.store, "status", broken)
+    answer = links.reveal(link.link_id)
+    assert answer.status == 500
+    assert answer.json["code"] == "internal_error"
+    assert links.page(link.link_id).status == 500
+    assert link.key_text not in links.log_text() + answer.raw.decode()
+    # The same line every route writes (shared/unexpected.py): the type and the frames.
+    assert "unexpected RuntimeError during secret link reveal at " in links.log_text()
+    assert "unexpected RuntimeError during secret link page at " in links.log_text()
