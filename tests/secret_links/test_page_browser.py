@@ -51,6 +51,14 @@ def _wait_for_text(browser: webdriver.Chrome, element_id: str) -> str:
     return str(browser.find_element(By.ID, element_id).text)
 
 
+def _wait_for_message(browser: webdriver.Chrome, fragment: str) -> str:
+    """The status line once it says `fragment` ("Opening..." comes and goes first)."""
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda b: fragment in b.find_element(By.ID, "message").text
+    )
+    return str(browser.find_element(By.ID, "message").text)
+
+
 def _visible(browser: webdriver.Chrome, element_id: str) -> bool:
     return bool(browser.find_element(By.ID, element_id).is_displayed())
 
@@ -135,7 +143,7 @@ def test_a_link_opened_elsewhere_first_says_gone_on_click(
     page.get(_url(served, link))
     assert links.reveal(link.link_id).status == 200  # someone else got there first
     page.find_element(By.ID, "reveal").click()
-    assert "opened already or has expired" in _wait_for_text(page, "message")
+    _wait_for_message(page, "opened already or has expired")
     assert not _visible(page, "result")
 
 
@@ -146,7 +154,7 @@ def test_a_link_without_its_key_is_not_spent(
     link = links.ready_link(generate_password(16))
     page.get(f"{served.url}/api/secrets/{link.link_id}#{link.key_text[:-10]}")
     page.find_element(By.ID, "reveal").click()
-    assert "incomplete" in _wait_for_text(page, "message")
+    _wait_for_message(page, "incomplete")
     assert served.requests_to("POST", r"/reveal$") == []
     assert links.store.status(link.link_id) is not None
 
@@ -159,7 +167,7 @@ def test_a_link_not_ready_yet_says_so_and_opens_later(
     links.store.create_pending(link.link_id, link.public_point, customer_id=CUSTOMER, user_id=USER)
     page.get(_url(served, link))
     page.find_element(By.ID, "reveal").click()
-    assert "not ready yet" in _wait_for_text(page, "message")
+    _wait_for_message(page, "not ready yet")
     links.store.store_sealed(
         link.link_id, seal(password, link_id=link.link_id, public_point=link.public_point)
     )
