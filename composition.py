@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import requests
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
@@ -32,6 +33,9 @@ from reset_password.guard import GuardPolicy, TargetGuard
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
 from reset_password.service import ResetService
+from secret_links import store as secret_link_store
+from secret_links.routes import SecretLinkDependencies
+from secret_links.store import SecretLinkStore, open_table
 from shared import caller_auth
 from shared.caller_auth import CallerTokenValidator, TokenRules
 from shared.gdap import GdapCheck
@@ -43,10 +47,13 @@ from shared.retry import RetryPolicy
 from shared.settings import (
     CallerTokenSettings,
     CredentialSettings,
+    SecretLinkSettings,
     Settings,
+    SettingsError,
     load_credential_settings,
     load_health_route_settings,
     load_health_settings,
+    load_secret_link_settings,
     load_settings,
 )
 from shared.startup import quiet_sdk_logging, report_settings_problems
@@ -83,6 +90,10 @@ class Timings:
     # a sleep advances, so a Retry-After of seconds costs no real time.
     sleep: Callable[[float], None] = time.sleep
     deadline_clock: Callable[[], float] = time.monotonic
+    # Wall-clock time of one-time links (their expiry, the reveal's audit time).
+    link_clock: Callable[[], float] = time.time
+    # The Azure SDK's own backoff between its Table storage attempts.
+    table_retry_backoff: float = secret_link_store.SDK_RETRY_BACKOFF
     # How old a remembered name or miss is: a test moves it past LOOKUP_MISS_CACHE_SECONDS.
     lookup_clock: Callable[[], float] = time.monotonic
 
@@ -101,6 +112,7 @@ class _ResetGraph:
 _lock = threading.Lock()
 _credentials: Credentials | None = None
 _reset: _ResetGraph | None = None
+_secret_links: SecretLinkDependencies | None = None
 _health_access: HealthRouteAccess | None = None
 
 
@@ -157,14 +169,31 @@ def reset_dependencies() -> ResetDependencies:
         return _reset.dependencies
 
 
+def secret_links() -> SecretLinkDependencies:
+    """The one-time links' store; raises SettingsError naming any bad link setting (the
+    reset's and the credentials' settings play no part)."""
+    global _secret_links  # noqa: PLW0603
+    built = _secret_links
+    if built is not None:
+        return built
+    settings = load_secret_link_settings()
+    with _lock:
+        if _secret_links is None:
+            _secret_links = _build_secret_links(settings)
+        return _secret_links
+
+
 def rebuild(*, keep_credentials: bool = False) -> None:
     """Forget the graph: the next request starts cold, as in a new worker.
 
     `keep_credentials` forgets only the reset route's graph, for a test that changes a
     setting of the route alone and wants the secrets and tokens warm.
     """
-    global _credentials, _reset, _health_access  # noqa: PLW0603
+    global _credentials, _reset, _health_access, _secret_links  # noqa: PLW0603
     with _lock:
+        if _secret_links is not None:
+            _secret_links.store.close()
+            _secret_links = None
         if _credentials is not None and not keep_credentials:
             _credentials.secrets.close()
             _credentials = None
@@ -267,6 +296,52 @@ def _upstream(name: str, session: requests.Session, timeouts: tuple[float, float
 
 def _identity_documents(session: requests.Session) -> Upstream:
     return _upstream("the identity platform", session, TIMINGS.identity_documents_timeouts)
+
+
+def _build_secret_links(settings: SecretLinkSettings) -> SecretLinkDependencies:
+    if settings.storage_connection_string is not None:
+        try:
+            table = open_table(
+                connection_string=settings.storage_connection_string,
+                retry_backoff=TIMINGS.table_retry_backoff,
+            )
+        except ValueError:
+            raise SettingsError(
+                ["AzureWebJobsStorage is not a storage connection string"]
+            ) from None
+    else:
+        table = open_table(
+            endpoint=settings.table_endpoint,
+            credential=_storage_credential(settings),
+            retry_backoff=TIMINGS.table_retry_backoff,
+        )
+    store = SecretLinkStore(
+        table,
+        ttl=timedelta(minutes=settings.secret_link_ttl_minutes),
+        clock=TIMINGS.link_clock,
+    )
+    return SecretLinkDependencies(store, TIMINGS.link_clock)
+
+
+def _storage_credential(
+    settings: SecretLinkSettings,
+) -> ManagedIdentityCredential | DefaultAzureCredential:
+    """As the Functions host reaches its storage: the managed identity the app settings
+    name (AzureWebJobsStorage__credential, __clientId), else developer credentials."""
+    if settings.storage_uses_managed_identity:
+        return ManagedIdentityCredential(
+            client_id=settings.storage_client_id,
+            retry_total=1,
+            connection_timeout=3,
+            read_timeout=5,
+            permit_redirects=False,
+        )
+    return DefaultAzureCredential(
+        managed_identity_client_id=settings.storage_client_id,
+        exclude_interactive_browser_credential=True,
+        retry_total=1,
+        permit_redirects=False,
+    )
 
 
 def _caller_tokens(

@@ -10,6 +10,7 @@ import azure.functions as func
 import composition
 from credentials import health_route, rotation
 from reset_password import routes as reset_routes
+from secret_links.routes import secret_links_blueprint
 from shared import health
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -19,3 +20,4 @@ app.register_functions(
     health_route.blueprint(composition.health_route_access, composition.credentials_health)
 )
 app.register_functions(rotation.blueprint(composition.credentials, composition.credentials_health))
+app.register_functions(secret_links_blueprint(composition.secret_links))

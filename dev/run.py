@@ -27,6 +27,7 @@ def main() -> int:
     args = parser.parse_args()
     os.chdir(ROOT)
 
+    from dev.azurite import running_azurite
     from dev.emulators.samples import (
         NO_GDAP_CUSTOMER_DOMAIN,
         NO_GDAP_CUSTOMER_ID,
@@ -46,9 +47,16 @@ def main() -> int:
     from dev.localhost import LocalFunctionsHost, index_http_functions
 
     key = args.key or secrets.token_urlsafe(24)
-    with EmulatorStack() as stack:
+    with EmulatorStack() as stack, running_azurite() as azurite:
         # Includes GRAPH_BASE_URL, so revokeSessions reaches the Graph emulator.
         os.environ.update(stack.settings())
+        # One-time links: their table in Azurite, their URLs pointing here.
+        os.environ.update(
+            {
+                "AzureWebJobsStorage": azurite.connection_string,
+                "PUBLIC_BASE_URL": f"http://localhost:{args.port}",
+            }
+        )
         import logging
 
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -58,13 +66,14 @@ def main() -> int:
             index_http_functions(function_app.app), key, port=args.port
         ).start()
         base = f"http://localhost:{args.port}/api"
+        sample_link = _sample_link(SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID)
         print(
             f"""
 Function host ready on {base}   (function key: {key})
 
 Emulators: Partner Center {stack.partner_center.url}, identity {stack.identity.url},
            Key Vault {stack.key_vault.url}, managed identity {stack.managed_identity.url},
-           Graph {stack.graph.url}
+           Graph {stack.graph.url}, Azurite tables http://127.0.0.1:{azurite.table_port}
 
 Sample customer {SAMPLE_CUSTOMER_ID} (Contoso, {SAMPLE_CUSTOMER_DOMAIN}, {SAMPLE_CUSTOM_DOMAIN}):
   user   {SAMPLE_USER_ID}  Ada Lovelace, resets fine
@@ -85,6 +94,8 @@ Try:
     -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
     -d '{{"password": "Correct-Horse-42", "revokeSessions": true}}'
   curl -s {base}/health
+A sample one-time link (a made-up generated password; open it in a browser, it works once):
+  {sample_link}
   curl -s "{base}/health/credentials?probe=true" -H "x-functions-key: {key}"
 
 Ctrl-C stops everything.
@@ -100,6 +111,24 @@ Ctrl-C stops everything.
             for revocation in stack.graph.revocations:
                 print(f"revoked sessions of {revocation.user_id} in {revocation.tenant_id}")
     return 0
+
+
+def _sample_link(customer_id: str, user_id: str) -> str:
+    """A ready link to a made-up password, to try the page before any reset made one."""
+    import composition
+    from reset_password.generated_password import generate_password
+    from secret_links.crypto import new_link, seal
+
+    deps = composition.secret_links()
+    link = new_link()
+    deps.store.create_pending(
+        link.link_id, link.public_point, customer_id=customer_id, user_id=user_id
+    )
+    password = generate_password(16)
+    deps.store.store_sealed(
+        link.link_id, seal(password, link_id=link.link_id, public_point=link.public_point)
+    )
+    return link.url(os.environ["PUBLIC_BASE_URL"])
 
 
 if __name__ == "__main__":

@@ -2,15 +2,21 @@
 
 python3 dev/test.py            # everything
 python3 dev/test.py -k name    # extra arguments go to pytest
+
+pytest runs with Azurite (Azure Storage's emulator, installed into dev/node on first
+use) started on free ports for the run and stopped after it; the browser specs use the
+distribution's Chromium when it is installed (.ci/run installs it).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dev.azurite import CONNECTION_STRING_VARIABLE, running_azurite
 from dev.bootstrap import ROOT, reexec_in_venv
 
 PYTEST_NO_TESTS = 5
@@ -27,7 +33,7 @@ def main() -> int:
     ]
     for name, argv in steps:
         print(f"==> {name}", flush=True)
-        code = subprocess.run(argv, cwd=ROOT, check=False).returncode  # noqa: S603
+        code = _run_pytest(argv) if name == "pytest" else _run(argv)
         if code == PYTEST_NO_TESTS and name == "pytest":
             print("pytest collected no tests: that is a failure here", flush=True)
             return 1
@@ -35,6 +41,15 @@ def main() -> int:
             print(f"{name} failed with exit code {code}", flush=True)
             return code
     return 0
+
+
+def _run(argv: list[str], env: dict[str, str] | None = None) -> int:
+    return subprocess.run(argv, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
+
+
+def _run_pytest(argv: list[str]) -> int:
+    with running_azurite() as azurite:
+        return _run(argv, {**os.environ, CONNECTION_STRING_VARIABLE: azurite.connection_string})
 
 
 if __name__ == "__main__":

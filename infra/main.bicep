@@ -194,6 +194,21 @@ param healthAppSecretCriticalDays int = 7
 @maxValue(3600)
 param healthProbeMinSeconds int = 300
 
+// --- One-time password links ---------------------------------------------------------------
+
+@description('SECRET_LINK_TTL_MINUTES: how long a one-time password link can be revealed.')
+@minValue(5)
+@maxValue(10080)
+param secretLinkTtlMinutes int = 1440
+
+@description('GENERATED_PASSWORD_LENGTH: characters of a password the function generates.')
+@minValue(12)
+@maxValue(256)
+param generatedPasswordLength int = 16
+
+@description('PUBLIC_BASE_URL: the origin one-time links point to (https). Empty: the app\'s own https://{default host name}.')
+param publicBaseUrl string = ''
+
 // --- Scale -------------------------------------------------------------------------------
 
 // 40 is the lowest maximum the Flex Consumption documentation promises in every region.
@@ -425,6 +440,9 @@ module api 'app/function.bicep' = {
     healthAppSecretWarningDays: healthAppSecretWarningDays
     healthAppSecretCriticalDays: healthAppSecretCriticalDays
     healthProbeMinSeconds: healthProbeMinSeconds
+    secretLinkTtlMinutes: secretLinkTtlMinutes
+    generatedPasswordLength: generatedPasswordLength
+    publicBaseUrl: publicBaseUrl
     pythonThreadpoolThreadCount: pythonThreadpoolThreadCount
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB

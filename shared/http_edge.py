@@ -26,6 +26,11 @@ from shared.problems import Problem, problem_for, problem_response
 from shared.settings import SettingsError
 from shared.unexpected import unexpected_error
 
+# How a refusal is answered, and which problem an error is: the shared table's, unless a
+# route has answers of its own (the one-time links' secret_gone, say).
+ProblemAnswer = Callable[[DomainError, str], func.HttpResponse]
+ProblemOf = Callable[[DomainError], Problem]
+
 # Until a route reads its own settings, the contract's default.
 DEFAULT_DEADLINE_SECONDS = 25.0
 
@@ -48,6 +53,8 @@ class Edge:
     refused: str
     during: str
     deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
+    problem_answer: ProblemAnswer = problem_response
+    problem_of: ProblemOf = problem_for
 
     def answer(
         self,
@@ -65,7 +72,7 @@ class Edge:
             except Exception as exc:  # noqa: BLE001 - the last line of defence answers 500
                 error = self._domain_error(exc)
                 refusal = self._log_refusal(error)
-                response = problem_response(error, str(correlation_id))
+                response = self.problem_answer(error, str(correlation_id))
             if finish is not None:
                 finish(Answered(correlation_id, response, refusal))
             return response
@@ -80,7 +87,7 @@ class Edge:
         return unexpected_error(exc, logger=self.logger, during=self.during)
 
     def _log_refusal(self, error: DomainError) -> Problem:
-        problem = problem_for(error)
+        problem = self.problem_of(error)
         # `detail` may quote what the caller sent (a UPN, a caller's app ID): quoted, so
         # it stays one JSON string inside the line.
         self.logger.log(

@@ -301,6 +301,100 @@ class HealthRouteSettings(CallerTokenSettings):
         return value
 
 
+_HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})(?::[0-9]{1,5})?$")
+_STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
+
+
+class SecretLinkSettings(BaseModel):
+    """One-time links (contract 1c): generated passwords, where links point, how long
+    they live, and the storage account of their table (the Functions host's own).
+
+    Apart from the reset's settings: the link page keeps working whatever the reset's
+    configuration, and a bad link setting stops only the links.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=False, extra="ignore")
+
+    secret_link_ttl_minutes: int = Field(1440, ge=5, le=10080, alias="SECRET_LINK_TTL_MINUTES")
+    generated_password_length: int = Field(16, ge=12, le=256, alias="GENERATED_PASSWORD_LENGTH")
+    public_base_url: OptionalText = Field(None, alias="PUBLIC_BASE_URL")
+    # Set by App Service: the app's default host name.
+    website_hostname: OptionalText = Field(None, alias="WEBSITE_HOSTNAME")
+    # The host's storage, as the Functions host reads it: a connection string locally
+    # (Azurite), identity-based in Azure. The connection string holds the account key.
+    storage_connection_string: OptionalText = Field(None, alias="AzureWebJobsStorage", repr=False)
+    storage_account_name: OptionalText = Field(None, alias="AzureWebJobsStorage__accountName")
+    storage_table_service_uri: OptionalText = Field(
+        None, alias="AzureWebJobsStorage__tableServiceUri"
+    )
+    storage_credential: OptionalText = Field(None, alias="AzureWebJobsStorage__credential")
+    storage_client_id: OptionalText = Field(None, alias="AzureWebJobsStorage__clientId")
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if "@" in urlsplit(value.strip()).netloc:
+            raise ValueError("must not carry a user name or password")
+        return _url(value)
+
+    @field_validator("website_hostname")
+    @classmethod
+    def _host_name(cls, value: str | None) -> str | None:
+        if value is not None and not _HOST_NAME.fullmatch(value.strip()):
+            raise ValueError("must be a host name such as func-reset.azurewebsites.net")
+        return None if value is None else value.strip()
+
+    @field_validator("storage_table_service_uri")
+    @classmethod
+    def _table_uri(cls, value: str | None) -> str | None:
+        return None if value is None else _url(value)
+
+    @field_validator("storage_account_name")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and not _STORAGE_ACCOUNT.fullmatch(value.strip()):
+            raise ValueError("must be a storage account name (3-24 lowercase letters and digits)")
+        return None if value is None else value.strip()
+
+    @model_validator(mode="after")
+    def _complete(self) -> SecretLinkSettings:
+        if self.public_base_url is None and self.website_hostname is None:
+            raise ValueError(
+                "PUBLIC_BASE_URL is required when WEBSITE_HOSTNAME is not set (the origin "
+                "one-time links point to)"
+            )
+        if (
+            self.storage_connection_string is None
+            and self.storage_account_name is None
+            and self.storage_table_service_uri is None
+        ):
+            raise ValueError(
+                "AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__accountName "
+                "(identity-based) is required for the secretlinks table"
+            )
+        return self
+
+    @property
+    def link_base_url(self) -> str:
+        """`{PUBLIC_BASE_URL}`, by default the app's own https origin."""
+        return self.public_base_url or f"https://{self.website_hostname}"
+
+    @property
+    def table_endpoint(self) -> str | None:
+        """The account's table endpoint for identity-based access (no connection string)."""
+        if self.storage_table_service_uri is not None:
+            return self.storage_table_service_uri
+        if self.storage_account_name is not None:
+            return f"https://{self.storage_account_name}.table.core.windows.net"
+        return None
+
+    @property
+    def storage_uses_managed_identity(self) -> bool:
+        return (self.storage_credential or "").strip().lower() == "managedidentity"
+
+
 def _tenant(value: str) -> str:
     if not _TENANT.fullmatch(value.strip()):
         raise ValueError("must be a tenant ID (GUID) or a tenant domain name")
@@ -318,7 +412,7 @@ def _is_guid(value: str) -> bool:
 SETTING_NAMES: tuple[str, ...] = tuple(
     dict.fromkeys(
         field.alias
-        for model in (Settings, HealthSettings, HealthRouteSettings)
+        for model in (Settings, HealthSettings, HealthRouteSettings, SecretLinkSettings)
         for field in model.model_fields.values()
         if field.alias
     )
@@ -362,6 +456,11 @@ def load_health_route_settings(
 ) -> HealthRouteSettings:
     """Caller tokens, the operator role and the probe floor of the credentials health route."""
     return _load(HealthRouteSettings, environ)
+
+
+def load_secret_link_settings(environ: Mapping[str, str] | None = None) -> SecretLinkSettings:
+    """The one-time links' settings (their page, their table, generated passwords)."""
+    return _load(SecretLinkSettings, environ)
 
 
 def _load(model: type[_Model], environ: Mapping[str, str] | None) -> _Model:

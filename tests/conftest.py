@@ -1,4 +1,4 @@
-"""Hypothesis settings for the whole suite.
+"""Suite-wide: Hypothesis settings, and Azurite for the tests that need Azure Storage.
 
 These machines are noisy: per-example deadlines would fail on load, not on bugs. In CI
 the examples are derandomized so that a run is reproducible from its commit alone.
@@ -7,8 +7,13 @@ the examples are derandomized so that a run is reproducible from its commit alon
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from dev.azurite import CONNECTION_STRING_VARIABLE, running_azurite
 
 settings.register_profile(
     "project",
@@ -21,3 +26,24 @@ settings.register_profile(
 # HYPOTHESIS_PROFILE=deep python3 dev/test.py: twenty times the examples, for fuzzing.
 settings.register_profile("deep", parent=settings.get_profile("project"), max_examples=2000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "project"))
+
+
+@pytest.fixture(scope="session")
+def azurite_connection_string() -> Iterator[str]:
+    """Azurite for the tests that need Azure Storage (tables, queues): the one the test
+    command started, or one started here (one per xdist worker, so runs never share)."""
+    given = os.environ.get(CONNECTION_STRING_VARIABLE)
+    if given and not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield given
+        return
+    with running_azurite() as azurite:
+        yield azurite.connection_string
+
+
+@pytest.fixture(scope="session")
+def app_functions() -> list[Any]:
+    """The app's functions, indexed once for the whole run (get_functions() may run once
+    per app): the integration specs and the one-time link specs both call them."""
+    import function_app
+
+    return list(function_app.app.get_functions())

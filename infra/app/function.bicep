@@ -127,6 +127,15 @@ param healthAppSecretCriticalDays int
 @description('HEALTH_PROBE_MIN_SECONDS')
 param healthProbeMinSeconds int
 
+@description('SECRET_LINK_TTL_MINUTES')
+param secretLinkTtlMinutes int
+
+@description('GENERATED_PASSWORD_LENGTH')
+param generatedPasswordLength int
+
+@description('PUBLIC_BASE_URL; empty leaves the setting out (the app\'s own https origin).')
+param publicBaseUrl string
+
 @description('PYTHON_THREADPOOL_THREAD_COUNT')
 param pythonThreadpoolThreadCount int
 
@@ -288,6 +297,14 @@ var baseAppSettings = [
     value: string(healthProbeMinSeconds)
   }
   {
+    name: 'SECRET_LINK_TTL_MINUTES'
+    value: string(secretLinkTtlMinutes)
+  }
+  {
+    name: 'GENERATED_PASSWORD_LENGTH'
+    value: string(generatedPasswordLength)
+  }
+  {
     name: 'PYTHON_THREADPOOL_THREAD_COUNT'
     value: string(pythonThreadpoolThreadCount)
   }
@@ -320,6 +337,13 @@ var protectedRoleIdsAppSettings = empty(protectedRoleIds) ? [] : [
   {
     name: 'PROTECTED_ROLE_IDS'
     value: protectedRoleIds
+  }
+]
+
+var publicBaseUrlAppSettings = empty(publicBaseUrl) ? [] : [
+  {
+    name: 'PUBLIC_BASE_URL'
+    value: publicBaseUrl
   }
 ]
 
@@ -365,7 +389,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: concat(baseAppSettings, callerTenantAppSettings, callerAudienceAppSettings, callerPolicyAppSettings, protectedRoleIdsAppSettings)
+      appSettings: concat(baseAppSettings, callerTenantAppSettings, callerAudienceAppSettings, callerPolicyAppSettings, protectedRoleIdsAppSettings, publicBaseUrlAppSettings)
     }
     functionAppConfig: {
       deployment: {

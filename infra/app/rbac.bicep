@@ -70,7 +70,8 @@ resource queueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
   }
 }
 
-// Host storage: tables the host writes its diagnostic events to.
+// Host storage: tables the host writes its diagnostic events to, and the app's one-time
+// password links (table secretlinks).
 resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, identityPrincipalId, roles.storageTableDataContributor)
   scope: storage

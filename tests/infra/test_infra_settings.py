@@ -94,13 +94,18 @@ OPERATOR_SETTINGS: dict[str, tuple[str, object]] = {
     "REFRESH_TOKEN_ROTATION_SCHEDULE": ("refreshTokenRotationSchedule", "0 0 3 * * 1"),
     # The Python worker's own setting.
     "PYTHON_THREADPOOL_THREAD_COUNT": ("pythonThreadpoolThreadCount", 16),
+    # One-time password links (contract section 1c).
+    "SECRET_LINK_TTL_MINUTES": ("secretLinkTtlMinutes", 1440),
+    "GENERATED_PASSWORD_LENGTH": ("generatedPasswordLength", 16),
+    "PUBLIC_BASE_URL": ("publicBaseUrl", ""),
 }
 # Contract settings an operator does not set: the templates derive them from what they deploy.
 DERIVED_SETTINGS = {"KEY_VAULT_URL": "keyVaultUri", "AZURE_CLIENT_ID": "identityClientId"}
 # Only for a local Key Vault emulator; in Azure the app's default (true) must stand.
 LOCAL_ONLY_SETTINGS = {"KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"}
-# Set by the platform itself (the managed identity endpoint), never by the templates.
-PLATFORM_SETTINGS = {"IDENTITY_ENDPOINT", "IDENTITY_HEADER"}
+# Set by the platform itself (the managed identity endpoint, the app's host name), never by the
+# templates.
+PLATFORM_SETTINGS = {"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "WEBSITE_HOSTNAME"}
 # The settings table of the contract as written (its first column).
 CONTRACT_SETTINGS = {
     "KEY_VAULT_URL",
@@ -130,7 +135,13 @@ CONTRACT_SETTINGS = {
     "HEALTH_PROBE_MIN_SECONDS",
 }
 # Optional settings left out of the app entirely while their parameter is empty.
-OPTIONAL_SETTINGS = {"CALLER_TENANT_ID", "CALLER_AUDIENCE", "CALLER_POLICY", "PROTECTED_ROLE_IDS"}
+OPTIONAL_SETTINGS = {
+    "CALLER_TENANT_ID",
+    "CALLER_AUDIENCE",
+    "CALLER_POLICY",
+    "PROTECTED_ROLE_IDS",
+    "PUBLIC_BASE_URL",
+}
 
 
 def _function_file() -> Path:

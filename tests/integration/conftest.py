@@ -41,14 +41,6 @@ def stack() -> Iterator[EmulatorStack]:
 
 
 @pytest.fixture(scope="session")
-def app_functions() -> list[Any]:
-    """The app's functions, indexed once (get_functions() may run once per app)."""
-    import function_app
-
-    return list(function_app.app.get_functions())
-
-
-@pytest.fixture(scope="session")
 def registered(app_functions: list[Any]) -> dict[str, Any]:
     return {str(f.get_function_name()): f for f in app_functions}
 
