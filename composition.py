@@ -48,10 +48,13 @@ from shared.settings import (
     load_settings,
 )
 from shared.startup import quiet_sdk_logging, report_settings_problems
+from shared.telemetry import start_log_export
 from shared.tenant_discovery import TenantDiscovery
 
 install_correlation_logging()
 quiet_sdk_logging()
+# Before the settings report, so its lines reach Application Insights with their fields.
+start_log_export()
 report_settings_problems()
 
 
