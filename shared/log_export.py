@@ -42,7 +42,7 @@ from shared.settings import TelemetrySettings
 _NOT_EXPORTED = ("azure.monitor.opentelemetry", "opentelemetry")
 # A field becomes its own dimension only under a plain name: a dotted one could pose as
 # an attribute the exporter reads for itself (`microsoft.custom_event.name`, `exception.*`).
-_DIMENSION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_DIMENSION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 FLUSH_TIMEOUT_MS = 10_000
 
 
@@ -113,7 +113,7 @@ def fields_as_attributes(record: logging.LogRecord, fields: object) -> logging.L
     del flat.__dict__[CUSTOM_DIMENSIONS_FIELD]
     if isinstance(fields, Mapping):
         for name, value in fields.items():
-            if value is None or not isinstance(name, str) or not _DIMENSION_NAME.match(name):
+            if value is None or not isinstance(name, str) or not _DIMENSION_NAME.fullmatch(name):
                 continue
             if name not in flat.__dict__:
                 flat.__dict__[name] = dimension(value)
