@@ -53,7 +53,7 @@ from shared.tenant_discovery import TenantDiscovery
 
 install_correlation_logging()
 quiet_sdk_logging()
-# Before the settings report, so its lines reach Application Insights with their fields.
+# Before the settings report, so its lines are exported too.
 start_log_export()
 report_settings_problems()
 

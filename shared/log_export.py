@@ -37,8 +37,8 @@ from opentelemetry.sdk.resources import Resource
 from shared.log import CUSTOM_DIMENSIONS_FIELD
 from shared.settings import TelemetrySettings
 
-# Records of these loggers stay with the host: the exporter logs each send, and that
-# record, exported, would be the next send's reason.
+# Records of these loggers stay with the host: the exporter logs about its sends, and such
+# a record, exported, would be the next send's reason.
 _NOT_EXPORTED = ("azure.monitor.opentelemetry", "opentelemetry")
 # A field becomes its own dimension only under a plain name: a dotted one could pose as
 # an attribute the exporter reads for itself (`microsoft.custom_event.name`, `exception.*`).
@@ -87,7 +87,8 @@ def _credential(settings: TelemetrySettings) -> ManagedIdentityCredential | None
 
 
 def _exportable(record: logging.LogRecord) -> bool:
-    # Inside the exporter's own send (its credential, its HTTP client) nothing is exported.
+    # Nothing written inside the exporter's own send (its credential, its HTTP client) is
+    # exported: a record queued from within a flush deadlocks it.
     return is_instrumentation_enabled() and not record.name.startswith(_NOT_EXPORTED)
 
 
