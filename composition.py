@@ -57,11 +57,14 @@ from shared.settings import (
     load_settings,
 )
 from shared.startup import quiet_sdk_logging, report_settings_problems
+from shared.telemetry import start_log_export
 from shared.tenant_discovery import TenantDiscovery
 from shared.upstream import Upstream
 
 install_correlation_logging()
 quiet_sdk_logging()
+# Before the settings report, so its lines are exported too.
+start_log_export()
 report_settings_problems()
 
 

@@ -4,10 +4,11 @@ break or hide it, and events are JSON with their logger and name as fields.
 The Functions host forwards the message text of each record to Application Insights,
 so the correlation ID goes into the text as well as onto the record (`correlation_id`,
 for exporters that read record attributes). Structured events put their fields into the
-message as JSON, and their logger and event name onto the record as well: exporters that
-read record attributes (Application Insights through OpenTelemetry) make them
-`customDimensions`, which is what the documented queries select on. Message text is never
-a selector: a caller's words can reach it.
+message as JSON, onto the record as a mapping (`custom_dimensions`), and their logger and
+event name onto the record as well: the worker's own export (`shared/log_export.py`,
+when APPLICATIONINSIGHTS_CONNECTION_STRING is set) makes each a `customDimensions`
+entry, which is what the documented queries select on. Message text is never a
+selector: a caller's words can reach it.
 
 Caller text (a field name, a header, a path value, a `detail` quoting one) goes into a
 message through `quoted`, JSON-escaped and delimited. As a second line of defence the
@@ -29,6 +30,8 @@ _PREFIX = "[correlationId={}] "
 # Record attributes a structured event carries, for queries that select on them.
 LOGGER_FIELD = "logger"
 EVENT_FIELD = "event"
+# The event's fields as a mapping; exported one dimension per field.
+CUSTOM_DIMENSIONS_FIELD = "custom_dimensions"
 
 
 def quoted(text: str) -> str:
@@ -89,5 +92,5 @@ def log_event(logger: logging.Logger, level: int, event: str, fields: Mapping[st
         "%s %s",
         event,
         json.dumps(payload, default=str, separators=(",", ":")),
-        extra={LOGGER_FIELD: logger.name, EVENT_FIELD: event, "custom_dimensions": payload},
+        extra={LOGGER_FIELD: logger.name, EVENT_FIELD: event, CUSTOM_DIMENSIONS_FIELD: payload},
     )

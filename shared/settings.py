@@ -409,10 +409,94 @@ def _is_guid(value: str) -> bool:
     return len(value) == 36
 
 
+class TelemetrySettings(BaseModel):
+    """Where the worker exports its own log records (Application Insights), if anywhere.
+
+    Apart from every other model: a bad telemetry setting stops the export (the host's
+    forwarding of message text goes on) and nothing else.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=False, extra="ignore")
+
+    # Not a secret with local auth off (ingestion needs the identity), but with local auth
+    # on it is a write key: never shown.
+    connection_string: OptionalText = Field(
+        None, alias="APPLICATIONINSIGHTS_CONNECTION_STRING", repr=False
+    )
+    # `Authorization=AAD` (and `ClientId=<user-assigned identity>`): ingestion with Entra.
+    authentication_string: OptionalText = Field(
+        None, alias="APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
+    )
+
+    @field_validator("connection_string")
+    @classmethod
+    def _connection_string(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # Messages name keys, never values.
+        parts = _key_values(value, "must be key=value pairs separated by ';'")
+        if not _is_guid(parts.get("instrumentationkey", "")):
+            raise ValueError("must hold InstrumentationKey=<GUID>")
+        endpoint = parts.get("ingestionendpoint")
+        if endpoint is not None:
+            try:
+                _url(endpoint)
+            except ValueError as exc:
+                # Log records (the audit's identifiers among them) travel to this endpoint.
+                raise ValueError(f"IngestionEndpoint {exc}") from None
+        return value.strip()
+
+    @field_validator("authentication_string")
+    @classmethod
+    def _authentication_string(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        rule = "must be Authorization=AAD, with ClientId=<GUID> for a user-assigned identity"
+        parts = _key_values(value, rule)
+        if parts.get("authorization") != "AAD" or not set(parts) <= {"authorization", "clientid"}:
+            raise ValueError(rule)
+        if "clientid" in parts and not _is_guid(parts["clientid"]):
+            raise ValueError(rule)
+        return value.strip()
+
+    @property
+    def export_enabled(self) -> bool:
+        return self.connection_string is not None
+
+    @property
+    def entra_ingestion(self) -> bool:
+        """Ingestion authenticated with the managed identity (local auth off)."""
+        return self.authentication_string is not None
+
+    @property
+    def ingestion_client_id(self) -> str | None:
+        """The user-assigned identity that sends telemetry; None: the system-assigned one."""
+        if self.authentication_string is None:
+            return None
+        return _key_values(self.authentication_string, "").get("clientid")
+
+
+def _key_values(text: str, problem: str) -> dict[str, str]:
+    """`Key=value;Key=value` with keys lower-cased; ValueError(problem) if not that form."""
+    parts: dict[str, str] = {}
+    for pair in text.strip().strip(";").split(";"):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(problem)
+        parts[key.strip().lower()] = value.strip()
+    return parts
+
+
 SETTING_NAMES: tuple[str, ...] = tuple(
     dict.fromkeys(
         field.alias
-        for model in (Settings, HealthSettings, HealthRouteSettings, SecretLinkSettings)
+        for model in (
+            Settings,
+            HealthSettings,
+            HealthRouteSettings,
+            SecretLinkSettings,
+            TelemetrySettings,
+        )
         for field in model.model_fields.values()
         if field.alias
     )
@@ -449,6 +533,11 @@ def load_credential_settings(environ: Mapping[str, str] | None = None) -> Creden
 def load_health_settings(environ: Mapping[str, str] | None = None) -> HealthSettings:
     """The credentials health check's thresholds."""
     return _load(HealthSettings, environ)
+
+
+def load_telemetry_settings(environ: Mapping[str, str] | None = None) -> TelemetrySettings:
+    """Where the worker's log records are exported (Application Insights), if anywhere."""
+    return _load(TelemetrySettings, environ)
 
 
 def load_health_route_settings(

@@ -10,9 +10,11 @@ logger = logging.getLogger("startup")
 
 
 def quiet_sdk_logging() -> None:
-    """The Azure SDK logs every request's URL and headers at INFO; keep only warnings."""
+    """The Azure SDK logs every request's URL and headers at INFO, and the Azure Monitor
+    exporter every send; keep only warnings."""
     logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     logging.getLogger("azure.identity").setLevel(logging.WARNING)
+    logging.getLogger("azure.monitor.opentelemetry").setLevel(logging.WARNING)
 
 
 def report_settings_problems() -> list[str]:

@@ -15,6 +15,11 @@ from hypothesis import HealthCheck, settings
 
 from dev.azurite import CONNECTION_STRING_VARIABLE, running_azurite
 
+# A developer's Application Insights must not receive the tests' records: the app starts its
+# log export at import when this is set (shared/telemetry.py); specs that export set it
+# themselves, to a loopback emulator.
+os.environ.pop("APPLICATIONINSIGHTS_CONNECTION_STRING", None)
+
 settings.register_profile(
     "project",
     max_examples=100,

@@ -175,6 +175,11 @@ var rotationAlwaysReadyGroup = zoneRedundant ? [
   }
 ] : []
 
+// APPLICATIONINSIGHTS_*: the worker exports its own log records too (shared/log_export.py), so the
+// fields of the audit record reach customDimensions. What that exporter does besides is off:
+// statistics sent to Microsoft, remote configuration polled from Microsoft, usage metrics about
+// itself. The worker switches PYTHON_ENABLE_OPENTELEMETRY and
+// PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY stay unset (see Operating it in README.md).
 var baseAppSettings = [
   {
     name: 'AzureWebJobsStorage__accountName'
@@ -195,6 +200,18 @@ var baseAppSettings = [
   {
     name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
     value: 'ClientId=${identityClientId};Authorization=AAD'
+  }
+  {
+    name: 'APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL'
+    value: 'true'
+  }
+  {
+    name: 'APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED'
+    value: 'true'
+  }
+  {
+    name: 'APPLICATIONINSIGHTS_SDKSTATS_DISABLED'
+    value: 'true'
   }
   {
     name: 'AZURE_CLIENT_ID'

@@ -106,6 +106,18 @@ LOCAL_ONLY_SETTINGS = {"KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"}
 # Set by the platform itself (the managed identity endpoint, the app's host name), never by the
 # templates.
 PLATFORM_SETTINGS = {"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "WEBSITE_HOSTNAME"}
+# Read by the host and by the app (its own log export): derived from the monitoring resources.
+TELEMETRY_SETTINGS = {
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+}
+# Read by the Azure Monitor exporter itself: what it does besides sending the app's records, off
+# (statistics to Microsoft, remote configuration from Microsoft, usage metrics about itself).
+EXPORTER_EXTRAS_OFF = {
+    "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL",
+    "APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED",
+    "APPLICATIONINSIGHTS_SDKSTATS_DISABLED",
+}
 # The settings table of the contract as written (its first column).
 CONTRACT_SETTINGS = {
     "KEY_VAULT_URL",
@@ -239,7 +251,11 @@ def test_every_setting_the_app_reads_is_provisioned_or_deliberately_left_out() -
     read = set(re.findall(r'alias="([A-Z][A-Z0-9_]*)"', source))
     assert read, "no settings found in shared/settings.py"
     covered = (
-        set(OPERATOR_SETTINGS) | set(DERIVED_SETTINGS) | LOCAL_ONLY_SETTINGS | PLATFORM_SETTINGS
+        set(OPERATOR_SETTINGS)
+        | set(DERIVED_SETTINGS)
+        | LOCAL_ONLY_SETTINGS
+        | PLATFORM_SETTINGS
+        | TELEMETRY_SETTINGS
     )
     assert read <= covered, f"settings the templates do not provision: {sorted(read - covered)}"
 
@@ -319,6 +335,23 @@ def test_host_and_telemetry_settings() -> None:
     assert accessor_path(api["storageAccountName"]) == ["storage", "outputs", "name"]
 
 
+def test_the_log_exporters_side_traffic_is_off() -> None:
+    settings = app_settings()
+    assert {name: settings.get(name) for name in EXPORTER_EXTRAS_OFF} == dict.fromkeys(
+        EXPORTER_EXTRAS_OFF, "true"
+    )
+
+
+def test_the_workers_own_opentelemetry_switches_stay_off() -> None:
+    # The app exports its log records itself. PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY would
+    # have the worker configure a second exporter (default instrumentations, no credential), and
+    # PYTHON_ENABLE_OPENTELEMETRY alone fails every invocation on Python workers that never set up
+    # the trace-context propagator it then uses.
+    settings = app_settings()
+    assert "PYTHON_ENABLE_OPENTELEMETRY" not in settings
+    assert "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY" not in settings
+
+
 def test_every_app_setting_is_accounted_for() -> None:
     host = {
         "AzureWebJobsStorage__accountName",
@@ -327,7 +360,7 @@ def test_every_app_setting_is_accounted_for() -> None:
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     }
-    expected = host | set(OPERATOR_SETTINGS) | set(DERIVED_SETTINGS)
+    expected = host | EXPORTER_EXTRAS_OFF | set(OPERATOR_SETTINGS) | set(DERIVED_SETTINGS)
     assert set(app_settings()) == expected, sorted(set(app_settings()) ^ expected)
 
 
