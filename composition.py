@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 import requests
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-from credentials import key_vault
+from credentials import key_vault, secret_cache
 from credentials.exchange import PartnerCenterTokens, SecretNames
-from credentials.key_vault import KeyVaultStore, OneIdentityCall, SecretCache, build_secret_client
+from credentials.key_vault import KeyVaultStore, OneIdentityCall, build_secret_client
 from credentials.probe import CredentialProbe
+from credentials.secret_cache import SecretCache
 from reset_password.guard import GuardPolicy
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
@@ -70,7 +71,7 @@ class Timings:
     )
     caller_key_refresh_floor: float = caller_auth.KEY_REFRESH_FLOOR_SECONDS
     caller_key_wait: float = caller_auth.KEY_LOCK_WAIT_SECONDS
-    secret_write_retry_delays: tuple[float, ...] = key_vault.WRITE_RETRY_DELAYS
+    secret_write_retry_delays: tuple[float, ...] = secret_cache.WRITE_RETRY_DELAYS
     # The Azure SDK's own backoff between its Key Vault attempts (it sleeps itself).
     key_vault_retry_backoff: float = key_vault.SDK_RETRY_BACKOFF
     # Wall-clock time: access-token expiry (expires_on is epoch seconds), when the last

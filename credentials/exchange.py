@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import requests
 from pydantic import SecretStr
 
-from credentials.key_vault import SecretCache
+from credentials.secret_cache import SecretCache
 from shared.cache import Cache, CacheWaitTimeout, Lifetime
 from shared.context import current_deadline
 from shared.errors import (

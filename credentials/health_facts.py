@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from credentials.exchange import PartnerCenterTokens, SecretNames
 from credentials.health import CredentialFacts, ProbeOutcome
-from credentials.key_vault import SecretCache
+from credentials.secret_cache import SecretCache
 
 
 def gather(
