@@ -20,10 +20,14 @@ import requests
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from credentials import key_vault, secret_cache
-from credentials.exchange import PartnerCenterTokens, SecretNames
-from credentials.key_vault import KeyVaultStore, OneIdentityCall, build_secret_client
+from credentials.derived_key import derived_key
+from credentials.exchange import RefreshTokenExchange
+from credentials.grant import RefreshTokenGrant, TokenEndpoint
+from credentials.key_vault import KeyVaultStore, OneIdentityCall, SecretNames, build_secret_client
+from credentials.partner_center_tokens import PartnerCenterTokens
 from credentials.probe import CredentialProbe
 from credentials.secret_cache import SecretCache
+from credentials.tenant_tokens import TenantTokens
 from reset_password.guard import GuardPolicy
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
@@ -92,10 +96,18 @@ TIMINGS = Timings()
 @dataclass(frozen=True)
 class Credentials:
     settings: CredentialSettings
+    names: SecretNames
     secrets: SecretCache
+    # Partner Center's access tokens (and the exchange history), other tenants' tokens:
+    # both from the one stored refresh token, one exchange at a time.
     tokens: PartnerCenterTokens
+    tenant_tokens: TenantTokens
     # The probe floor's memory lives as long as the token cache it spares.
     probe: CredentialProbe
+
+    def derived_key(self, label: bytes) -> bytes:
+        """A key only this function holds, derived from the app secret under `label`."""
+        return derived_key(self.secrets, self.names.app_secret, label)
 
 
 @dataclass(frozen=True)
@@ -202,8 +214,34 @@ def rebuild(*, keep_credentials: bool = False) -> None:
 
 
 def _build_credentials(settings: CredentialSettings) -> Credentials:
+    names = SecretNames(*settings.secret_names)
+    secrets = _secret_cache(settings)
+    exchanges = RefreshTokenExchange(
+        secrets=secrets,
+        names=names,
+        grant=RefreshTokenGrant(
+            session=build_session(), names=names, retry=TIMINGS.retry, sleep=TIMINGS.sleep
+        ),
+        rotate_refresh_token=settings.rotate_refresh_token,
+        clock=TIMINGS.token_clock,
+    )
+    endpoint = TokenEndpoint.partner_center(
+        settings.authority_host, settings.partner_tenant_id, settings.partner_center_resource
+    )
+    tokens = PartnerCenterTokens(exchanges, endpoint, clock=TIMINGS.token_clock)
+    return Credentials(
+        settings,
+        names,
+        secrets,
+        tokens,
+        TenantTokens(exchanges, authority_host=settings.authority_host, clock=TIMINGS.token_clock),
+        CredentialProbe(tokens, clock=TIMINGS.token_clock),
+    )
+
+
+def _secret_cache(settings: CredentialSettings) -> SecretCache:
     credential = OneIdentityCall(_azure_credential(settings))
-    secrets = SecretCache(
+    return SecretCache(
         KeyVaultStore(
             build_secret_client(
                 vault_url=settings.key_vault_url,
@@ -215,21 +253,6 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
         ),
         ttl=settings.secret_cache_seconds,
         write_retry_delays=TIMINGS.secret_write_retry_delays,
-    )
-    tokens = PartnerCenterTokens(
-        session=build_session(),
-        authority_host=settings.authority_host,
-        tenant_id=settings.partner_tenant_id,
-        secrets=secrets,
-        names=SecretNames(*settings.secret_names),
-        rotate_refresh_token=settings.rotate_refresh_token,
-        retry=TIMINGS.retry,
-        sleep=TIMINGS.sleep,
-        resource=settings.partner_center_resource,
-        clock=TIMINGS.token_clock,
-    )
-    return Credentials(
-        settings, secrets, tokens, CredentialProbe(tokens, clock=TIMINGS.token_clock)
     )
 
 
@@ -263,12 +286,12 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
         partner_center=client,
         names=names,
         guard=GuardPolicy(settings.protected_role_guard, settings.protected_role_ids),
-        idempotency_hmac_key=lambda: tokens.derived_key(HMAC_KEY_LABEL),
+        idempotency_hmac_key=lambda: credentials.derived_key(HMAC_KEY_LABEL),
         reads=reads,
         graph=GraphClient(
             base_url=settings.graph_base_url,
             session=session,
-            tokens=tokens,
+            tokens=credentials.tenant_tokens,
             retry=TIMINGS.retry,
             sleep=TIMINGS.sleep,
             timeouts=TIMINGS.graph_timeouts,
@@ -277,7 +300,7 @@ def _build_reset(settings: Settings, credentials: Credentials) -> ResetDependenc
             base_url=settings.graph_base_url,
             partner_tenant_id=credentials.settings.partner_tenant_id,
             session=session,
-            tokens=tokens,
+            tokens=credentials.tenant_tokens,
             retry=TIMINGS.retry,
             sleep=TIMINGS.sleep,
             timeouts=TIMINGS.graph_timeouts,

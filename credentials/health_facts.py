@@ -8,8 +8,9 @@ refresh token's date is the one the exchange produced.
 
 from __future__ import annotations
 
-from credentials.exchange import PartnerCenterTokens, SecretNames
 from credentials.health import CredentialFacts, ProbeOutcome
+from credentials.key_vault import SecretNames
+from credentials.partner_center_tokens import PartnerCenterTokens
 from credentials.secret_cache import SecretCache
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import azure.functions as func
 
 import composition
-from credentials.exchange import SecretNames
 from credentials.health import ProbeOutcome, Report, assess, iso_time, settings_report
 from credentials.health_facts import gather
+from credentials.key_vault import SecretNames
 from shared.caller_auth import Caller, require_any_role
 from shared.context import request_scope
 from shared.correlation import correlation_id_from

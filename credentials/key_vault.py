@@ -40,6 +40,15 @@ READ_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
+class SecretNames:
+    """The Key Vault secrets that hold the partner's app ID, app secret and refresh token."""
+
+    app_id: str
+    app_secret: str
+    refresh_token: str
+
+
+@dataclass(frozen=True)
 class FetchedSecret:
     value: SecretStr
     version: str | None

@@ -14,8 +14,8 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 
-from credentials.exchange import PartnerCenterTokens
 from credentials.health import ProbeOutcome
+from credentials.partner_center_tokens import PartnerCenterTokens
 from shared.cache import Cache, CacheWaitTimeout, Lifetime
 from shared.context import current_deadline
 from shared.errors import DomainError, PartnerCredentialsInvalid

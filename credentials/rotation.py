@@ -18,8 +18,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import azure.functions as func
 
 import composition
-from credentials.exchange import Exchange, PartnerCenterTokens
+from credentials.exchange import Exchange
 from credentials.health_route import HEALTH_DEADLINE_SECONDS, check_credentials
+from credentials.partner_center_tokens import PartnerCenterTokens
 from shared.context import request_scope
 from shared.deadline import Deadline
 from shared.errors import DomainError
