@@ -20,6 +20,7 @@ import requests
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from credentials import key_vault, secret_cache
+from credentials.checks import CredentialsHealthDependencies
 from credentials.derived_key import derived_key
 from credentials.exchange import RefreshTokenExchange
 from credentials.grant import RefreshTokenGrant, TokenEndpoint
@@ -45,7 +46,6 @@ from shared.settings import (
     CallerTokenSettings,
     CredentialSettings,
     HealthRouteSettings,
-    HealthSettings,
     Settings,
     load_credential_settings,
     load_health_route_settings,
@@ -111,13 +111,6 @@ class Credentials:
 
 
 @dataclass(frozen=True)
-class CredentialsHealthDependencies:
-    credentials: Credentials
-    thresholds: HealthSettings
-    clock: Callable[[], float]
-
-
-@dataclass(frozen=True)
 class HealthRouteAccess:
     """Who may call the credentials health route, and how often a probe may exchange."""
 
@@ -158,7 +151,10 @@ def credentials_health() -> CredentialsHealthDependencies:
     """What the credentials health check needs; raises SettingsError naming any bad
     credential or threshold setting (the reset route's settings play no part)."""
     thresholds = load_health_settings()
-    return CredentialsHealthDependencies(credentials(), thresholds, TIMINGS.token_clock)
+    built = credentials()
+    return CredentialsHealthDependencies(
+        built.secrets, built.names, built.tokens, built.probe, thresholds, TIMINGS.token_clock
+    )
 
 
 def health_route_access() -> HealthRouteAccess:

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 import azure.functions as func
 
 import composition
-from credentials.health import ProbeOutcome, Report, assess, iso_time, settings_report
-from credentials.health_facts import gather
-from credentials.key_vault import SecretNames
+from credentials.checks import HEALTH_DEADLINE_SECONDS, run_checks
+from credentials.health import ProbeOutcome, iso_time
 from shared.caller_auth import Caller, require_any_role
 from shared.context import request_scope
 from shared.correlation import correlation_id_from
@@ -36,8 +35,6 @@ logger = logging.getLogger("credentials_health")
 audit_logger = logging.getLogger("audit.credentials_health")
 AUDIT_EVENT = "credentials_health.probe"
 
-# Key Vault's reads and a probe's exchange both fit well inside it.
-HEALTH_DEADLINE_SECONDS = 25.0
 CRITICAL_STATUS = 503
 KNOWN_QUERY_PARAMETERS = frozenset({"probe"})
 
@@ -87,7 +84,7 @@ def _serve(req: func.HttpRequest, correlation_id: uuid.UUID, served: _Served) ->
     if served.probe and access.caller_tokens is not None:
         require_any_role(served.caller, (access.settings.caller_operator_role,))
     floor = access.settings.health_probe_min_seconds if served.probe else None
-    report, served.outcome = _check(probe_floor=floor)
+    report, served.outcome = run_checks(composition.credentials_health, probe_floor=floor)
     served.status = report.status
     logger.info(
         "credentials health: %s (%s)",
@@ -122,33 +119,6 @@ def _access() -> composition.HealthRouteAccess:
         raise ConfigurationError(
             "The function's app settings are incomplete: " + "; ".join(exc.problems)
         ) from None
-
-
-def check_credentials() -> Report:
-    """The checks without a probe (the rotation timer runs them after its own exchange),
-    in the current request scope (its deadline bounds Key Vault)."""
-    report, _ = _check(probe_floor=None)
-    return report
-
-
-def _check(*, probe_floor: int | None) -> tuple[Report, ProbeOutcome | None]:
-    """The checks, with a probe when `probe_floor` is given: at most one real exchange per
-    that many seconds; the probe is made before the vault is read."""
-    try:
-        deps = composition.credentials_health()
-    except SettingsError as exc:
-        return settings_report(exc.problems), None
-    credentials = deps.credentials
-    outcome = None
-    if probe_floor is not None:
-        outcome = credentials.probe.probe(floor_seconds=probe_floor)
-    facts = gather(
-        secrets=credentials.secrets,
-        tokens=credentials.tokens,
-        names=SecretNames(*credentials.settings.secret_names),
-        probe=outcome,
-    )
-    return assess(facts, deps.thresholds, deps.clock()), outcome
 
 
 def _audit(served: _Served, response: func.HttpResponse, correlation_id: uuid.UUID) -> None:
