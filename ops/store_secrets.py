@@ -73,9 +73,8 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
     app_secret = _app_secret(args.app_secret_file, deps)
 
     console = deps.console
-    with Vault(
-        vault_url, deps.credential(), verify_challenge_resource=verify_challenge_resource
-    ) as vault:
+    sign_in = deps.credential(vault_url)
+    with Vault(vault_url, sign_in, verify_challenge_resource=verify_challenge_resource) as vault:
         app_id_version = vault.write(app_id_name, app_id)
         console.say(f"stored {app_id_name} version {app_id_version}")
         try:
