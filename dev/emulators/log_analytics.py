@@ -152,6 +152,7 @@ class LogAnalyticsEmulator(EmulatorServer):
         self.ledger = ledger
         self.workspace_id = SAMPLE_WORKSPACE_ID
         self.clock = clock
+        self._default_clock = clock
         self._query_path = query_path
         self._state = threading.Lock()
         self._rows: deque[TraceRow] = deque(maxlen=MAX_ROWS)
@@ -162,6 +163,7 @@ class LogAnalyticsEmulator(EmulatorServer):
             self._rows.clear()
             self._received.clear()
         self.workspace_id = SAMPLE_WORKSPACE_ID
+        self.clock = self._default_clock
         self.latency = 0.0
 
     @property
@@ -243,7 +245,8 @@ _ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t", "r": "\r"}
 
 
 def split_parameters(query: str) -> tuple[dict[str, Any], str]:
-    """The leading `let name = literal;` statements as values, and the query after them."""
+    """The leading `let name = literal;` statements as values, and the query after them
+    (from its first line: the line breaks that ended the lets are theirs)."""
     parameters: dict[str, Any] = {}
     position = 0
     while (match := _LET.match(query, position)) is not None:
@@ -253,7 +256,7 @@ def split_parameters(query: str) -> tuple[dict[str, Any], str]:
             raise QueryRefused(f"let {match.group(1)}: expected ';' after the value")
         parameters[match.group(1)] = value
         position = end.end()
-    return parameters, query[position:]
+    return parameters, query[position:].lstrip("\n")
 
 
 def _literal(text: str, start: int) -> tuple[Any, int]:
