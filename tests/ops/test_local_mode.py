@@ -144,7 +144,8 @@ def test_a_local_vault_over_https_needs_the_test_ca(
 
 
 def test_a_failing_identity_emulator_gets_local_advice(local: Operator, tmp_path: Path) -> None:
-    local.stack.managed_identity.inject(Status(500, {"message": "down"}), times=None)
+    # Refused (400): not retried, so the spec does not wait out a backoff.
+    local.stack.managed_identity.inject(Status(400, {"message": "refused"}), times=None)
 
     outcome = local.run("secrets", "--app-id", APP_ID, "--app-secret-file", _secret_file(tmp_path))
 
