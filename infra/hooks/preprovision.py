@@ -132,9 +132,11 @@ def main(
     env = azd_environment(runner, os.environ) if environ is None else environ
     usable, notice = alert_notice(env)
     say(notice)
-    if not usable:
-        return 1
+    return keep_vault_name(env, runner, dry_run=args.dry_run) if usable else 1
 
+
+def keep_vault_name(env: Mapping[str, str], runner: Runner, *, dry_run: bool) -> int:
+    """A new salt when the environment's previous vault is soft-deleted (module docstring)."""
     previous_vault = env.get("AZURE_KEY_VAULT_NAME", "").strip()
     current_salt = env.get(SALT_VARIABLE, "").strip()
     subscription = env.get("AZURE_SUBSCRIPTION_ID", "").strip()
@@ -163,7 +165,7 @@ def main(
         say(f"preprovision: {exc}")
         return 1
     say(f"preprovision: {decision.reason}")
-    if decision.new_salt is None or args.dry_run:
+    if decision.new_salt is None or dry_run:
         return 0
     command = ["azd", "env", "set", SALT_VARIABLE, decision.new_salt]
     if env.get("AZURE_ENV_NAME"):

@@ -259,7 +259,7 @@ def test_the_workbook_is_deployed_with_the_app_over_the_workspace() -> None:
 
 
 def test_the_workbook_shows_every_workbook_query_file_once() -> None:
-    loaded = re.findall(r"loadTextContent\('\.\./queries/([\w.-]+)\.kql'\)", module_file("workbook").read_text())
+    loaded = _LOADED.findall(module_file("workbook").read_text())
     assert sorted(loaded) == sorted(path.stem for path in QUERIES.glob("workbook-*.kql"))
 
 
@@ -306,7 +306,9 @@ def test_provisioning_with_alert_email_names_where_they_go(
     assert "helpdesk-lead@contoso.com" in out
 
 
-@pytest.mark.parametrize("address", ["not-an-address", "a@b", "two@contoso.com,x@y.com", "a b@c.de"])
+@pytest.mark.parametrize(
+    "address", ["not-an-address", "a@b", "two@contoso.com,x@y.com", "a b@c.de"]
+)
 def test_a_malformed_alert_email_stops_the_provision(
     address: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
