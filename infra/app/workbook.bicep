@@ -98,7 +98,7 @@ var credentialsHealth = {
     queryType: 0
     resourceType: workspaceType
     timeContextFromParameter: 'TimeRange'
-    visualization: 'linechart'
+    visualization: 'timechart'
     size: 0
   }
 }
