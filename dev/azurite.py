@@ -3,18 +3,17 @@ and the tests: the `secretlinks` table (and the batch queue) run against the rea
 `azure-data-tables` code, never a fake.
 
 Installed on first use into `dev/node/node_modules` (git-ignored) from the committed
-`dev/node/package-lock.json`, with npm; started on ports the system picks, its data in a
-temporary folder, telemetry off; stopped (and its data removed) on exit.
+`dev/node/package-lock.json`, with npm (dev/node_tools.py); started on ports the system
+picks, its data in a temporary folder, telemetry off; stopped (and its data removed) on
+exit.
 
     python -m dev.azurite     # install, start, print the connection string, wait for Ctrl-C
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,10 +24,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-NODE_DIR = ROOT / "dev" / "node"
-BINARY = NODE_DIR / "node_modules" / ".bin" / ("azurite.cmd" if os.name == "nt" else "azurite")
-_STAMP = NODE_DIR / "node_modules" / ".package-lock.sha256"
+from dev.node_tools import NODE_MODULES, NodeToolsUnavailable
+from dev.node_tools import ensure_installed as ensure_node_tools
+
+BINARY = NODE_MODULES / ".bin" / ("azurite.cmd" if os.name == "nt" else "azurite")
 
 # Azurite's single account and its key, both published in Azurite's documentation: they
 # open nothing but a local emulator.
@@ -65,28 +64,12 @@ class Azurite:
         )
 
 
-def _lock_digest() -> str:
-    return hashlib.sha256((NODE_DIR / "package-lock.json").read_bytes()).hexdigest()
-
-
 def ensure_installed() -> Path:
     """The azurite command, installed from the lock file when absent or out of date."""
-    wanted = _lock_digest()
-    if BINARY.exists() and _STAMP.exists() and _STAMP.read_text().strip() == wanted:
-        return BINARY
-    npm = shutil.which("npm")
-    if npm is None:
-        raise AzuriteUnavailable(
-            "Azurite needs Node.js and npm (Debian: apt-get install -y nodejs npm)"
-        )
-    print("installing Azurite into dev/node/node_modules (npm ci)", flush=True)
-    done = subprocess.run(  # noqa: S603 - fixed argv
-        [npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", "--loglevel=error"],
-        check=False,
-    )
-    if done.returncode != 0 or not BINARY.exists():
-        raise AzuriteUnavailable(f"npm ci in {NODE_DIR} failed with exit code {done.returncode}")
-    _STAMP.write_text(wanted)
+    try:
+        ensure_node_tools(BINARY)
+    except NodeToolsUnavailable as exc:
+        raise AzuriteUnavailable(str(exc)) from exc
     return BINARY
 
 

@@ -3,9 +3,11 @@
 python3 dev/test.py            # everything
 python3 dev/test.py -k name    # extra arguments go to pytest
 
-pytest runs with Azurite (Azure Storage's emulator, installed into dev/node on first
-use) started on free ports for the run and stopped after it; the browser specs use the
-distribution's Chromium when it is installed (.ci/run installs it).
+pytest runs with Azurite (Azure Storage's emulator) started on free ports for the run and
+stopped after it; Azurite and Microsoft's Kusto language service, which checks every query
+in infra/queries, are installed into dev/node from its lock file on first use (and again
+when the lock file changes). The browser specs use the distribution's Chromium when it is
+installed (.ci/run installs it).
 """
 
 from __future__ import annotations

@@ -243,6 +243,36 @@ param zoneRedundant bool = false
 @maxValue(1000)
 param alwaysReadyHttpInstances int = 0
 
+// --- Monitoring and alerts ---------------------------------------------------------------
+
+// The audit lives in the workspace: it must outlast the 30 days an investigation may need to
+// reach back. infra/README.md states what days beyond the 31 included in the ingestion
+// price cost.
+@description('LOG_RETENTION_DAYS: days the Log Analytics workspace keeps logs, the password-reset audit included (30-730).')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 90
+
+@description('ALERT_EMAIL: the address the alert rules e-mail. Empty: no action group; the rules still fire (Monitor, Alerts) but reach nobody, which the preprovision hook says at every provision.')
+param alertEmail string = ''
+
+@description('ALERT_RESETS_PER_HOUR: passwords reset in one hour, across callers, above which the "many resets" alert fires (how far a leaked key could go).')
+@minValue(1)
+param alertResetsPerHour int = 30
+
+@description('ALERT_REFUSALS_PER_CALLER_PER_HOUR: refusals (forbidden, protected_user) of one caller in one hour above which the "refusals by one caller" alert fires.')
+@minValue(1)
+param alertRefusalsPerCallerPerHour int = 10
+
+@description('ALERT_SERVER_ERROR_PERCENT: percent of reset attempts answered 5xx in 15 minutes at or above which the "server errors" alert fires.')
+@minValue(1)
+@maxValue(100)
+param alertServerErrorPercent int = 25
+
+@description('ALERT_SERVER_ERROR_MIN_ATTEMPTS: attempts in 15 minutes below which the 5xx share is not judged (one failure in one attempt is not a rate).')
+@minValue(1)
+param alertServerErrorMinAttempts int = 5
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -277,6 +307,35 @@ module monitoring 'app/monitoring.bicep' = {
     applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
     location: location
     tags: tags
+    retentionInDays: logRetentionDays
+  }
+}
+
+// Alert rules on the workspace's records, e-mailing ALERT_EMAIL (infra/README.md#alerts).
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    nameSuffix: resourceToken
+    alertEmail: alertEmail
+    resetsPerHour: alertResetsPerHour
+    refusalsPerCallerPerHour: alertRefusalsPerCallerPerHour
+    serverErrorPercent: alertServerErrorPercent
+    serverErrorMinimumAttempts: alertServerErrorMinAttempts
+  }
+}
+
+// The workbook over the same records (infra/README.md#workbook).
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
 }
 

@@ -14,6 +14,10 @@ vault exists the salt never changes, so provisioning again keeps the same vault.
 
 Needs the Azure CLI signed in to the environment's subscription; without it the hook warns
 and lets the provision go on (which then fails only if the old name is still reserved).
+
+It also says where the alerts go: to ALERT_EMAIL, or, when that is empty, to nobody (the
+alert rules are deployed all the same and show in the portal, but no action group sends
+them anywhere); a value that is not one e-mail address stops the provision.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ SALT_LENGTH = 6
 # main.bicep: @maxLength(7) on the salt; kv- (3) + token (13) + '-' + 7 = 24 characters.
 SALT_MAX_LENGTH = 7
 SALT_FORM = re.compile(rf"[a-z0-9]{{1,{SALT_MAX_LENGTH}}}")
+ALERT_EMAIL_VARIABLE = "ALERT_EMAIL"
+# One address: a local part, an @ and a domain with a dot; no spaces, commas or semicolons.
+EMAIL_FORM = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;.]+")
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,24 @@ def decide_salt(
     )
 
 
+def alert_notice(environ: Mapping[str, str]) -> tuple[bool, str]:
+    """(whether the value is usable, what to say about where the alerts go)."""
+    address = environ.get(ALERT_EMAIL_VARIABLE, "").strip()
+    if not address:
+        return True, (
+            f"preprovision: {ALERT_EMAIL_VARIABLE} is not set, so the alert rules are deployed "
+            "but reach nobody (no action group): credentials about to expire, refused "
+            "credentials and unusual reset volumes are seen only in the portal. Set it: "
+            f"azd env set {ALERT_EMAIL_VARIABLE} <address>, then azd provision."
+        )
+    if not EMAIL_FORM.fullmatch(address):
+        return False, (
+            f"preprovision: {ALERT_EMAIL_VARIABLE} must be one e-mail address "
+            f"(azd env set {ALERT_EMAIL_VARIABLE} <address>)."
+        )
+    return True, f"preprovision: alerts are e-mailed to {address} ({ALERT_EMAIL_VARIABLE})."
+
+
 def is_deleted(runner: Runner, vault_name: str, subscription: str) -> bool:
     """True when a deleted vault of that name is waiting out its retention period."""
     found = az_json(
@@ -105,7 +130,13 @@ def main(
     parser.add_argument("--dry-run", action="store_true", help="change nothing, say what to do")
     args = parser.parse_args(argv)
     env = azd_environment(runner, os.environ) if environ is None else environ
+    usable, notice = alert_notice(env)
+    say(notice)
+    return keep_vault_name(env, runner, dry_run=args.dry_run) if usable else 1
 
+
+def keep_vault_name(env: Mapping[str, str], runner: Runner, *, dry_run: bool) -> int:
+    """A new salt when the environment's previous vault is soft-deleted (module docstring)."""
     previous_vault = env.get("AZURE_KEY_VAULT_NAME", "").strip()
     current_salt = env.get(SALT_VARIABLE, "").strip()
     subscription = env.get("AZURE_SUBSCRIPTION_ID", "").strip()
@@ -134,7 +165,7 @@ def main(
         say(f"preprovision: {exc}")
         return 1
     say(f"preprovision: {decision.reason}")
-    if decision.new_salt is None or args.dry_run:
+    if decision.new_salt is None or dry_run:
         return 0
     command = ["azd", "env", "set", SALT_VARIABLE, decision.new_salt]
     if env.get("AZURE_ENV_NAME"):
