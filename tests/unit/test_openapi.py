@@ -691,7 +691,7 @@ def test_answer_schema_marks_nullable_fields(document: dict[str, Any]) -> None:
 def test_a_real_answer_validates(
     document: dict[str, Any], upn: str | None, revoked: bool | None
 ) -> None:
-    from reset_password.records import Caveat, ResetOrder, ResetOutcome
+    from reset_password.records import CallerPassword, Caveat, ResetOrder, ResetOutcome
     from reset_password.routes import render_answer
 
     outcome = ResetOutcome(
@@ -708,7 +708,7 @@ def test_a_real_answer_validates(
     order = ResetOrder(
         customer=CustomerRef(tenant_id=outcome.customer_id),
         user=UserRef(object_id=outcome.user_id),
-        password=SecretStr("Canary#Pw-7f3a9c"),
+        source=CallerPassword(SecretStr("Canary#Pw-7f3a9c")),
         force_change_password=True,
         ticket_id=None,
         idempotency_key=None,
