@@ -57,9 +57,7 @@ _FIELD_MESSAGES = {
     ("delivery", "string_type"): 'must be "link" or "none"',
 }
 SOURCE_MISSING = "password is required unless delivery is given"
-SOURCE_TWICE = (
-    "must be absent when delivery is given: the function generates the password"
-)
+SOURCE_TWICE = "must be absent when delivery is given: the function generates the password"
 KEY_WITH_DELIVERY = (
     "must not be sent with delivery: a generated password cannot be sent again, so a "
     "retry is a new reset with a new password"
@@ -170,7 +168,9 @@ def _password_source(
         errors.append({"field": "password", "message": SOURCE_TWICE})
         return None
     if key is not None:
-        errors.append({"field": "Idempotency-Key", "message": KEY_WITH_DELIVERY})
+        # Once per field: a key of the wrong form is named for that already.
+        if not any(error["field"] == "Idempotency-Key" for error in errors):
+            errors.append({"field": "Idempotency-Key", "message": KEY_WITH_DELIVERY})
         return None
     return GeneratedPassword(body.delivery)
 
