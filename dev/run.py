@@ -67,6 +67,14 @@ def main() -> int:
         ).start()
         base = f"http://localhost:{args.port}/api"
         sample_link = _sample_link(SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID)
+        # The emulated Partner Center says which password it was given, so what a link's
+        # page shows can be compared with it (a real Partner Center tells nobody).
+        stack.partner_center.on_reset = lambda applied: print(
+            f"emulated Partner Center: user {applied.user_id} now has the password "
+            f"{stack.partner_center.current_password(applied.customer_id, applied.user_id)}",
+            flush=True,
+        )
+        reset_url = f"{base}/customers/{SAMPLE_CUSTOMER_ID}/users/{SAMPLE_USER_ID}/resetpassword"
         print(
             f"""
 Function host ready on {base}   (function key: {key})
@@ -86,17 +94,27 @@ Customer without GDAP: {NO_GDAP_CUSTOMER_ID} ({NO_GDAP_CUSTOMER_DOMAIN}) -> 403 
 Domain of a tenant that is no customer: {NON_CUSTOMER_DOMAIN}
 Session revocations (revokeSessions) land in the Graph emulator and are printed on exit.
 
-Try:
-  curl -s -X POST "{base}/customers/{SAMPLE_CUSTOMER_ID}/users/{SAMPLE_USER_ID}/resetpassword" \\
+Reset with a one-time link: nobody sends or sees the password but the person who opens
+the answer's secretLink.url in a browser and clicks (once; the second time it is gone):
+  curl -s -X POST "{reset_url}" \\
+    -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
+    -d '{{"delivery": "link", "ticketId": "INC0012345", "requestedBy": "Grace Hopper"}}'
+The password the page shows is the one the emulated Partner Center prints here when it
+resets. A scramble (a generated password, set and forgotten):
+  curl -s -X POST "{reset_url}" \\
+    -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
+    -d '{{"delivery": "none", "revokeSessions": true, "ticketId": "INC0012345"}}'
+Or your own password:
+  curl -s -X POST "{reset_url}" \\
     -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
     -d '{{"password": "Correct-Horse-42", "ticketId": "INC0012345"}}'
   curl -s -X POST "{base}/users/{SAMPLE_CUSTOM_DOMAIN_USER_UPN}/resetpassword" \\
     -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
     -d '{{"password": "Correct-Horse-42", "revokeSessions": true}}'
   curl -s {base}/health
+  curl -s "{base}/health/credentials?probe=true" -H "x-functions-key: {key}"
 A sample one-time link (a made-up generated password; open it in a browser, it works once):
   {sample_link}
-  curl -s "{base}/health/credentials?probe=true" -H "x-functions-key: {key}"
 
 Ctrl-C stops everything.
 """,

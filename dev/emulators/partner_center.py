@@ -66,7 +66,7 @@ class PartnerCenterEmulator(EmulatorServer):
         self.answer_reset_with_204 = False
         # Called once a reset took effect, before it is answered: a spec breaks
         # something else (the link storage) between the reset and what follows it.
-        self.on_reset: Callable[[], None] | None = None
+        self.on_reset: Callable[[AppliedReset], None] | None = None
         self.directory_roles_page_size = ROLES_DEFAULT_SIZE
         self._router = Router(ignore_case=True)
         users = f"/v1/customers/(?P<cid>{_ID})/users"
@@ -235,17 +235,16 @@ class PartnerCenterEmulator(EmulatorServer):
             return _user_not_found()
         user.password = password
         user.force_change_password = force_change
-        self._applied.append(
-            AppliedReset(
-                customer_id=customer.id,
-                user_id=user.id,
-                request_id=request.header("ms-requestid"),
-                correlation_id=request.header("ms-correlationid"),
-                force_change_password=force_change,
-            )
+        applied = AppliedReset(
+            customer_id=customer.id,
+            user_id=user.id,
+            request_id=request.header("ms-requestid"),
+            correlation_id=request.header("ms-correlationid"),
+            force_change_password=force_change,
         )
+        self._applied.append(applied)
         if self.on_reset is not None:
-            self.on_reset()
+            self.on_reset(applied)
         if self.answer_reset_with_204:
             return Response(204)
         return json_response(200, user_json(customer, user, echo_password=password))

@@ -295,8 +295,9 @@ class LinkTable:
     def links(self) -> list[dict[str, Any]]:
         return [row for row in self.rows() if row["RowKey"] == "link"]
 
-    def cut(self) -> None:
-        """From now on the function cannot reach the table."""
+    def cut(self, *_: object) -> None:
+        """From now on the function cannot reach the table (also as the Partner Center
+        emulator's `on_reset`, which hands over the reset applied)."""
         self.proxy.close()
 
 
