@@ -22,11 +22,16 @@ from datetime import timedelta
 import requests
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-from credentials import key_vault
-from credentials.dependencies import Credentials, CredentialsHealthDependencies, HealthRouteAccess
-from credentials.exchange import PartnerCenterTokens, SecretNames
-from credentials.key_vault import KeyVaultStore, OneIdentityCall, SecretCache, build_secret_client
+from credentials import key_vault, secret_cache
+from credentials.checks import CredentialsHealthDependencies
+from credentials.dependencies import Credentials, HealthRouteAccess
+from credentials.exchange import RefreshTokenExchange
+from credentials.grant import RefreshTokenGrant, TokenEndpoint
+from credentials.key_vault import KeyVaultStore, OneIdentityCall, SecretNames, build_secret_client
+from credentials.partner_center_tokens import PartnerCenterTokens
 from credentials.probe import CredentialProbe
+from credentials.secret_cache import SecretCache
+from credentials.tenant_tokens import TenantTokens
 from reset_password.caller_policy import CustomerPolicy
 from reset_password.delivery import LinkStorage, PasswordDelivery
 from reset_password.dependencies import ResetDependencies
@@ -84,7 +89,7 @@ class Timings:
     managed_identity_timeouts: tuple[float, float] = (3.0, 5.0)
     caller_key_refresh_floor: float = caller_auth.KEY_REFRESH_FLOOR_SECONDS
     caller_key_wait: float = caller_auth.KEY_LOCK_WAIT_SECONDS
-    secret_write_retry_delays: tuple[float, ...] = key_vault.WRITE_RETRY_DELAYS
+    secret_write_retry_delays: tuple[float, ...] = secret_cache.WRITE_RETRY_DELAYS
     # The Azure SDK's own backoff between its Key Vault attempts (it sleeps itself).
     key_vault_retry_backoff: float = key_vault.SDK_RETRY_BACKOFF
     # Wall-clock time: access-token expiry (expires_on is epoch seconds), when the last
@@ -144,7 +149,10 @@ def credentials_health() -> CredentialsHealthDependencies:
     """What the credentials health check needs; raises SettingsError naming any bad
     credential or threshold setting (the reset route's settings play no part)."""
     thresholds = load_health_settings()
-    return CredentialsHealthDependencies(credentials(), thresholds, TIMINGS.token_clock)
+    built = credentials()
+    return CredentialsHealthDependencies(
+        built.secrets, built.names, built.tokens, built.probe, thresholds, TIMINGS.token_clock
+    )
 
 
 def health_route_access() -> HealthRouteAccess:
@@ -227,8 +235,34 @@ def rebuild(*, keep_credentials: bool = False) -> None:
 
 
 def _build_credentials(settings: CredentialSettings) -> Credentials:
+    names = SecretNames(*settings.secret_names)
+    secrets = _secret_cache(settings)
+    exchanges = RefreshTokenExchange(
+        secrets=secrets,
+        names=names,
+        grant=RefreshTokenGrant(
+            session=build_session(), names=names, retry=TIMINGS.retry, sleep=TIMINGS.sleep
+        ),
+        rotate_refresh_token=settings.rotate_refresh_token,
+        clock=TIMINGS.token_clock,
+    )
+    endpoint = TokenEndpoint.partner_center(
+        settings.authority_host, settings.partner_tenant_id, settings.partner_center_resource
+    )
+    tokens = PartnerCenterTokens(exchanges, endpoint, clock=TIMINGS.token_clock)
+    return Credentials(
+        settings,
+        names,
+        secrets,
+        tokens,
+        TenantTokens(exchanges, authority_host=settings.authority_host, clock=TIMINGS.token_clock),
+        CredentialProbe(tokens, clock=TIMINGS.token_clock),
+    )
+
+
+def _secret_cache(settings: CredentialSettings) -> SecretCache:
     credential = OneIdentityCall(_azure_credential(settings))
-    secrets = SecretCache(
+    return SecretCache(
         KeyVaultStore(
             build_secret_client(
                 vault_url=settings.key_vault_url,
@@ -240,21 +274,6 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
         ),
         ttl=settings.secret_cache_seconds,
         write_retry_delays=TIMINGS.secret_write_retry_delays,
-    )
-    tokens = PartnerCenterTokens(
-        session=build_session(),
-        authority_host=settings.authority_host,
-        tenant_id=settings.partner_tenant_id,
-        secrets=secrets,
-        names=SecretNames(*settings.secret_names),
-        rotate_refresh_token=settings.rotate_refresh_token,
-        retry=TIMINGS.retry,
-        sleep=TIMINGS.sleep,
-        resource=settings.partner_center_resource,
-        clock=TIMINGS.token_clock,
-    )
-    return Credentials(
-        settings, secrets, tokens, CredentialProbe(tokens, clock=TIMINGS.token_clock)
     )
 
 
@@ -277,14 +296,16 @@ def _build_reset(settings: Settings, credentials: Credentials) -> _ResetGraph:
             GuardPolicy(settings.protected_role_guard, settings.protected_role_ids),
             reads,
         ),
-        idempotency_hmac_key=lambda: tokens.derived_key(HMAC_KEY_LABEL),
+        idempotency_hmac_key=lambda: credentials.derived_key(HMAC_KEY_LABEL),
         graph=GraphSteps(
-            sessions=GraphClient(upstream=graph, base_url=settings.graph_base_url, tokens=tokens),
+            sessions=GraphClient(
+                upstream=graph, base_url=settings.graph_base_url, tokens=credentials.tenant_tokens
+            ),
             gdap=GdapCheck(
                 upstream=graph,
                 base_url=settings.graph_base_url,
                 partner_tenant_id=credentials.settings.partner_tenant_id,
-                tokens=tokens,
+                tokens=credentials.tenant_tokens,
             ),
         ),
         delivery=PasswordDelivery(link_storage),

@@ -3,7 +3,7 @@
 Pure functions: facts (Key Vault's dates for the three secrets, this instance's exchange
 history, an optional probe exchange's outcome), the thresholds and the time in, checks
 out. Each check says what is wrong and what to do in words of our own; no secret value
-and no upstream string reaches a detail. `credentials/health_facts.py` gathers the facts,
+and no upstream string reaches a detail. `credentials/checks.py` gathers the facts,
 `credentials/health_route.py` and the rotation timer report them.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from credentials.exchange import ExchangeHistory
+from credentials.history import ExchangeHistory
 from credentials.key_vault import SecretState
 from shared.settings import HealthSettings
 

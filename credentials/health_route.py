@@ -17,24 +17,20 @@ from dataclasses import dataclass, field
 
 import azure.functions as func
 
+from credentials.checks import HEALTH_DEADLINE_SECONDS, run_checks
 from credentials.dependencies import AccessProvider, HealthProvider
-from credentials.exchange import SecretNames
-from credentials.health import ProbeOutcome, Report, assess, iso_time, settings_report
-from credentials.health_facts import gather
+from credentials.health import ProbeOutcome, iso_time
 from shared.caller_auth import Caller, require_any_role
 from shared.errors import InvalidRequest
 from shared.http_edge import Answered, Edge
 from shared.log import log_event
 from shared.problems import json_response
 from shared.query import query_parameters, shown_name, unknown_parameters
-from shared.settings import SettingsError
 
 logger = logging.getLogger("credentials_health")
 audit_logger = logging.getLogger("audit.credentials_health")
 AUDIT_EVENT = "credentials_health.probe"
 
-# Key Vault's reads and a probe's exchange both fit well inside it.
-HEALTH_DEADLINE_SECONDS = 25.0
 CRITICAL_STATUS = 503
 KNOWN_QUERY_PARAMETERS = frozenset({"probe"})
 EDGE = Edge(
@@ -112,7 +108,7 @@ def _serve(
     if trail.probe and access.caller_tokens is not None:
         require_any_role(trail.caller, (access.settings.caller_operator_role,))
     floor = access.settings.health_probe_min_seconds if trail.probe else None
-    report, trail.outcome = _check(health, probe_floor=floor)
+    report, trail.outcome = run_checks(health, probe_floor=floor)
     trail.status = report.status
     logger.info(
         "credentials health: %s (%s)",
@@ -126,33 +122,6 @@ def _serve(
     )
 
 
-def check_credentials(health: HealthProvider) -> Report:
-    """The checks without a probe (the rotation timer runs them after its own exchange),
-    in the current request scope (its deadline bounds Key Vault)."""
-    report, _ = _check(health, probe_floor=None)
-    return report
-
-
-def _check(
-    health: HealthProvider, *, probe_floor: int | None
-) -> tuple[Report, ProbeOutcome | None]:
-    """The checks, with a probe when `probe_floor` is given: at most one real exchange per
-    that many seconds; the probe is made before the vault is read."""
-    try:
-        deps = health()
-    except SettingsError as exc:
-        return settings_report(exc.problems), None
-    credentials = deps.credentials
-    outcome = None
-    if probe_floor is not None:
-        outcome = credentials.probe.probe(floor_seconds=probe_floor)
-    facts = gather(
-        secrets=credentials.secrets,
-        tokens=credentials.tokens,
-        names=SecretNames(*credentials.settings.secret_names),
-        probe=outcome,
-    )
-    return assess(facts, deps.thresholds, deps.clock()), outcome
 
 
 def _probe_query(req: func.HttpRequest) -> bool | InvalidRequest:

@@ -10,12 +10,11 @@ redeemed again by every probe (resets and the rotation timer still exchange on t
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 
-from credentials.exchange import PartnerCenterTokens
 from credentials.health import ProbeOutcome
+from credentials.partner_center_tokens import PartnerCenterTokens
+from credentials.renewal import StoreLate, renew
 from shared.cache import Cache, CacheWaitTimeout, Lifetime
 from shared.context import current_deadline
 from shared.errors import DomainError, PartnerCredentialsInvalid
@@ -70,28 +69,23 @@ class CredentialProbe:
 def exchange_now(tokens: PartnerCenterTokens) -> ProbeOutcome:
     """One token exchange past the cached access token, its new refresh token stored
     before this returns (so the vault's date is the exchange's); never raises."""
-    try:
-        exchange = tokens.exchange()
-    except DomainError as exc:
-        return ProbeOutcome(
-            failure=exc.detail, credentials_rejected=isinstance(exc, PartnerCredentialsInvalid)
-        )
-    except Exception as exc:  # noqa: BLE001 - the check reports every failure
+    renewal = renew(tokens, current_deadline())
+    failure = renewal.failure
+    if isinstance(failure, DomainError):
+        rejected = isinstance(failure, PartnerCredentialsInvalid)
+        return ProbeOutcome(failure=failure.detail, credentials_rejected=rejected)
+    if failure is not None:
         # The type only: an unexpected exception's message may hold anything.
-        failure = f"The token exchange failed unexpectedly ({type(exc).__name__})."
-        return ProbeOutcome(failure=failure)
-    if exchange.stored is None:
-        return ProbeOutcome()
-    return ProbeOutcome(store_problem=_store_problem(exchange.stored))
+        failure_text = f"The token exchange failed unexpectedly ({type(failure).__name__})."
+        return ProbeOutcome(failure=failure_text)
+    return ProbeOutcome(store_problem=_store_problem(renewal.store_failure))
 
 
-def _store_problem(stored: Future[str | None]) -> str | None:
-    try:
-        stored.result(timeout=current_deadline().remaining())
-    except FutureTimeout:
+def _store_problem(failure: Exception | None) -> str | None:
+    if isinstance(failure, StoreLate):
         return "storing it in Key Vault did not finish in time."
-    except DomainError as exc:
-        return exc.detail
-    except Exception as exc:  # noqa: BLE001
-        return f"storing it failed ({type(exc).__name__})."
+    if isinstance(failure, DomainError):
+        return failure.detail
+    if failure is not None:
+        return f"storing it failed ({type(failure).__name__})."
     return None

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from concurrent.futures import TimeoutError as FutureTimeout
 
 import azure.functions as func
 
+from credentials.checks import HEALTH_DEADLINE_SECONDS, check_credentials
 from credentials.dependencies import CredentialsProvider, HealthProvider
-from credentials.exchange import Exchange, PartnerCenterTokens
-from credentials.health_route import HEALTH_DEADLINE_SECONDS, check_credentials
+from credentials.partner_center_tokens import PartnerCenterTokens
+from credentials.renewal import Renewal, StoreLate, renew
 from shared.context import request_scope
 from shared.deadline import Deadline
 from shared.errors import DomainError
@@ -80,39 +80,39 @@ def alert_on_credentials_health(health: HealthProvider) -> None:
 
 
 def _rotate(tokens: PartnerCenterTokens, deadline: Deadline) -> bool:
-    try:
-        exchange = tokens.exchange()
-    except DomainError as exc:
-        code = problem_for(exc).code
-        logger.error("ALERT: refresh token rotation failed (%s): %s", code, exc.detail)
+    # The timer may wait a little past its deadline for the write-back: nobody waits on it.
+    renewal = renew(tokens, deadline, wait_at_least=1.0)
+    failure = renewal.failure
+    if isinstance(failure, DomainError):
+        code = problem_for(failure).code
+        logger.error("ALERT: refresh token rotation failed (%s): %s", code, failure.detail)
         return False
-    except Exception as exc:  # noqa: BLE001 - every failure must raise the alert
+    if failure is not None:
         # The type only: an unexpected exception's message may hold anything.
-        logger.error("ALERT: refresh token rotation failed unexpectedly (%s).", type(exc).__name__)
+        logger.error(
+            "ALERT: refresh token rotation failed unexpectedly (%s).", type(failure).__name__
+        )
         return False
-    return _stored(exchange, deadline)
+    return _stored(renewal)
 
 
-def _stored(exchange: Exchange, deadline: Deadline) -> bool:
-    if not exchange.refresh_token_rotated:
+def _stored(renewal: Renewal) -> bool:
+    if not renewal.rotated:
         logger.warning("Token exchange worked but returned no new refresh token to store.")
         return False
-    if exchange.stored is None:
+    if not renewal.written:
         logger.warning(
             "Token exchange worked; ROTATE_REFRESH_TOKEN is off, so the refresh token in Key "
             "Vault is not renewed and expires 90 days after it was stored."
         )
         return False
-    try:
-        exchange.stored.result(timeout=max(deadline.remaining(), 1.0))
-    except FutureTimeout:
+    failure = renewal.store_failure
+    if isinstance(failure, StoreLate):
         logger.error("ALERT: storing the new refresh token in Key Vault did not finish in time.")
-        return False
-    except DomainError as exc:
-        logger.error("ALERT: the new refresh token could not be stored: %s", exc.detail)
-        return False
-    except Exception as exc:  # noqa: BLE001
-        logger.error("ALERT: storing the new refresh token failed (%s).", type(exc).__name__)
-        return False
-    logger.info("Refresh token rotated and stored in Key Vault.")
-    return True
+    elif isinstance(failure, DomainError):
+        logger.error("ALERT: the new refresh token could not be stored: %s", failure.detail)
+    elif failure is not None:
+        logger.error("ALERT: storing the new refresh token failed (%s).", type(failure).__name__)
+    else:
+        logger.info("Refresh token rotated and stored in Key Vault.")
+    return failure is None

@@ -2,6 +2,12 @@
 
     python3 dev/run.py                # http://localhost:7071/api/...
     python3 dev/run.py --port 7072
+    python3 dev/run.py --empty-vault  # no credentials stored: rehearse the operator path
+
+It also prints the commands that rehearse the operator path against these emulators
+(dev/rehearsal.py): store secrets, consent, reset, check health, read the audit. The
+audit records the function writes go to the Log Analytics emulator, as its log export
+would put them in the workspace in Azure.
 
 Everything runs on 127.0.0.1; Ctrl-C stops it all.
 """
@@ -24,10 +30,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--key", default=os.environ.get("LOCAL_FUNCTION_KEY"))
+    parser.add_argument(
+        "--empty-vault",
+        action="store_true",
+        help="start with nothing in the emulated vault (the operator commands store it)",
+    )
     args = parser.parse_args()
     os.chdir(ROOT)
 
     from dev.azurite import running_azurite
+    from dev.emulators.log_analytics import TraceForwarder
     from dev.emulators.samples import (
         NO_GDAP_CUSTOMER_DOMAIN,
         NO_GDAP_CUSTOMER_ID,
@@ -45,9 +57,12 @@ def main() -> int:
     )
     from dev.emulators.stack import EmulatorStack
     from dev.localhost import LocalFunctionsHost, index_http_functions
+    from dev.rehearsal import operator_environment, render, steps
 
     key = args.key or secrets.token_urlsafe(24)
     with EmulatorStack() as stack, running_azurite() as azurite:
+        if args.empty_vault:
+            stack.key_vault.reset()
         # Includes GRAPH_BASE_URL, so revokeSessions reaches the Graph emulator.
         os.environ.update(stack.settings())
         # One-time links: their table in Azurite, their URLs pointing here.
@@ -60,6 +75,8 @@ def main() -> int:
         import logging
 
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        # The audit records (and every structured event) land in the workspace emulator.
+        logging.getLogger().addHandler(TraceForwarder(stack.log_analytics))
         import function_app
 
         host = LocalFunctionsHost(
@@ -75,13 +92,21 @@ def main() -> int:
             flush=True,
         )
         reset_url = f"{base}/customers/{SAMPLE_CUSTOMER_ID}/users/{SAMPLE_USER_ID}/resetpassword"
+        rehearsal = render(operator_environment(stack), steps(base, key))
+        vault = (
+            "empty (--empty-vault): store the credentials with the rehearsal below"
+            if args.empty_vault
+            else "seeded with the sample credentials (--empty-vault starts empty)"
+        )
         print(
             f"""
 Function host ready on {base}   (function key: {key})
 
 Emulators: Partner Center {stack.partner_center.url}, identity {stack.identity.url},
            Key Vault {stack.key_vault.url}, managed identity {stack.managed_identity.url},
-           Graph {stack.graph.url}, Azurite tables http://127.0.0.1:{azurite.table_port}
+           Graph {stack.graph.url}, Log Analytics {stack.log_analytics.url},
+           Azurite tables http://127.0.0.1:{azurite.table_port}
+Vault: {vault}
 
 Sample customer {SAMPLE_CUSTOMER_ID} (Contoso, {SAMPLE_CUSTOMER_DOMAIN}, {SAMPLE_CUSTOM_DOMAIN}):
   user   {SAMPLE_USER_ID}  Ada Lovelace, resets fine
@@ -115,6 +140,8 @@ Or your own password:
   curl -s "{base}/health/credentials?probe=true" -H "x-functions-key: {key}"
 A sample one-time link (a made-up generated password; open it in a browser, it works once):
   {sample_link}
+
+{rehearsal}
 
 Ctrl-C stops everything.
 """,

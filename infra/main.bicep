@@ -474,6 +474,8 @@ output AZURE_USER_ASSIGNED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output AZURE_USER_ASSIGNED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString
+// Where `python3 -m ops audit` reads the audit: the workspace's GUID, not its resource ID.
+output AZURE_LOG_ANALYTICS_WORKSPACE_ID string = monitoring.outputs.logAnalyticsCustomerId
 // What the postprovision hook grants on, exactly as deployed (names of secrets, never values).
 output SECRET_NAME_APP_ID string = secretNameAppId
 output SECRET_NAME_APP_SECRET string = secretNameAppSecret

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from ops import consent, store_secrets
+from ops import audit, consent, store_secrets
 from ops.deps import Deps, default_deps
 from ops.errors import OpsError
 
@@ -16,6 +16,7 @@ Command = Callable[[argparse.Namespace, Deps], int]
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Command]] = {
     "secrets": (store_secrets.HELP, store_secrets.add_arguments, store_secrets.run),
     "consent": (consent.HELP, consent.add_arguments, consent.run),
+    "audit": (audit.HELP, audit.add_arguments, audit.run),
 }
 
 

@@ -28,6 +28,7 @@ from ops.authorization_code import (
     sign_in_scopes,
     sign_in_url,
 )
+from ops.credentials import require_local
 from ops.deps import Deps
 from ops.errors import NoTerminal, OpsError
 from ops.grant import add_argument as add_grant_argument
@@ -155,10 +156,13 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
     source = SettingSource(deps.environ, deps.azd_environment)
     settings = resolve_settings(args, source)
     console = deps.console
+    sign_in = deps.credential(settings.vault_url)
+    if sign_in.local:
+        require_local(_called_services(settings), f"the vault {settings.vault_url} is local")
     with (
         Vault(
             settings.vault_url,
-            deps.credential(),
+            sign_in,
             verify_challenge_resource=settings.verify_challenge_resource,
         ) as vault,
         requests.Session() as session,
@@ -190,6 +194,16 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
         version = _store(vault, settings, tokens, consented_by, deps)
     console.say(f"stored {settings.refresh_token_name} version {version}")
     return grant_app_roles(args, deps, source, settings.vault_url)
+
+
+def _called_services(settings: ConsentSettings) -> dict[str, str]:
+    called = {
+        "AUTHORITY_HOST": settings.authority_host,
+        "PARTNER_CENTER_BASE_URL": settings.partner_center_base_url,
+    }
+    if settings.graph_base_url is not None:
+        called["GRAPH_BASE_URL"] = settings.graph_base_url
+    return called
 
 
 def _sign_in(

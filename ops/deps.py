@@ -1,6 +1,6 @@
 """What the commands take from the world, in one place so that tests can hand in their own.
 
-Tests pass an environment, a credential for the Key Vault emulator, a "browser" that
+Tests pass an environment, a sign-in for the Key Vault emulator, a "browser" that
 follows the sign-in redirect itself, canned prompts, planted PKCE values and a fake Azure CLI.
 """
 
@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from azure.core.credentials import TokenCredential
-
 from ops.azd_env import read_azd_environment
 from ops.console import Console
+from ops.credentials import SignIn, sign_in_for
 from ops.errors import NoTerminal
 from ops.pkce import Proof, new_proof
 from ops.postprovision import Runner, run_az
-from ops.vault import operator_credential
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +30,8 @@ class Deps:
     console: Console
     environ: Mapping[str, str]
     azd_environment: Callable[[], Mapping[str, str]]
-    credential: Callable[[], TokenCredential]
+    # The sign-in for a command that calls the service at this URL (ops/credentials.py).
+    credential: Callable[[str], SignIn]
     prompt_secret: Callable[[str], str]
     prompt_text: Callable[[str], str]
     confirm: Callable[[str], bool]
@@ -48,7 +47,7 @@ def default_deps() -> Deps:
         console=Console(sys.stdout, sys.stderr),
         environ=os.environ,
         azd_environment=lambda: read_azd_environment(PROJECT_ROOT),
-        credential=operator_credential,
+        credential=sign_in_for,
         prompt_secret=_prompt_secret,
         prompt_text=_prompt_text,
         confirm=_confirm,

@@ -23,10 +23,15 @@ DEFAULTS: dict[str, str] = {
     "PARTNER_CENTER_RESOURCE": "https://api.partnercenter.microsoft.com",
     "GRAPH_BASE_URL": "https://graph.microsoft.com",
     "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "true",
+    # The Log Analytics query API of Azure's public cloud (`ops audit`).
+    "LOG_ANALYTICS_ENDPOINT": "https://api.loganalytics.io",
 }
 
 # Names azd itself gives a value (infra/main.bicep outputs), tried after the setting's own.
-AZD_ALIASES: dict[str, tuple[str, ...]] = {"KEY_VAULT_URL": ("AZURE_KEY_VAULT_ENDPOINT",)}
+AZD_ALIASES: dict[str, tuple[str, ...]] = {
+    "KEY_VAULT_URL": ("AZURE_KEY_VAULT_ENDPOINT",),
+    "LOG_ANALYTICS_WORKSPACE_ID": ("AZURE_LOG_ANALYTICS_WORKSPACE_ID",),
+}
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 _SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
@@ -98,6 +103,16 @@ def application_id(value: str) -> str:
     """An app (client) ID; checked so that a secret pasted in its place is never stored."""
     if not _GUID.fullmatch(value.strip()):
         raise OpsError("The application (client) ID must be a GUID.")
+    return value.strip().lower()
+
+
+def workspace_id(value: str) -> str:
+    """A Log Analytics workspace ID: the workspace's GUID (customerId), not its resource ID."""
+    if not _GUID.fullmatch(value.strip()):
+        raise OpsError(
+            "LOG_ANALYTICS_WORKSPACE_ID must be the workspace ID, a GUID (azd output"
+            " AZURE_LOG_ANALYTICS_WORKSPACE_ID; Azure portal: the workspace > Overview)."
+        )
     return value.strip().lower()
 
 

@@ -69,13 +69,13 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
         source.require("KEY_VAULT_VERIFY_CHALLENGE_RESOURCE", None, ""),
     )
     expires_on = _expiry(args.app_secret_expires, deps.now().date())
+    # Before anything is asked for: in local mode a missing emulator setting stops here.
+    sign_in = deps.credential(vault_url)
     app_id = application_id(args.app_id or _ask(deps, "Application (client) ID: "))
     app_secret = _app_secret(args.app_secret_file, deps)
 
     console = deps.console
-    with Vault(
-        vault_url, deps.credential(), verify_challenge_resource=verify_challenge_resource
-    ) as vault:
+    with Vault(vault_url, sign_in, verify_challenge_resource=verify_challenge_resource) as vault:
         app_id_version = vault.write(app_id_name, app_id)
         console.say(f"stored {app_id_name} version {app_id_version}")
         try:

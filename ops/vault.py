@@ -1,8 +1,8 @@
 """Key Vault with the operator's own sign-in: reads and writes that fail with advice.
 
-The operator's credential is their developer sign-in (`az login`, `azd auth login`,
-environment or workload identity): DefaultAzureCredential without managed identity,
-which on a workstation would only time out, and which the function uses, not operators.
+The credential comes from ops/credentials.py: the operator's developer sign-in, or in
+local mode (a vault on loopback: dev/run.py's emulator) the emulators' managed identity,
+and the advice on a failure names what to fix in that mode.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.identity import DefaultAzureCredential
 from azure.keyvault.secrets import SecretClient
 
+from ops.credentials import RUN_HINT, SignIn
 from ops.errors import OpsError
 
 CONNECT_TIMEOUT_S = 10
@@ -40,19 +40,17 @@ _JUST_IN_TIME = (
 )
 
 
-def operator_credential() -> TokenCredential:
-    return DefaultAzureCredential(exclude_managed_identity_credential=True)
-
-
 class Vault:
     def __init__(
         self,
         url: str,
-        credential: TokenCredential,
+        sign_in: SignIn,
         *,
         verify_challenge_resource: bool = True,
     ) -> None:
         self.url = url
+        self._local = sign_in.local
+        credential: TokenCredential = sign_in.credential
         self._client = SecretClient(
             url,
             credential,
@@ -106,6 +104,9 @@ class Vault:
         what = f"Could not {action} secret '{name}' in {self.url}"
         # A credential failure is a ClientAuthenticationError without an HTTP answer;
         # with one (401) it is the vault refusing.
+        local = self._local_failure(what, exc) if self._local else None
+        if local is not None:
+            return local
         if isinstance(exc, ClientAuthenticationError) and exc.status_code is None:
             return OpsError(
                 f"{what}: no token for Key Vault from your sign-in ({type(exc).__name__})."
@@ -126,6 +127,20 @@ class Vault:
         if isinstance(exc, HttpResponseError):
             return OpsError(f"{what}: Key Vault answered HTTP {exc.status_code}{_error_code(exc)}.")
         return OpsError(f"{what} ({type(exc).__name__}).")
+
+    @staticmethod
+    def _local_failure(what: str, exc: Exception) -> OpsError | None:
+        """Advice for local mode, where the fix is dev/run.py, not a role or a sign-in."""
+        if isinstance(exc, ClientAuthenticationError) and exc.status_code is None:
+            return OpsError(
+                f"{what}: no token from the emulators' managed identity ({type(exc).__name__})."
+                f" Is `python3 dev/run.py` still running? Otherwise {RUN_HINT}."
+            )
+        if isinstance(exc, ServiceRequestError | ServiceResponseError):
+            return OpsError(
+                f"{what}: the emulated vault is unreachable ({type(exc).__name__}); {RUN_HINT}."
+            )
+        return None
 
 
 def _error_code(exc: object) -> str:

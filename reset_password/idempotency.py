@@ -16,7 +16,7 @@ import uuid
 
 from pydantic import SecretStr
 
-# Labels the key derived from the app secret (see PartnerCenterTokens.derived_key).
+# Labels the key derived from the app secret (see credentials/derived_key.py).
 HMAC_KEY_LABEL = b"partner-password-reset/idempotency/v1"
 
 

@@ -1,7 +1,8 @@
 """Local emulators of the services the function talks to, for tests and manual runs.
 
-Identity platform, App Service managed identity, Key Vault (HTTPS), Partner Center and
-Microsoft Graph (session revocation), all on 127.0.0.1, sharing one token ledger.
+Identity platform, App Service managed identity, Key Vault (HTTPS), Partner Center,
+Microsoft Graph (session revocation) and a Log Analytics workspace (HTTPS, the audit), all
+on 127.0.0.1, sharing one token ledger.
 See stack.EmulatorStack.
 """
 
@@ -11,6 +12,7 @@ from dev.emulators.graph import GraphEmulator, Revocation
 from dev.emulators.identity import IdentityEmulator
 from dev.emulators.key_vault import KeyVaultEmulator
 from dev.emulators.ledger import TokenLedger
+from dev.emulators.log_analytics import LogAnalyticsEmulator
 from dev.emulators.managed_identity import ManagedIdentityEmulator
 from dev.emulators.messages import RecordedRequest, Response
 from dev.emulators.partner_center import PartnerCenterEmulator
@@ -31,6 +33,7 @@ __all__ = [
     "Hang",
     "IdentityEmulator",
     "KeyVaultEmulator",
+    "LogAnalyticsEmulator",
     "ManagedIdentityEmulator",
     "PartnerCenterEmulator",
     "RawBody",

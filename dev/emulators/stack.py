@@ -1,4 +1,4 @@
-"""All five emulators wired together, plus the environment the function needs to use them."""
+"""All the emulators wired together, plus the environment the function needs to use them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dev.emulators.graph import GraphEmulator
 from dev.emulators.identity import CALLER_AUDIENCE, IdentityEmulator
 from dev.emulators.key_vault import KeyVaultEmulator
 from dev.emulators.ledger import TokenLedger
+from dev.emulators.log_analytics import LogAnalyticsEmulator
 from dev.emulators.managed_identity import MANAGED_IDENTITY_CLIENT_ID, ManagedIdentityEmulator
 from dev.emulators.partner_center import PartnerCenterEmulator
 from dev.emulators.samples import (
@@ -52,7 +53,8 @@ __all__ = [
 
 
 class EmulatorStack:
-    """Identity, managed identity, Key Vault, Partner Center and Graph sharing one ledger."""
+    """Identity, managed identity, Key Vault, Partner Center and Graph sharing one ledger,
+    and the Log Analytics workspace an operator reads the audit from."""
 
     def __init__(self, *, sample: bool = True) -> None:
         self._sample = sample
@@ -63,6 +65,7 @@ class EmulatorStack:
         self.key_vault = KeyVaultEmulator(self.ledger, self.ca)
         self.partner_center = PartnerCenterEmulator(self.ledger)
         self.graph = GraphEmulator(self.ledger, self._graph_user, self._gdap_customers)
+        self.log_analytics = LogAnalyticsEmulator(self.ledger, self.ca)
 
     @property
     def servers(self) -> tuple[EmulatorServer, ...]:
@@ -72,6 +75,7 @@ class EmulatorStack:
             self.key_vault,
             self.partner_center,
             self.graph,
+            self.log_analytics,
         )
 
     def start(self) -> Self:
@@ -151,6 +155,7 @@ class EmulatorStack:
         self.key_vault.reset()
         self.partner_center.reset()
         self.graph.reset()
+        self.log_analytics.reset()
         if revoke_tokens:
             self.ledger.revoke_all()
         self._wire()

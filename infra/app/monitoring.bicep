@@ -48,6 +48,8 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' = {
 }
 
 output logAnalyticsWorkspaceId string = workspace.id
+// The workspace ID (a GUID) the Log Analytics query API takes: `python3 -m ops audit` reads it.
+output logAnalyticsCustomerId string = workspace.properties.customerId
 output applicationInsightsName string = applicationInsights.name
 output applicationInsightsId string = applicationInsights.id
 output connectionString string = applicationInsights.properties.ConnectionString

@@ -384,7 +384,7 @@ def test_an_unexpected_error_is_the_reset_routes_500_problem(
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError(INTERNAL_STATE)
 
-    monkeypatch.setattr("credentials.health_route.gather", explode)
+    monkeypatch.setattr("credentials.checks.gather", explode)
     answer = check_health(harness)
     problem = assert_problem(answer, 500, "internal_error")
     assert answer.headers["cache-control"] == "no-store"
@@ -401,7 +401,7 @@ def test_an_unexpected_error_during_a_probe_is_audited(
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("credentials.health_route.gather", explode)
+    monkeypatch.setattr("credentials.checks.gather", explode)
     assert_problem(probe(harness), 500, "internal_error")
     [record] = probe_audits(harness)
     assert record["status"] == "internal_error"

@@ -272,7 +272,7 @@ def test_the_timer_alerts_on_an_unexpected_failure(
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError(f"boom {CANARY_PASSWORD}")
 
-    monkeypatch.setattr("credentials.exchange.PartnerCenterTokens.exchange", explode)
+    monkeypatch.setattr("credentials.partner_center_tokens.PartnerCenterTokens.exchange", explode)
     run_timer(harness)
     alerts = [r.getMessage() for r in harness.caplog.records if "ALERT" in r.getMessage()]
     assert alerts and "RuntimeError" in alerts[0]

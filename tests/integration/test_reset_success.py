@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 
 from dev.emulators.samples import (
@@ -182,3 +183,18 @@ def test_the_guards_two_reads_both_precede_the_reset(harness: Harness) -> None:
     calls = [(r.method, r.path.rsplit("/", 1)[-1]) for r in harness.stack.partner_center.requests]
     assert calls[-1] == ("PATCH", "resetpassword")
     assert sorted(calls[:-1]) == [("GET", SAMPLE_USER_ID), ("GET", "directoryroles")]
+
+
+def test_a_cold_reset_runs_its_key_vault_work_on_one_pool_of_at_most_four_threads(
+    harness: Harness,
+) -> None:
+    # Three secret reads at once, then the write-back of the rotated refresh token.
+    harness.configure(PROTECTED_ROLE_GUARD="false")
+    before = set(threading.enumerate())
+    harness.reset()
+    harness.wait_for_refresh_token_write()
+
+    started = [t.name for t in threading.enumerate() if t not in before]
+    vault = [name for name in started if name.startswith("key-vault")]
+    assert {name.rsplit("_", 1)[0] for name in vault} == {"key-vault"}
+    assert len(vault) <= 4

@@ -33,6 +33,7 @@ from dev.emulators.key_vault import KEY_VAULT_AUDIENCE
 from dev.emulators.ledger import TokenLedger
 from ops.cli import main
 from ops.console import Console
+from ops.credentials import SignIn, sign_in_for
 from ops.deps import Deps
 from ops.errors import NoTerminal
 from ops.pkce import Proof
@@ -226,7 +227,11 @@ class Operator:
     secret_answers: list[str] = field(default_factory=list)
     text_answers: list[str] = field(default_factory=list)
     confirm: Callable[[str], bool] = lambda question: False
+    # The operator's sign-in, as a credential factory (default: VaultCredential). These
+    # specs stand the emulators in for Azure, so it is handed in as the operator's own
+    # (not local mode) unless `local_mode` asks for ops/credentials.py's real choice.
     credential: Callable[[], Any] | None = None
+    local_mode: bool = False
     extra_secrets: list[str] = field(default_factory=list)
     outputs: list[Outcome] = field(default_factory=list)
     azd_reads: int = 0
@@ -259,7 +264,7 @@ class Operator:
             console=Console(sys.stdout, sys.stderr),
             environ=self.environ,
             azd_environment=self._azd_environment,
-            credential=self.credential or (lambda: VaultCredential(self.stack.ledger)),
+            credential=self._sign_in,
             prompt_secret=lambda prompt: _next(self.secret_answers),
             prompt_text=lambda prompt: _next(self.text_answers),
             confirm=self.confirm,
@@ -268,6 +273,12 @@ class Operator:
             now=lambda: NOW,
             az=self.az,
         )
+
+    def _sign_in(self, url: str) -> SignIn:
+        if self.local_mode:
+            return sign_in_for(url, self.environ)
+        make = self.credential or (lambda: VaultCredential(self.stack.ledger))
+        return SignIn(make(), local=False)
 
     def _azd_environment(self) -> dict[str, str]:
         self.azd_reads += 1

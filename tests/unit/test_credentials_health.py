@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from credentials.exchange import ExchangeFailed, ExchangeHistory, ExchangeSucceeded
 from credentials.health import (
     CredentialFacts,
     ProbeOutcome,
@@ -18,6 +17,7 @@ from credentials.health import (
     settings_report,
     worst,
 )
+from credentials.history import ExchangeFailed, ExchangeHistory, ExchangeSucceeded
 from credentials.key_vault import SecretState
 from shared.settings import HealthSettings, load_health_settings
 
