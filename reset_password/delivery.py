@@ -131,7 +131,8 @@ class PasswordDelivery:
                 public_point=parcel.public_point,
             )
             store.store_sealed(parcel.link_id, sealed)
-        except (DependencyUnavailable, SecretGone) as failed:
+        # ValueError: a stored public key that is no P-256 point (a row written elsewhere).
+        except (DependencyUnavailable, SecretGone, ValueError) as failed:
             logger.error(
                 "Password set, but link %s was not stored (%s): it cannot be delivered",
                 parcel.link_id,

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from dev.emulators.faults import Status
-from dev.emulators.samples import SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID
+from dev.emulators.samples import SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID, SAMPLE_USER_UPN
 from dev.link_client import open_sealed
 from reset_password.generated_password import ALPHABET
 from reset_password.password_policy import password_rule_violations
@@ -106,6 +106,22 @@ def test_a_link_reset_answers_the_link_and_says_the_password_was_generated(
     expires = datetime.strptime(link["expiresAt"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     expected = before + timedelta(minutes=1440)
     assert expected - timedelta(seconds=5) <= expires <= expected + timedelta(seconds=60)
+
+
+def test_the_reset_by_user_principal_name_delivers_by_link_too(
+    harness: Harness, link_table: LinkTable
+) -> None:
+    answer = harness.call(
+        "reset_password_by_upn",
+        method="POST",
+        route=f"users/{SAMPLE_USER_UPN}/resetpassword",
+        route_params={"user": SAMPLE_USER_UPN},
+        body=json.dumps({"delivery": "link", "requestedBy": "Grace Hopper"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert (answer.status, answer.json["requestedBy"]) == (200, "Grace Hopper")
+    assert opened(harness, answer) == set_password(harness)
 
 
 def test_the_table_holds_the_ciphertext_and_nothing_that_opens_it(
