@@ -3,7 +3,8 @@
 Bytes go both ways untouched between 127.0.0.1:<port> and a loopback target (Azurite).
 `close()` stops listening and cuts every open connection, so from then on a client's
 pooled connection breaks and a new one is refused, as when the storage account cannot
-be reached.
+be reached. `cut_on(marker)` does that the moment a client sends bytes holding `marker`
+(a request line, say), before they reach the target.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class LoopbackProxy:
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
         self._closed = False
+        self._marker: bytes | None = None
         threading.Thread(target=self._accept, name="loopback-proxy", daemon=True).start()
 
     def __enter__(self) -> Self:
@@ -37,6 +39,9 @@ class LoopbackProxy:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    def cut_on(self, marker: bytes) -> None:
+        self._marker = marker
 
     def close(self) -> None:
         with self._lock:
@@ -68,16 +73,20 @@ class LoopbackProxy:
                     upstream.close()
                     return
                 self._open += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+            for source, sink, watched in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(
+                    target=self._pump, args=(source, sink, watched), daemon=True
+                ).start()
 
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(_CHUNK):
-            sink.sendall(data)
-    except OSError:
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            sink.shutdown(socket.SHUT_WR)
+    def _pump(self, source: socket.socket, sink: socket.socket, watched: bool) -> None:
+        try:
+            while data := source.recv(_CHUNK):
+                if watched and self._marker is not None and self._marker in data:
+                    self.close()
+                    return
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)

@@ -149,6 +149,22 @@ def test_a_new_link_deletes_the_users_older_links(harness: Harness, link_table: 
     assert opened(harness, second) == set_password(harness)
 
 
+def test_older_links_left_behind_are_a_warning_and_the_new_link_stands(
+    harness: Harness, link_table: LinkTable
+) -> None:
+    first = harness.reset({"delivery": "link"})
+    # The storage goes away as the function asks for the user's older links: after the
+    # new link's password was stored.
+    link_table.proxy.cut_on(b"$select=RowKey")
+
+    second = harness.reset({"delivery": "link"})
+
+    assert second.status == 200 and "secretLink" in second.json
+    assert [w["code"] for w in second.json["warnings"]] == ["older_links_not_deleted"]
+    states = {row["PartitionKey"]: row["State"] for row in link_table.links()}
+    assert states == {link_parts(first)[0]: "ready", link_parts(second)[0]: "ready"}
+
+
 def test_a_reset_with_the_callers_password_leaves_the_users_link_alone(
     harness: Harness, link_table: LinkTable
 ) -> None:
