@@ -33,11 +33,12 @@ from credentials.probe import CredentialProbe
 from credentials.secret_cache import SecretCache
 from credentials.tenant_tokens import TenantTokens
 from reset_password.caller_policy import CustomerPolicy
+from reset_password.delivery import LinkStorage, PasswordDelivery
 from reset_password.dependencies import ResetDependencies
 from reset_password.guard import GuardPolicy, TargetGuard
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
-from reset_password.service import ResetService
+from reset_password.service import GraphSteps, ResetService
 from secret_links import store as secret_link_store
 from secret_links.routes import SecretLinkDependencies
 from secret_links.store import SecretLinkStore, open_table
@@ -117,10 +118,18 @@ class _ResetGraph:
     reads: ThreadPoolExecutor
 
 
+@dataclass(frozen=True)
+class _LinkGraph:
+    """One store for the link routes and the resets that make links."""
+
+    routes: SecretLinkDependencies
+    storage: LinkStorage
+
+
 _lock = threading.Lock()
 _credentials: Credentials | None = None
 _reset: _ResetGraph | None = None
-_secret_links: SecretLinkDependencies | None = None
+_secret_links: _LinkGraph | None = None
 _health_access: HealthRouteAccess | None = None
 
 
@@ -183,6 +192,16 @@ def reset_dependencies() -> ResetDependencies:
 def secret_links() -> SecretLinkDependencies:
     """The one-time links' store; raises SettingsError naming any bad link setting (the
     reset's and the credentials' settings play no part)."""
+    return _links().routes
+
+
+def link_storage() -> LinkStorage:
+    """What a reset that generates a password needs of the link settings; asked for only
+    by such a reset, so a bad link setting never stops a reset with the caller's password."""
+    return _links().storage
+
+
+def _links() -> _LinkGraph:
     global _secret_links  # noqa: PLW0603
     built = _secret_links
     if built is not None:
@@ -203,7 +222,7 @@ def rebuild(*, keep_credentials: bool = False) -> None:
     global _credentials, _reset, _health_access, _secret_links  # noqa: PLW0603
     with _lock:
         if _secret_links is not None:
-            _secret_links.store.close()
+            _secret_links.routes.store.close()
             _secret_links = None
         if _credentials is not None and not keep_credentials:
             _credentials.secrets.close()
@@ -278,15 +297,18 @@ def _build_reset(settings: Settings, credentials: Credentials) -> _ResetGraph:
             reads,
         ),
         idempotency_hmac_key=lambda: credentials.derived_key(HMAC_KEY_LABEL),
-        graph=GraphClient(
-            upstream=graph, base_url=settings.graph_base_url, tokens=credentials.tenant_tokens
+        graph=GraphSteps(
+            sessions=GraphClient(
+                upstream=graph, base_url=settings.graph_base_url, tokens=credentials.tenant_tokens
+            ),
+            gdap=GdapCheck(
+                upstream=graph,
+                base_url=settings.graph_base_url,
+                partner_tenant_id=credentials.settings.partner_tenant_id,
+                tokens=credentials.tenant_tokens,
+            ),
         ),
-        gdap=GdapCheck(
-            upstream=graph,
-            base_url=settings.graph_base_url,
-            partner_tenant_id=credentials.settings.partner_tenant_id,
-            tokens=credentials.tenant_tokens,
-        ),
+        delivery=PasswordDelivery(link_storage),
     )
     dependencies = ResetDependencies(
         reset_service=service,
@@ -322,7 +344,7 @@ def _identity_documents(session: requests.Session) -> Upstream:
     return _upstream("the identity platform", session, TIMINGS.identity_documents_timeouts)
 
 
-def _build_secret_links(settings: SecretLinkSettings) -> SecretLinkDependencies:
+def _build_secret_links(settings: SecretLinkSettings) -> _LinkGraph:
     if settings.storage_connection_string is not None:
         try:
             table = open_table(
@@ -344,7 +366,10 @@ def _build_secret_links(settings: SecretLinkSettings) -> SecretLinkDependencies:
         ttl=timedelta(minutes=settings.secret_link_ttl_minutes),
         clock=TIMINGS.link_clock,
     )
-    return SecretLinkDependencies(store, TIMINGS.link_clock)
+    return _LinkGraph(
+        SecretLinkDependencies(store, TIMINGS.link_clock),
+        LinkStorage(store, settings.link_base_url, settings.generated_password_length),
+    )
 
 
 def _storage_credential(

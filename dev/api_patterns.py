@@ -346,3 +346,9 @@ def ticket_id_pattern() -> str:
         and unicodedata.category(chr(code)) not in TICKET_REFUSED_CATEGORIES
     )
     return f"^[{class_body(allowed)}]*$"
+
+
+def link_id_pattern() -> str:
+    """A one-time link's ID exactly as the function reads one (secret_links.crypto): 16
+    bytes in base64url without padding, so 22 characters whose last carries 2 bits."""
+    return "^[A-Za-z0-9_\\-]{21}[AQgw]$"

@@ -32,9 +32,15 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.json_schema import SkipJsonSchema
 
 from dev import api_patterns
-from reset_password.models import MAX_BODY_BYTES, ResetPasswordAnswer, ResetPasswordBody
+from reset_password.models import (
+    MAX_BODY_BYTES,
+    MAX_REQUESTED_BY_LENGTH,
+    ResetPasswordAnswer,
+    ResetPasswordBody,
+)
 from reset_password.names import MAX_DOMAIN_LENGTH, MAX_LOCAL_PART_LENGTH
 from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES
+from secret_links.routes import LINK_PROBLEMS
 from shared.problems import PROBLEM_TYPE_BASE, PROBLEMS
 from shared.version import VERSION
 
@@ -60,6 +66,10 @@ RESET_PATH = "/customers/{customer}/users/{user}/resetpassword"
 UPN_ONLY_RESET_PATH = "/users/{user}/resetpassword"
 HEALTH_PATH = "/health"
 CREDENTIALS_HEALTH_PATH = "/health/credentials"
+SECRET_PAGE_PATH = "/secrets/{linkId}"
+SECRET_REVEAL_PATH = "/secrets/{linkId}/reveal"
+# The one-time link's routes serve a person's browser, not a flow: the connector has none.
+LINK_PATHS = (SECRET_PAGE_PATH, SECRET_REVEAL_PATH)
 FUNCTION_KEY_HEADER = "x-functions-key"
 FUNCTION_KEY_QUERY = "code"
 API_KEY_SCHEME = "api_key"
@@ -68,6 +78,7 @@ AUTHORIZATION_URL = "https://login.microsoftonline.com/common/oauth2/authorize"
 TOKEN_URL = "https://login.microsoftonline.com/common/oauth2/token"
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
+HTML = "text/html"
 
 
 class SchemaConversionError(ValueError):
@@ -75,8 +86,14 @@ class SchemaConversionError(ValueError):
 
 
 def problem_statuses() -> dict[str, int]:
-    """Every problem code the function answers, with its status."""
-    return {problem.code: problem.status for problem in PROBLEMS.values()}
+    """Every problem code the function answers, with its status (the one-time link
+    routes' own codes too)."""
+    found = {problem.code: problem.status for problem in PROBLEMS.values()}
+    return found | {problem.code: problem.status for problem in LINK_PROBLEMS.values()}
+
+
+# What the reset routes answer as a problem: the shared table's (shared/problems.py).
+RESET_PROBLEMS = tuple(problem.code for problem in PROBLEMS.values())
 
 
 def problem_codes_by_status(codes: Iterable[str] | None = None) -> dict[int, list[str]]:
@@ -90,7 +107,21 @@ def problem_codes_by_status(codes: Iterable[str] | None = None) -> dict[int, lis
 
 
 _PROBLEM_CODES: list[JsonValue] = [
-    code for codes in problem_codes_by_status().values() for code in codes
+    code for codes in problem_codes_by_status(RESET_PROBLEMS).values() for code in codes
+]
+# What the reveal answers as a problem (secret_links/routes.py): its own two, and the
+# shared table's for a malformed request or storage out of reach.
+REVEAL_PROBLEMS = (
+    *(problem.code for problem in LINK_PROBLEMS.values()),
+    "invalid_request",
+    "payload_too_large",
+    "unsupported_media_type",
+    "configuration_error",
+    "internal_error",
+    "dependency_unavailable",
+)
+_LINK_PROBLEM_CODES: list[JsonValue] = [
+    code for codes in problem_codes_by_status(REVEAL_PROBLEMS).values() for code in codes
 ]
 
 
@@ -107,12 +138,39 @@ class Problem(BaseModel):
 
     type: str
     title: str
-    status: int = Field(json_schema_extra={"enum": list(problem_codes_by_status())})
+    status: int = Field(json_schema_extra={"enum": list(problem_codes_by_status(RESET_PROBLEMS))})
     detail: str
     code: str = Field(json_schema_extra={"enum": _PROBLEM_CODES})
     correlation_id: str = Field(alias="correlationId")
     errors: list[FieldError] = Field(default_factory=list)
     candidates: list[str] = Field(default_factory=list)
+
+
+class LinkProblem(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    type: str
+    title: str
+    status: int = Field(json_schema_extra={"enum": list(problem_codes_by_status(REVEAL_PROBLEMS))})
+    detail: str
+    code: str = Field(json_schema_extra={"enum": _LINK_PROBLEM_CODES})
+    correlation_id: str = Field(alias="correlationId")
+
+
+class RevealBody(BaseModel):
+    """The reveal's body: the empty object."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SealedPassword(BaseModel):
+    """What the reveal answers (secret_links.crypto.SealedPassword.to_json)."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    ephemeral_public_key: str = Field(alias="ephemeralPublicKey")
+    nonce: str
+    ciphertext: str
 
 
 class Health(BaseModel):
@@ -165,6 +223,12 @@ MODELS: Sequence[tuple[type[BaseModel], Mode]] = (
     (Health, "serialization"),
     (CredentialsReport, "serialization"),
 )
+# The one-time link routes' own, in the OpenAPI documents only.
+LINK_MODELS: Sequence[tuple[type[BaseModel], Mode]] = (
+    (RevealBody, "validation"),
+    (SealedPassword, "serialization"),
+    (LinkProblem, "serialization"),
+)
 DESCRIPTIONS: Mapping[str, str] = {
     "ResetPasswordBody": "The reset request. Unknown fields are refused with 400.",
     "ResetPasswordAnswer": "The reset's outcome. Never holds the password.",
@@ -173,6 +237,18 @@ DESCRIPTIONS: Mapping[str, str] = {
     ),
     "FieldError": "One invalid field. The message names the rule, never the value.",
     "ResetWarning": "Something after the reset that did not work; the reset itself did.",
+    "SecretLink": (
+        "The one-time link to the generated password. Answered here once and never again: "
+        "its key is only in the URL's fragment, which a browser never sends."
+    ),
+    "RevealBody": "The empty JSON object {}.",
+    "SealedPassword": (
+        "The password sealed to the link's key (contract 1c), base64url without padding: "
+        "only the key in the link's fragment opens it, in the person's browser."
+    ),
+    "LinkProblem": (
+        "An RFC 9457 problem of a one-time link (application/problem+json). Branch on 'code'."
+    ),
     "Health": "The service is up. No dependency is called.",
     "CredentialsReport": (
         "The Partner Center credentials' health and what to do. Never holds a secret value."
@@ -186,17 +262,39 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
     "ResetPasswordBody": {
         "password": Label(
             "New password",
-            f"The new password: {MIN_LENGTH}-{MAX_LENGTH} characters, at least "
-            f"{REQUIRED_CLASSES} of lowercase, uppercase, digit and symbol, only characters "
-            "Microsoft Entra allows (A-Z, a-z, 0-9, space and the ASCII punctuation). Never "
-            "echoed back or logged. Turn on Secure inputs in the action's settings to hide it "
-            "from run history.",
-            "important",
+            "The new password, when you choose it; leave it out with delivery (both: 400). "
+            f"{MIN_LENGTH}-{MAX_LENGTH} characters, at least {REQUIRED_CLASSES} of lowercase, "
+            "uppercase, digit and symbol, only characters Microsoft Entra allows (A-Z, a-z, "
+            "0-9, space and the ASCII punctuation). Never echoed back or logged, but it passes "
+            "through your systems: prefer delivery. Turn on Secure inputs in the action's "
+            "settings to hide it from run history.",
+            "advanced",
             {
                 "minLength": MIN_LENGTH,
                 "maxLength": MAX_LENGTH,
                 "pattern": api_patterns.password_pattern(),
             },
+        ),
+        "delivery": Label(
+            "Delivery",
+            "Instead of a password (send one or the other, never both): the function generates "
+            "the password, so no ticket, flow run or log ever holds it. 'link': the answer's "
+            "secretLink is a one-time link; send it to the user by another channel than the "
+            "ticket (an SMS to the registered phone, the manager), and the person who opens it "
+            "clicks once to see the password. 'none': a scramble; the password is set and "
+            "forgotten, for a compromised account or a leaver (usually with revokeSessions). "
+            "With delivery, forceChangePassword is always true, and an Idempotency-Key header "
+            "is refused (400): a generated password cannot be sent again, so a retry is a new "
+            "reset with a new link.",
+            "important",
+            {"examples": ["link"]},
+        ),
+        "requestedBy": Label(
+            "Requested by",
+            f"Who asked for the reset (the person or agent the ticket names), 1-"
+            f"{MAX_REQUESTED_BY_LENGTH} characters, the ticketId rule (no Unicode Cc, Cf, Zl, "
+            "Zp). Recorded in the audit event and echoed back.",
+            rules={"examples": ["Grace Hopper"], "pattern": api_patterns.ticket_id_pattern()},
         ),
         "forceChangePassword": Label(
             "Force change at next sign-in",
@@ -227,9 +325,11 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
         "code": Label(
             "Warning code",
             "A stable code: sessions_not_revoked (the revocation failed; the detail says why "
-            "and what to fix), sessions_not_checked (a dry run tries nothing at Graph) or "
+            "and what to fix), sessions_not_checked (a dry run tries nothing at Graph), "
             "gdap_not_checked (a dry run could not read the partner's GDAP relationships; the "
-            "detail names the missing permission or the failure).",
+            "detail names the missing permission or the failure) or older_links_not_deleted "
+            "(the new one-time link works; the user's older ones could not be deleted and open "
+            "passwords that no longer work).",
         ),
         "detail": Label("Warning detail", "What did not work after the reset and what to do."),
     },
@@ -250,6 +350,7 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
             "Whether the user must choose a new password at next sign-in.",
         ),
         "ticketId": Label("Ticket ID", "The ticket ID sent with the request, or null."),
+        "requestedBy": Label("Requested by", "The requestedBy sent with the request, or null."),
         "correlationId": Label(
             "Correlation ID",
             "Quote this GUID to support; it is also in the x-correlation-id header.",
@@ -260,9 +361,55 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
             "true: the user's sessions were revoked; false: asked for but failed (see "
             "warnings); null: not asked, or a dry run.",
         ),
+        "passwordGenerated": Label(
+            "Password generated",
+            "Present with delivery: true when the function generated the password and set "
+            "it; false for a dry run, which generates nothing.",
+        ),
+        "delivery": Label("Delivery", "Present with delivery: 'link' or 'none', as sent."),
+        "secretLink": Label(
+            "One-time link",
+            "Present after a reset with delivery 'link' (never for a dry run): the link to "
+            "send the user. This answer is the only place it exists.",
+        ),
         "warnings": Label(
             "Warnings", "What did not work after the reset; present only when something did not."
         ),
+    },
+    "SecretLink": {
+        "url": Label(
+            "Link",
+            "{PUBLIC_BASE_URL}/api/secrets/{linkId}#{key}: the key that opens the password is "
+            "only in the fragment after '#', which a browser never sends. Send the whole link "
+            "to the user by another channel than the ticket (an SMS to the registered phone, "
+            "the manager); a link preview does not use it up, only a click on its page does.",
+        ),
+        "expiresAt": Label(
+            "Expires at", "When the link stops working (SECRET_LINK_TTL_MINUTES), in UTC."
+        ),
+        "maxViews": Label("Views", "How many times the link shows the password: once."),
+    },
+    "SealedPassword": {
+        "ephemeralPublicKey": Label(
+            "Ephemeral public key", "A fresh P-256 public key, the 65-byte uncompressed point."
+        ),
+        "nonce": Label("Nonce", "The AES-256-GCM nonce, 12 bytes."),
+        "ciphertext": Label("Ciphertext", "The password (UTF-8) encrypted, then the 16-byte tag."),
+    },
+    "LinkProblem": {
+        "type": Label("Problem type", f"A URI naming the problem: {PROBLEM_TYPE_BASE}<code>."),
+        "title": Label("Title", "A short summary of the problem type."),
+        "status": Label(
+            "HTTP status", "The HTTP status code of this answer.", rules={"format": "int32"}
+        ),
+        "detail": Label("Detail", "What went wrong and what to do about it."),
+        "code": Label(
+            "Error code",
+            "secret_gone: opened already, expired, unknown or its reset failed (one answer for "
+            "all); secret_not_ready: a batch link whose reset has not happened yet (try again "
+            "after Retry-After; the link stays usable).",
+        ),
+        "correlationId": Label("Correlation ID", "Quote this GUID to support."),
     },
     "Problem": {
         "type": Label("Problem type", f"A URI naming the problem: {PROBLEM_TYPE_BASE}<code>."),
@@ -532,9 +679,13 @@ class Parameter:
 @dataclass(frozen=True)
 class Answer:
     description: str
-    schema: str
+    # A component's name; None for a page (text/html), whose body is a string.
+    schema: str | None
     media_type: str = JSON
     headers: Mapping[str, tuple[JsonDict, Label]] = field(default_factory=dict)
+
+    def schema_object(self, prefix: str) -> JsonDict:
+        return {"type": "string"} if self.schema is None else {"$ref": prefix + self.schema}
 
 
 @dataclass(frozen=True)
@@ -548,6 +699,8 @@ class Operation:
     responses: Mapping[int, Answer]
     body: tuple[str, str] | None = None
     anonymous: bool = False
+    # What a flow author reads in the connector, when it differs from `summary`.
+    connector_summary: str | None = None
 
 
 _CORRELATION_HEADER = (
@@ -578,17 +731,19 @@ _STATUS_TEXT = {
 }
 
 
-def problem_answers(codes: Iterable[str] | None = None) -> dict[int, Answer]:
-    """One Problem answer per status of `codes` (every code by default)."""
+def problem_answers(
+    codes: Iterable[str] | None = None, schema: str = "Problem"
+) -> dict[int, Answer]:
+    """One problem answer per status of `codes` (every code by default)."""
     responses = {}
     for status, found in problem_codes_by_status(codes).items():
         headers = {"x-correlation-id": _CORRELATION_HEADER}
-        if status in {429, 503}:
+        if status in {429, 503} or "secret_not_ready" in found:
             headers["Retry-After"] = _RETRY_AFTER_HEADER
         if status == 401:
             headers["WWW-Authenticate"] = _WWW_AUTHENTICATE_HEADER
         text = _STATUS_TEXT.get(status, f"HTTP {status}")
-        responses[status] = Answer(f"{text}: {', '.join(found)}.", "Problem", PROBLEM_JSON, headers)
+        responses[status] = Answer(f"{text}: {', '.join(found)}.", schema, PROBLEM_JSON, headers)
     return responses
 
 
@@ -600,7 +755,7 @@ def reset_responses() -> dict[int, Answer]:
             "ResetPasswordAnswer",
             headers={"x-correlation-id": _CORRELATION_HEADER},
         ),
-        **problem_answers(),
+        **problem_answers(RESET_PROBLEMS),
     }
 
 
@@ -673,7 +828,8 @@ def reset_options() -> list[Parameter]:
                 "1-128 printable ASCII characters, not starting or ending with a space (HTTP "
                 "trims those). Retries with the same key for the same customer, user and "
                 "password are the same reset for Partner Center; the same key with another "
-                "password is a new reset.",
+                "password is a new reset. Refused (400) with delivery: a generated password "
+                "cannot be sent again.",
                 "advanced",
             ),
         ),
@@ -682,11 +838,16 @@ def reset_options() -> list[Parameter]:
 
 _BODY = ("ResetPasswordBody", f"A JSON object of at most {MAX_BODY_BYTES // 1024} KiB.")
 _RESET_DESCRIPTION = (
-    "Sets a new password for a user of a CSP customer through Partner Center. The password "
-    "never appears in any answer or log; turn on Secure inputs in the action's settings so it "
-    "stays out of run history too. A guest (B2B) user signs in at its home organisation: "
-    "409 user_is_guest, nothing is sent."
+    "Sets a new password for a user of a CSP customer through Partner Center. With delivery "
+    "'link' the function generates the password and answers a one-time link (secretLink) "
+    "that shows it once to whoever opens it; with 'none' it generates one and forgets it (a "
+    "scramble); or send your own password instead. A password never appears in any answer "
+    "or log. A link needs its table: unreachable before the reset, 503 "
+    "dependency_unavailable and nothing is reset; after it, 503 secret_link_not_stored (the "
+    "password was set but cannot be delivered: reset again). A guest (B2B) user signs in at "
+    "its home organisation: 409 user_is_guest, nothing is sent."
 )
+_CONNECTOR_SUMMARY = "Reset a user's password with a one-time link"
 
 
 def reset_operation() -> Operation:
@@ -714,6 +875,7 @@ def reset_operation() -> Operation:
         ],
         reset_responses(),
         body=_BODY,
+        connector_summary=_CONNECTOR_SUMMARY,
     )
 
 
@@ -793,13 +955,113 @@ def credentials_health_operation() -> Operation:
     )
 
 
+def link_id_parameter() -> Parameter:
+    return Parameter(
+        "linkId",
+        "path",
+        {
+            "type": "string",
+            "minLength": 22,
+            "maxLength": 22,
+            "pattern": api_patterns.link_id_pattern(),
+        },
+        Label(
+            "Link ID",
+            "The link's ID from its URL: 16 random bytes in base64url without padding. Any "
+            "other value is a link that does not exist.",
+        ),
+        required=True,
+    )
+
+
+_PAGE_HEADERS: Mapping[str, tuple[JsonDict, Label]] = {
+    "Content-Security-Policy": (
+        {"type": "string"},
+        Label(
+            "Content-Security-Policy",
+            "default-src 'none'; the page's own script and style by hash; connect-src "
+            "'self'; frame-ancestors 'none'.",
+        ),
+    ),
+    "Referrer-Policy": ({"type": "string"}, Label("Referrer-Policy", "no-referrer")),
+    "Cache-Control": ({"type": "string"}, Label("Cache-Control", "no-store")),
+    "X-Robots-Tag": ({"type": "string"}, Label("X-Robots-Tag", "noindex")),
+}
+
+
+def secret_page_operation() -> Operation:
+    return Operation(
+        "get",
+        "OpenSecretLink",
+        "The page of a one-time link",
+        "What the person who got the link opens in a browser: a small page with one button "
+        "that shows nothing secret, so a link preview (Teams, Outlook Safe Links, chat "
+        "unfurlers) that fetches it does not use the link up. The click reveals: the page "
+        "decrypts with WebCrypto and the key in the URL's fragment, which never reaches the "
+        "server, shows the password with a copy button and says it must be changed at first "
+        "sign-in. Anonymous.",
+        "advanced",
+        [link_id_parameter()],
+        {
+            200: Answer("The page, with its button.", None, HTML, _PAGE_HEADERS),
+            404: Answer(
+                "The page saying the link was opened already, has expired or does not exist.",
+                None,
+                HTML,
+                _PAGE_HEADERS,
+            ),
+            500: Answer("The page saying the link cannot be opened now.", None, HTML),
+            503: Answer(
+                "The page saying the link cannot be opened now; it stays usable.",
+                None,
+                HTML,
+                {"Retry-After": _RETRY_AFTER_HEADER},
+            ),
+        },
+        anonymous=True,
+    )
+
+
+def secret_reveal_operation() -> Operation:
+    return Operation(
+        "post",
+        "RevealSecretLink",
+        "Spend a one-time link and get its sealed password",
+        "What the page's button calls: deletes the link (ETag-conditional, so of two racing "
+        "reveals exactly one gets it) and answers its sealed password once. A second "
+        "reveal, an expired, unknown or malformed link: 404 secret_gone, one answer for all. "
+        "A batch link whose reset has not happened yet: 409 secret_not_ready with "
+        "Retry-After; it stays usable. Each reveal is audited (password_link.revealed). "
+        "Anonymous.",
+        "advanced",
+        [link_id_parameter()],
+        {
+            200: Answer(
+                "The sealed password, answered once.",
+                "SealedPassword",
+                headers={"x-correlation-id": _CORRELATION_HEADER},
+            ),
+            **problem_answers(REVEAL_PROBLEMS, "LinkProblem"),
+        },
+        body=("RevealBody", "The empty JSON object {}."),
+        anonymous=True,
+    )
+
+
 def operations() -> dict[str, Operation]:
     return {
         RESET_PATH: reset_operation(),
         UPN_ONLY_RESET_PATH: upn_only_reset_operation(),
         HEALTH_PATH: health_operation(),
         CREDENTIALS_HEALTH_PATH: credentials_health_operation(),
+        SECRET_PAGE_PATH: secret_page_operation(),
+        SECRET_REVEAL_PATH: secret_reveal_operation(),
     }
+
+
+def connector_operations() -> dict[str, Operation]:
+    """What a flow calls: every operation but the one-time link's page and reveal."""
+    return {path: op for path, op in operations().items() if path not in LINK_PATHS}
 
 
 # --- Swagger 2.0 ----------------------------------------------------------------------
@@ -843,7 +1105,7 @@ def swagger_operation(operation: Operation) -> JsonDict:
     for status, answer in operation.responses.items():
         responses[str(status)] = {
             "description": answer.description,
-            "schema": {"$ref": f"#/definitions/{answer.schema}"},
+            "schema": answer.schema_object("#/definitions/"),
         }
         if answer.headers:
             responses[str(status)]["headers"] = {
@@ -852,7 +1114,7 @@ def swagger_operation(operation: Operation) -> JsonDict:
             }
     out: JsonDict = {
         "operationId": operation.operation_id,
-        "summary": operation.summary,
+        "summary": operation.connector_summary or operation.summary,
         "description": operation.description,
         "x-ms-visibility": operation.visibility,
     }
@@ -897,12 +1159,23 @@ def _description(how: str) -> str:
     )
 
 
+# What the connector's designer fills in before a flow author types anything: a reset
+# with a one-time link (the function itself has no default; the author may clear it and
+# send a password instead).
+CONNECTOR_DEFAULTS: Mapping[str, Mapping[str, JsonValue]] = {
+    "ResetPasswordBody": {"delivery": "link"},
+}
+
+
 def build_swagger(variant: Variant = "api_key") -> JsonDict:
     """The Swagger 2.0 document of the Power Automate connector, for one way to connect."""
     definitions = {
         name: to_swagger_schema(schema, f"#/definitions/{name}")
         for name, schema in component_schemas("#/definitions/{model}").items()
     }
+    for name, defaults in CONNECTOR_DEFAULTS.items():
+        for prop, value in defaults.items():
+            definitions[name]["properties"][prop]["default"] = value
     security_definitions, requirement = swagger_security(variant)
     how = (
         "Connect with a function key of the function app."
@@ -919,7 +1192,7 @@ def build_swagger(variant: Variant = "api_key") -> JsonDict:
         "produces": [JSON, PROBLEM_JSON],
         "paths": {
             path: {operation.method: swagger_operation(operation)}
-            for path, operation in operations().items()
+            for path, operation in connector_operations().items()
         },
         "definitions": definitions,
         "securityDefinitions": security_definitions,
@@ -966,7 +1239,7 @@ def openapi_operation(operation: Operation, version: OpenApiVersion = "3.1.0") -
                 name: {"description": label.description, "schema": schema_of(schema)}
                 for name, (schema, label) in answer.headers.items()
             }
-        reference = {"$ref": f"#/components/schemas/{answer.schema}"}
+        reference = answer.schema_object("#/components/schemas/")
         response["content"] = {answer.media_type: {"schema": reference}}
         responses[str(status)] = response
     out["responses"] = responses
@@ -978,7 +1251,9 @@ def openapi_operation(operation: Operation, version: OpenApiVersion = "3.1.0") -
 def build_openapi(version: OpenApiVersion = "3.1.0") -> JsonDict:
     """The OpenAPI document (3.1, or 3.0.3 for API Management, ServiceNow and the code
     generators that read no 3.1), for every client other than Power Automate."""
-    schemas = component_schemas("#/components/schemas/{model}")
+    schemas = component_schemas("#/components/schemas/{model}", (*MODELS, *LINK_MODELS))
+    # Exactly one of the two: the rule a connector (Swagger 2.0) can only describe.
+    schemas["ResetPasswordBody"]["oneOf"] = [{"required": ["password"]}, {"required": ["delivery"]}]
     converted = (
         {
             name: to_openapi30_schema(s, f"#/components/schemas/{name}")

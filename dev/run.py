@@ -20,9 +20,13 @@ import secrets
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dev.bootstrap import ROOT, reexec_in_venv
+
+if TYPE_CHECKING:
+    from dev.emulators.stack import EmulatorStack
 
 
 def main() -> int:
@@ -84,6 +88,8 @@ def main() -> int:
         ).start()
         base = f"http://localhost:{args.port}/api"
         sample_link = _sample_link(SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID)
+        _show_passwords_set(stack)
+        reset_url = f"{base}/customers/{SAMPLE_CUSTOMER_ID}/users/{SAMPLE_USER_ID}/resetpassword"
         rehearsal = render(operator_environment(stack), steps(base, key))
         vault = (
             "empty (--empty-vault): store the credentials with the rehearsal below"
@@ -111,17 +117,18 @@ Customer without GDAP: {NO_GDAP_CUSTOMER_ID} ({NO_GDAP_CUSTOMER_DOMAIN}) -> 403 
 Domain of a tenant that is no customer: {NON_CUSTOMER_DOMAIN}
 Session revocations (revokeSessions) land in the Graph emulator and are printed on exit.
 
-Try:
-  curl -s -X POST "{base}/customers/{SAMPLE_CUSTOMER_ID}/users/{SAMPLE_USER_ID}/resetpassword" \\
+{_delivery_curls(reset_url, key)}
+Or your own password:
+  curl -s -X POST "{reset_url}" \\
     -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
     -d '{{"password": "Correct-Horse-42", "ticketId": "INC0012345"}}'
   curl -s -X POST "{base}/users/{SAMPLE_CUSTOM_DOMAIN_USER_UPN}/resetpassword" \\
     -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
     -d '{{"password": "Correct-Horse-42", "revokeSessions": true}}'
   curl -s {base}/health
+  curl -s "{base}/health/credentials?probe=true" -H "x-functions-key: {key}"
 A sample one-time link (a made-up generated password; open it in a browser, it works once):
   {sample_link}
-  curl -s "{base}/health/credentials?probe=true" -H "x-functions-key: {key}"
 
 {rehearsal}
 
@@ -138,6 +145,35 @@ Ctrl-C stops everything.
             for revocation in stack.graph.revocations:
                 print(f"revoked sessions of {revocation.user_id} in {revocation.tenant_id}")
     return 0
+
+
+def _show_passwords_set(stack: EmulatorStack) -> None:
+    """The emulated Partner Center says which password it was given, so what a link's page
+    shows can be compared with it (a real Partner Center tells nobody)."""
+    partner_center = stack.partner_center
+    partner_center.on_reset = lambda applied: print(
+        f"emulated Partner Center: user {applied.user_id} now has the password "
+        f"{partner_center.current_password(applied.customer_id, applied.user_id)}",
+        flush=True,
+    )
+
+
+def _delivery_curls(reset_url: str, key: str) -> str:
+    """The resets in which the function generates the password (contract 1c)."""
+    send = (
+        f'  curl -s -X POST "{reset_url}" \\\n'
+        f'    -H "x-functions-key: {key}" -H "Content-Type: application/json" \\\n'
+    )
+    link = '{"delivery": "link", "ticketId": "INC0012345", "requestedBy": "Grace Hopper"}'
+    scramble = '{"delivery": "none", "revokeSessions": true, "ticketId": "INC0012345"}'
+    return (
+        "Reset with a one-time link: nobody sends or sees the password but the person who\n"
+        "opens the answer's secretLink.url in a browser and clicks (once; then it is gone):\n"
+        f"{send}    -d '{link}'\n"
+        "The page shows the password the emulated Partner Center prints here when it resets.\n"
+        "A scramble (a generated password, set and forgotten):\n"
+        f"{send}    -d '{scramble}'"
+    )
 
 
 def _sample_link(customer_id: str, user_id: str) -> str:

@@ -59,6 +59,7 @@ class ResetTrail:
             "userId": outcome.user_id,
             "userPrincipalName": outcome.user_principal_name,
             "ticketId": order.ticket_id if order else None,
+            "requestedBy": order.requested_by if order else None,
             "forceChangePassword": order.force_change_password if order else None,
             "revokeSessions": order.revoke_sessions if order else None,
             "sessionsRevoked": outcome.sessions_revoked,
@@ -71,4 +72,10 @@ class ResetTrail:
             "attempts": outcome.calls.attempts,
             "durationMs": round((time.monotonic() - self.started) * 1000, 1),
             "dryRun": order.dry_run if order else None,
+            "delivery": order.delivery if order else None,
+            "passwordGenerated": outcome.password_generated,
+            # Partner Center confirmed the new password (even if its link then failed).
+            "passwordSet": outcome.password_set,
+            # The link's ID only: its key never leaves the reset's answer.
+            "secretLinkId": outcome.secret_link_id,
         }

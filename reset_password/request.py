@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from reset_password.models import MAX_BODY_BYTES, ResetPasswordBody
 from reset_password.names import CustomerRef, parse_customer, parse_user
-from reset_password.records import ResetOrder
+from reset_password.records import CallerPassword, GeneratedPassword, PasswordSource, ResetOrder
 from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from shared.field_names import shown_field
 from shared.query import query_parameters, shown_name, unknown_parameters
@@ -36,7 +36,8 @@ KNOWN_QUERY_PARAMETERS = frozenset({"dryRun"})
 _BODY_MESSAGES = {
     "missing": "is required",
     "extra_forbidden": (
-        "is not a known field (allowed: password, forceChangePassword, ticketId, revokeSessions)"
+        "is not a known field (allowed: password, delivery, requestedBy, forceChangePassword, "
+        "ticketId, revokeSessions)"
     ),
     "string_type": "must be a string",
     "bool_type": "must be true or false",
@@ -45,8 +46,22 @@ _BODY_MESSAGES = {
     "string_too_long": "must be 1 to 64 characters long",
     "string_pattern_mismatch": "must not contain control characters",
     "ticket_characters": "must not contain control, format or line-separator characters",
+    "literal_error": 'must be "link" or "none"',
     "json_invalid": "is not valid JSON",
 }
+# Messages of one field where the type's own would mislead.
+_FIELD_MESSAGES = {
+    ("requestedBy", "string_too_short"): "must be 1 to 128 characters long",
+    ("requestedBy", "string_too_long"): "must be 1 to 128 characters long",
+    # A wrong type is named by the one rule too: "link" or "none", nothing else.
+    ("delivery", "string_type"): 'must be "link" or "none"',
+}
+SOURCE_MISSING = "password is required unless delivery is given"
+SOURCE_TWICE = "must be absent when delivery is given: the function generates the password"
+KEY_WITH_DELIVERY = (
+    "must not be sent with delivery: a generated password cannot be sent again, so a "
+    "retry is a new reset with a new password"
+)
 
 
 # The audit record keeps the path values as sent, cut to a length a log line can hold.
@@ -122,18 +137,42 @@ def parse_reset_order(
 
     dry_run = _dry_run(query_parameters(req), errors)
     body = _parse_body(raw_body, errors)
-    if errors or body is None or customer is None or user is None:
+    source = None if body is None else _password_source(body, key, errors)
+    if errors or body is None or source is None or customer is None or user is None:
         raise InvalidRequest(_summary(errors), errors=errors)
     return ResetOrder(
         customer=customer,
         user=user,
-        password=body.password,
-        force_change_password=body.force_change_password,
+        source=source,
+        # A generated password is one nobody chose to keep: it is changed at first sign-in.
+        force_change_password=body.force_change_password or body.delivery is not None,
         ticket_id=body.ticket_id,
         idempotency_key=key,
         dry_run=dry_run,
         revoke_sessions=body.revoke_sessions,
+        requested_by=body.requested_by,
     )
+
+
+def _password_source(
+    body: ResetPasswordBody, key: str | None, errors: list[dict[str, str]]
+) -> PasswordSource | None:
+    """The caller's password, or a delivery of one the function generates: exactly one.
+    A generated password cannot be resent, so an Idempotency-Key has nothing to repeat."""
+    if body.delivery is None:
+        if body.password is None:
+            errors.append({"field": "password", "message": SOURCE_MISSING})
+            return None
+        return CallerPassword(body.password)
+    if body.password is not None:
+        errors.append({"field": "password", "message": SOURCE_TWICE})
+        return None
+    if key is not None:
+        # Once per field: a key of the wrong form is named for that already.
+        if not any(error["field"] == "Idempotency-Key" for error in errors):
+            errors.append({"field": "Idempotency-Key", "message": KEY_WITH_DELIVERY})
+        return None
+    return GeneratedPassword(body.delivery)
 
 
 def _dry_run(query: Mapping[str, str], errors: list[dict[str, str]]) -> bool:
@@ -175,7 +214,10 @@ def _parse_body(raw: bytes, errors: list[dict[str, str]]) -> ResetPasswordBody |
             if error["type"] == "password_policy":
                 message = str(error["msg"])
             else:
-                message = _BODY_MESSAGES.get(error["type"], "has an invalid value")
+                message = _FIELD_MESSAGES.get(
+                    (field, error["type"]),
+                    _BODY_MESSAGES.get(error["type"], "has an invalid value"),
+                )
             errors.append({"field": field, "message": message})
         return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 
 import azure.functions as func
 
@@ -85,6 +86,10 @@ def _serve(
     )
 
 
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def render_answer(
     order: ResetOrder, outcome: ResetOutcome, correlation_id: uuid.UUID
 ) -> dict[str, object]:
@@ -99,10 +104,21 @@ def render_answer(
         "displayName": outcome.display_name,
         "forceChangePassword": order.force_change_password,
         "ticketId": order.ticket_id,
+        "requestedBy": order.requested_by,
         "correlationId": str(correlation_id),
-        "completedAt": outcome.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "completedAt": _utc(outcome.completed_at),
         "sessionsRevoked": outcome.sessions_revoked,
     }
+    if order.delivery is not None:
+        answer["passwordGenerated"] = outcome.password_generated
+        answer["delivery"] = order.delivery
+    if outcome.secret_link is not None:
+        # The one place the link's key leaves the function: in the URL's fragment.
+        answer["secretLink"] = {
+            "url": outcome.secret_link.url,
+            "expiresAt": _utc(outcome.secret_link.expires_at),
+            "maxViews": 1,
+        }
     if outcome.warnings:
         answer["warnings"] = [{"code": w.code, "detail": w.detail} for w in outcome.warnings]
     return answer

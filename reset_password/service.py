@@ -1,5 +1,6 @@
 """The reset itself: resolve the names, check the caller may act on the customer,
-confirm and guard the target, then one PATCH to Partner Center.
+confirm and guard the target, then one PATCH to Partner Center, with the caller's
+password or one generated and delivered (reset_password/delivery.py).
 
 Collaborators are handed in once (see the composition root); no HTTP types here, so it
 reads the same from the route, a test or a benchmark. It takes a `ResetOrder` and returns
@@ -10,8 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import SecretStr
 
 from reset_password.caller_policy import NOT_YOUR_CUSTOMER, CustomerAccess
+from reset_password.delivery import Parcel, PasswordDelivery
 from reset_password.guard import TargetGuard, refuse_guest_by_name
 from reset_password.idempotency import derive_request_id
 from reset_password.lookups import NameResolver, Resolved
@@ -30,6 +35,15 @@ DRY_RUN_SESSIONS = Caveat(
 )
 
 
+@dataclass(frozen=True)
+class GraphSteps:
+    """Where a reset reaches Microsoft Graph: a dry run's GDAP check, and the sign-in
+    sessions revoked after a reset (the same upstream and tokens)."""
+
+    sessions: GraphClient
+    gdap: GdapCheck
+
+
 class ResetService:
     def __init__(
         self,
@@ -38,15 +52,15 @@ class ResetService:
         names: NameResolver,
         guard: TargetGuard,
         idempotency_hmac_key: Callable[[], bytes],
-        graph: GraphClient,
-        gdap: GdapCheck,
+        graph: GraphSteps,
+        delivery: PasswordDelivery,
     ) -> None:
         self._partner_center = partner_center
         self._names = names
         self._guard = guard
         self._hmac_key = idempotency_hmac_key
         self._graph = graph
-        self._gdap = gdap
+        self._delivery = delivery
 
     def reset(self, order: ResetOrder, access: CustomerAccess) -> ResetOutcome:
         """Runs inside the request's context (shared.context): its deadline and
@@ -130,10 +144,36 @@ class ResetService:
             outcome.learn_names(target.user, order.password)
             self._guard.refuse_untouchable(target)
         if order.dry_run:
+            self._delivery.check(order.source)
             outcome.warnings = self._gdap_checked(customer_id)
             outcome.warnings += (DRY_RUN_SESSIONS,) if order.revoke_sessions else ()
             outcome.finish("validated")
             return
+        # A link's pending row is written here, before anything is reset.
+        parcel = self._delivery.prepare(order.source, customer_id=customer_id, user_id=user_id)
+        outcome.password_generated = parcel.generated
+        outcome.secret_link_id = parcel.link_id
+        try:
+            self._send(order, access, outcome, (customer_id, user_id), parcel.password)
+        except Exception:
+            self._delivery.withdraw(parcel)
+            raise
+        outcome.password_set = True
+        if order.revoke_sessions:
+            self._revoke_sessions(customer_id, user_id, outcome)
+        self._deliver(parcel, outcome)
+        outcome.finish("succeeded")
+
+    def _send(
+        self,
+        order: ResetOrder,
+        access: CustomerAccess,
+        outcome: ResetOutcome,
+        target: tuple[str, str],
+        password: SecretStr,
+    ) -> None:
+        """The PATCH, under its MS-RequestId (stable for a caller's Idempotency-Key)."""
+        customer_id, user_id = target
         hmac_key = self._hmac_key() if order.idempotency_key is not None else None
         outcome.request_id = derive_request_id(
             hmac_key=hmac_key,
@@ -141,31 +181,33 @@ class ResetService:
             customer=customer_id,
             user=user_id,
             idempotency_key=order.idempotency_key,
-            password=order.password,
+            password=password,
         )
         answer = self._partner_center.reset_password(
             customer_id=customer_id,
             user_id=user_id,
-            password=order.password,
+            password=password,
             force_change_password=order.force_change_password,
             context=CallContext(outcome.request_id),
             stats=outcome.calls,
         )
         if answer is not None:
-            outcome.learn_names(answer, order.password)
-        if order.revoke_sessions:
-            self._revoke_sessions(customer_id, user_id, outcome)
-        outcome.finish("succeeded")
+            outcome.learn_names(answer, password)
+
+    def _deliver(self, parcel: Parcel, outcome: ResetOutcome) -> None:
+        """The password reaches its link (SecretLinkNotStored: set, not deliverable)."""
+        outcome.warnings += self._delivery.deliver(parcel)
+        outcome.secret_link = parcel.issued
 
     def _revoke_sessions(self, customer_id: str, user_id: str, outcome: ResetOutcome) -> None:
         try:
-            self._graph.revoke_sign_in_sessions(customer_id, user_id)
+            self._graph.sessions.revoke_sign_in_sessions(customer_id, user_id)
         except RevocationFailed as failed:
             # Never undoes or hides the reset: the answer stays 200 and says what to do.
             # Operators see it too: the caller may not read warnings.
             logger.warning("Password reset, but sessions not revoked: %s", failed.detail)
             outcome.sessions_revoked = False
-            outcome.warnings = (Caveat(failed.code, failed.detail),)
+            outcome.warnings += (Caveat(failed.code, failed.detail),)
             return
         outcome.sessions_revoked = True
 
@@ -174,7 +216,7 @@ class ResetService:
         GDAP roles: the dry run reads them (PartnerForbidden when they lack one), and says
         so when it could not."""
         try:
-            self._gdap.require_reset_role(customer_id)
+            self._graph.gdap.require_reset_role(customer_id)
         except GdapNotChecked as unchecked:
             logger.warning("GDAP access not checked: %s", unchecked.detail)
             return (Caveat("gdap_not_checked", unchecked.detail),)

@@ -97,6 +97,11 @@ class DependencyUnavailable(DomainError):
     """Key Vault, the managed identity or the identity platform could not be used."""
 
 
+class SecretLinkNotStored(DomainError):
+    """Partner Center set a generated password, but its one-time link could not be stored:
+    nobody can be given that password, so the caller resets again."""
+
+
 class PartnerCredentialsInvalid(DomainError):
     """The stored app secret or refresh token was refused."""
 

@@ -26,6 +26,7 @@ from shared.errors import (
     PartnerForbidden,
     PayloadTooLarge,
     ProtectedUser,
+    SecretLinkNotStored,
     Throttled,
     Unauthenticated,
     UnsupportedMediaType,
@@ -72,6 +73,9 @@ PROBLEMS: Mapping[type[DomainError], Problem] = {
     DependencyUnavailable: Problem(503, "dependency_unavailable", "A dependency is unavailable"),
     PartnerCredentialsInvalid: Problem(
         503, "partner_credentials_invalid", "The stored Partner Center credentials were rejected"
+    ),
+    SecretLinkNotStored: Problem(
+        503, "secret_link_not_stored", "The password was set but its one-time link was not stored"
     ),
     UpstreamTimeout: Problem(504, "upstream_timeout", "The reset did not finish in time"),
 }

@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -63,6 +64,9 @@ class PartnerCenterEmulator(EmulatorServer):
         self._applied: list[AppliedReset] = []
         self._tokens = ContinuationTokens()
         self.answer_reset_with_204 = False
+        # Called once a reset took effect, before it is answered: a spec breaks
+        # something else (the link storage) between the reset and what follows it.
+        self.on_reset: Callable[[AppliedReset], None] | None = None
         self.directory_roles_page_size = ROLES_DEFAULT_SIZE
         self._router = Router(ignore_case=True)
         users = f"/v1/customers/(?P<cid>{_ID})/users"
@@ -84,6 +88,7 @@ class PartnerCenterEmulator(EmulatorServer):
             self._applied.clear()
         self._tokens.clear()
         self.answer_reset_with_204 = False
+        self.on_reset = None
         self.directory_roles_page_size = ROLES_DEFAULT_SIZE
         self.latency = 0.0
 
@@ -230,15 +235,16 @@ class PartnerCenterEmulator(EmulatorServer):
             return _user_not_found()
         user.password = password
         user.force_change_password = force_change
-        self._applied.append(
-            AppliedReset(
-                customer_id=customer.id,
-                user_id=user.id,
-                request_id=request.header("ms-requestid"),
-                correlation_id=request.header("ms-correlationid"),
-                force_change_password=force_change,
-            )
+        applied = AppliedReset(
+            customer_id=customer.id,
+            user_id=user.id,
+            request_id=request.header("ms-requestid"),
+            correlation_id=request.header("ms-correlationid"),
+            force_change_password=force_change,
         )
+        self._applied.append(applied)
+        if self.on_reset is not None:
+            self.on_reset(applied)
         if self.answer_reset_with_204:
             return Response(204)
         return json_response(200, user_json(customer, user, echo_password=password))

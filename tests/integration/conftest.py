@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -16,6 +17,8 @@ from typing import Any
 
 import azure.functions as func
 import pytest
+from azure.core.exceptions import ResourceExistsError
+from azure.data.tables import TableClient
 
 import composition
 from composition import rebuild
@@ -28,10 +31,15 @@ from dev.emulators.samples import (
     SECRET_NAME_REFRESH_TOKEN,
 )
 from dev.emulators.stack import EmulatorStack
+from secret_links.store import open_table
 from shared.settings import SETTING_NAMES
+from tests.loopback_proxy import LoopbackProxy
 
 CANARY_PASSWORD = "Canary#Pw-7f3a9c"
 ROUTE = "customers/{customer}/users/{user}/resetpassword"
+# Where the one-time links of these specs point (the local host's origin).
+LINK_ORIGIN = "http://localhost:7071"
+_TABLE_ENDPOINT = re.compile(r"TableEndpoint=http://127\.0\.0\.1:(\d+)/")
 
 
 @pytest.fixture(scope="session")
@@ -169,10 +177,12 @@ class Harness:
             time.sleep(0.01)
 
     def secrets(self) -> list[str]:
-        """Every secret value the function handled in this test."""
+        """Every secret value the function handled in this test: the generated passwords
+        too, each as Partner Center received it."""
         values = [CANARY_PASSWORD, SAMPLE_APP_SECRET]
         values += self.stack.identity.current_refresh_tokens
         values += self.stack.ledger.issued_tokens()
+        values += received_passwords(self.stack)
         return values + self.extra_secrets
 
     def assert_nothing_leaked(self, *extra_secrets: str) -> None:
@@ -191,7 +201,22 @@ class Harness:
             seen.append(json.dumps(getattr(record, "custom_dimensions", None), default=str))
         haystack = "\n".join(seen)
         for secret in (*self.secrets(), *extra_secrets):
-            assert secret not in haystack, "a secret value leaked into an answer or log"
+            # As sent, and as JSON writes it (a generated password may hold a backslash).
+            for form in {secret, json.dumps(secret)[1:-1]}:
+                assert form not in haystack, "a secret value leaked into an answer or log"
+
+
+def received_passwords(stack: EmulatorStack) -> list[str]:
+    """Every password sent to Partner Center in this test, as its emulator recorded it."""
+    found = []
+    for request in stack.partner_center.requests_to("PATCH", r"^/v1/customers/"):
+        try:
+            password = json.loads(request.body)["passwordProfile"]["password"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if isinstance(password, str) and password:
+            found.append(password)
+    return found
 
 
 @pytest.fixture
@@ -256,3 +281,49 @@ def reset_call(request: pytest.FixtureRequest, harness: Harness) -> ResetCall:
     call: ResetCall = request.param
     harness.configure(PARTNER_CENTER_RESET_CALL=call.setting)
     return call
+
+
+@dataclass
+class LinkTable:
+    """The resets' `secretlinks` table in Azurite, read directly by the spec, while the
+    function reaches it through a proxy the spec can cut."""
+
+    table: TableClient
+    proxy: LoopbackProxy
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [dict(entity) for entity in self.table.list_entities()]
+
+    def links(self) -> list[dict[str, Any]]:
+        return [row for row in self.rows() if row["RowKey"] == "link"]
+
+    def cut(self, *_: object) -> None:
+        """From now on the function cannot reach the table (also as the Partner Center
+        emulator's `on_reset`, which hands over the reset applied)."""
+        self.proxy.close()
+
+
+@pytest.fixture
+def link_table(harness: Harness, azurite_connection_string: str) -> Iterator[LinkTable]:
+    """One-time links on for the harness: the settings point at Azurite (through the
+    proxy), links at LINK_ORIGIN, and the table starts empty."""
+    found = _TABLE_ENDPOINT.search(azurite_connection_string)
+    assert found is not None, "Azurite's connection string names its table endpoint"
+    table = open_table(connection_string=azurite_connection_string, retry_backoff=0.01)
+    try:
+        table.create_table()
+    except ResourceExistsError:
+        for entity in list(table.list_entities(select=["PartitionKey", "RowKey"])):
+            table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+    with LoopbackProxy(int(found.group(1))) as proxy:
+        harness.monkeypatch.setattr(
+            "composition.TIMINGS", replace(composition.TIMINGS, table_retry_backoff=0.01)
+        )
+        harness.configure(
+            AzureWebJobsStorage=azurite_connection_string.replace(
+                found.group(0), f"TableEndpoint=http://127.0.0.1:{proxy.port}/"
+            ),
+            PUBLIC_BASE_URL=LINK_ORIGIN,
+        )
+        yield LinkTable(table, proxy)
+    table.close()

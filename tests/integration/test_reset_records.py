@@ -22,7 +22,7 @@ from dev.emulators.samples import (
 )
 from reset_password.caller_policy import CustomerAccess
 from reset_password.names import CustomerRef, UserRef
-from reset_password.records import ResetOrder, ResetOutcome
+from reset_password.records import CallerPassword, ResetOrder, ResetOutcome
 from shared.context import request_scope
 from shared.deadline import Deadline
 from shared.errors import UserNotFound
@@ -76,7 +76,7 @@ def order_for(user: UserRef) -> ResetOrder:
     return ResetOrder(
         customer=CustomerRef(tenant_id=SAMPLE_CUSTOMER_ID),
         user=user,
-        password=SecretStr(CANARY_PASSWORD),
+        source=CallerPassword(SecretStr(CANARY_PASSWORD)),
         force_change_password=True,
         ticket_id="INC7",
         idempotency_key=None,

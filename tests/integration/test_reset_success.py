@@ -30,11 +30,13 @@ def test_a_reset_answers_200_with_the_allow_listed_fields(harness: Harness) -> N
         "displayName",
         "forceChangePassword",
         "ticketId",
+        "requestedBy",
         "correlationId",
         "completedAt",
         "sessionsRevoked",
     }
     assert body["sessionsRevoked"] is None  # not asked
+    assert body["requestedBy"] is None  # not sent
     assert body["status"] == "succeeded"
     assert body["customerTenantId"] == SAMPLE_CUSTOMER_ID
     assert body["userId"] == SAMPLE_USER_ID

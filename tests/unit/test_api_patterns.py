@@ -26,6 +26,7 @@ from dev import api_patterns, openapi
 from dev.emulators.samples import SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID, SAMPLE_USER_UPN
 from reset_password.names import parse_customer, parse_user
 from reset_password.request import PathValues, parse_reset_order
+from secret_links.crypto import is_link_id
 from shared.errors import InvalidRequest
 
 RESET = openapi.RESET_PATH
@@ -168,6 +169,9 @@ ACCEPTORS: dict[str, Acceptor] = {
     "Idempotency-Key": lambda path, value: refused_fields(path, headers={"Idempotency-Key": value}),
     "password": lambda path, value: refused_fields(path, body={"password": value}),
     "ticketId": lambda path, value: refused_fields(path, body={"ticketId": value}),
+    "requestedBy": lambda path, value: refused_fields(path, body={"requestedBy": value}),
+    # A link ID the function does not read as one is a link that does not exist.
+    "linkId": lambda path, value: set() if is_link_id(value) else {"linkId"},
 }
 
 
@@ -181,12 +185,12 @@ def described_values() -> list[tuple[str, str, str, dict[str, Any]]]:
     """(document, path, name, schema) for every parameter and body field with a pattern."""
     found: list[tuple[str, str, str, dict[str, Any]]] = []
     for name, document in DOCUMENTS.items():
-        for path in (RESET, UPN_ONLY):
-            operation = document["paths"][path]["post"]
-            for parameter in operation["parameters"]:
-                schema = parameter.get("schema", parameter)
-                if "pattern" in schema:
-                    found.append((name, path, parameter["name"], string_schema(schema)))
+        for path in (RESET, UPN_ONLY, *openapi.LINK_PATHS):
+            for operation in document["paths"].get(path, {}).values():
+                for parameter in operation["parameters"]:
+                    schema = parameter.get("schema", parameter)
+                    if "pattern" in schema:
+                        found.append((name, path, parameter["name"], string_schema(schema)))
         schemas = document.get("definitions") or document["components"]["schemas"]
         for field, schema in schemas["ResetPasswordBody"]["properties"].items():
             if "pattern" in schema:

@@ -1,7 +1,7 @@
 """The connector recipes show requests the function takes and codes it answers: every body
 is JSON of the request's fields, every answer example parses, every code a recipe branches
-on is one of the function's (or of the one-time-link feature they say is coming), and the
-Power Automate recipe turns secure inputs and outputs on."""
+on is one of the function's, and the Power Automate recipe turns secure inputs and outputs
+on."""
 
 from __future__ import annotations
 
@@ -16,9 +16,6 @@ from shared.problems import PROBLEMS
 
 CONNECTOR = Path(__file__).resolve().parents[2] / "infra" / "connector"
 RECIPES = sorted(CONNECTOR.glob("recipe-*.md"))
-# Contract sections 1 and 1c, named by the recipes as needing the one-time-link feature.
-PENDING_FIELDS = {"delivery", "requestedBy"}
-PENDING_CODES = {"secret_link_not_stored"}
 _HTTP_BLOCK = re.compile(r"```http\n(.*?)```", re.DOTALL)
 _JSON_BLOCK = re.compile(r"```json\n(.*?)```", re.DOTALL)
 _CODE = re.compile(r"`([a-z]+(?:_[a-z]+)+)`")
@@ -40,7 +37,7 @@ def test_each_request_body_is_json_of_the_requests_fields(recipe: Path) -> None:
         request_line = block.splitlines()[0]
         assert re.fullmatch(r"POST /api/customers/\S+/users/\S+/resetpassword", request_line)
         body = json.loads(block.split("\n\n", 1)[1])
-        assert set(body) <= body_fields() | PENDING_FIELDS, set(body)
+        assert set(body) <= body_fields(), set(body)
         if "delivery" in body:
             assert "password" not in body and "Idempotency-Key" not in block
 
@@ -53,7 +50,7 @@ def test_every_code_a_recipe_branches_on_is_one_the_function_answers(recipe: Pat
     codes = {code for row in rows for code in _CODE.findall(row)}
     known = {problem.code for problem in PROBLEMS.values()}
     assert codes
-    assert codes <= known | PENDING_CODES, codes - known
+    assert codes <= known, codes - known
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.name)
