@@ -35,20 +35,20 @@ from credentials.tenant_tokens import TenantTokens
 from reset_password.caller_policy import CustomerPolicy
 from reset_password.delivery import LinkStorage, PasswordDelivery
 from reset_password.dependencies import ResetDependencies
+from reset_password.gdap import GdapCheck
+from reset_password.graph import GraphClient
 from reset_password.guard import GuardPolicy, TargetGuard
 from reset_password.idempotency import HMAC_KEY_LABEL
 from reset_password.lookups import NameResolver
+from reset_password.partner_center import PartnerCenterClient
 from reset_password.service import GraphSteps, ResetService
+from reset_password.tenant_discovery import TenantDiscovery
 from secret_links import store as secret_link_store
 from secret_links.routes import SecretLinkDependencies
 from secret_links.store import SecretLinkStore, open_table
 from shared import caller_auth
 from shared.caller_auth import CallerTokenValidator, TokenRules
-from shared.gdap import GdapCheck
-from shared.graph import GraphClient
-from shared.http import build_session
 from shared.log import install_correlation_logging
-from shared.partner_center import PartnerCenterClient
 from shared.retry import RetryPolicy
 from shared.settings import (
     CallerTokenSettings,
@@ -62,10 +62,10 @@ from shared.settings import (
     load_secret_link_settings,
     load_settings,
 )
-from shared.startup import quiet_sdk_logging, report_settings_problems
-from shared.telemetry import start_log_export
-from shared.tenant_discovery import TenantDiscovery
 from shared.upstream import Upstream
+from worker.http import build_session
+from worker.startup import quiet_sdk_logging, report_settings_problems
+from worker.telemetry import start_log_export
 
 install_correlation_logging()
 quiet_sdk_logging()
@@ -85,8 +85,13 @@ class Timings:
     graph_timeouts: tuple[float, float] = (3.0, 10.0)
     # The identity platform's public documents: tenant discovery, caller signing keys.
     identity_documents_timeouts: tuple[float, float] = (3.0, 5.0)
+    # The identity platform's token endpoint: the refresh-token grant.
+    token_endpoint_timeouts: tuple[float, float] = (3.0, 10.0)
     # The App Service managed-identity endpoint, through azure-identity.
     managed_identity_timeouts: tuple[float, float] = (3.0, 5.0)
+    # Key Vault and Table storage, through the Azure SDK (each attempt).
+    key_vault_timeouts: tuple[float, float] = (3.0, 10.0)
+    table_timeouts: tuple[float, float] = (3.0, 10.0)
     caller_key_refresh_floor: float = caller_auth.KEY_REFRESH_FLOOR_SECONDS
     caller_key_wait: float = caller_auth.KEY_LOCK_WAIT_SECONDS
     secret_write_retry_delays: tuple[float, ...] = secret_cache.WRITE_RETRY_DELAYS
@@ -241,7 +246,10 @@ def _build_credentials(settings: CredentialSettings) -> Credentials:
         secrets=secrets,
         names=names,
         grant=RefreshTokenGrant(
-            session=build_session(), names=names, retry=TIMINGS.retry, sleep=TIMINGS.sleep
+            upstream=_upstream(
+                "the identity platform", build_session(), TIMINGS.token_endpoint_timeouts
+            ),
+            names=names,
         ),
         rotate_refresh_token=settings.rotate_refresh_token,
         clock=TIMINGS.token_clock,
@@ -268,8 +276,10 @@ def _secret_cache(settings: CredentialSettings) -> SecretCache:
                 vault_url=settings.key_vault_url,
                 credential=credential,
                 verify_challenge_resource=settings.key_vault_verify_challenge_resource,
+                timeouts=TIMINGS.key_vault_timeouts,
                 retry_backoff=TIMINGS.key_vault_retry_backoff,
             ),
+            timeouts=TIMINGS.key_vault_timeouts,
             authorized=credential.issued,
         ),
         ttl=settings.secret_cache_seconds,
@@ -349,6 +359,7 @@ def _build_secret_links(settings: SecretLinkSettings) -> _LinkGraph:
         try:
             table = open_table(
                 connection_string=settings.storage_connection_string,
+                timeouts=TIMINGS.table_timeouts,
                 retry_backoff=TIMINGS.table_retry_backoff,
             )
         except ValueError:
@@ -359,6 +370,7 @@ def _build_secret_links(settings: SecretLinkSettings) -> _LinkGraph:
         table = open_table(
             endpoint=settings.table_endpoint,
             credential=_storage_credential(settings),
+            timeouts=TIMINGS.table_timeouts,
             retry_backoff=TIMINGS.table_retry_backoff,
         )
     store = SecretLinkStore(
@@ -377,20 +389,7 @@ def _storage_credential(
 ) -> ManagedIdentityCredential | DefaultAzureCredential:
     """As the Functions host reaches its storage: the managed identity the app settings
     name (AzureWebJobsStorage__credential, __clientId), else developer credentials."""
-    if settings.storage_uses_managed_identity:
-        return ManagedIdentityCredential(
-            client_id=settings.storage_client_id,
-            retry_total=1,
-            connection_timeout=3,
-            read_timeout=5,
-            permit_redirects=False,
-        )
-    return DefaultAzureCredential(
-        managed_identity_client_id=settings.storage_client_id,
-        exclude_interactive_browser_credential=True,
-        retry_total=1,
-        permit_redirects=False,
-    )
+    return _identity(settings.storage_uses_managed_identity, settings.storage_client_id)
 
 
 def _caller_tokens(
@@ -413,20 +412,29 @@ def _caller_tokens(
 def _azure_credential(
     settings: CredentialSettings,
 ) -> ManagedIdentityCredential | DefaultAzureCredential:
-    """Managed identity in Azure; developer credentials elsewhere. Few, short attempts:
+    """Managed identity in Azure; developer credentials elsewhere."""
+    return _identity(
+        settings.managed_identity_available, settings.azure_client_id, settings.authority_host
+    )
+
+
+def _identity(
+    managed: bool, client_id: str | None, authority: str | None = None
+) -> ManagedIdentityCredential | DefaultAzureCredential:
+    """The managed identity (`managed`), else developer credentials. Few, short attempts:
     a hanging identity endpoint must not outlast the reset. Redirects are never followed."""
-    if settings.managed_identity_available:
+    if managed:
         connect, read = TIMINGS.managed_identity_timeouts
         return ManagedIdentityCredential(
-            client_id=settings.azure_client_id,
+            client_id=client_id,
             retry_total=1,
             connection_timeout=connect,
             read_timeout=read,
             permit_redirects=False,
         )
     return DefaultAzureCredential(
-        authority=settings.authority_host,
-        managed_identity_client_id=settings.azure_client_id,
+        authority=authority,
+        managed_identity_client_id=client_id,
         exclude_interactive_browser_credential=True,
         retry_total=1,
         permit_redirects=False,

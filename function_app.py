@@ -11,11 +11,11 @@ import composition
 from credentials import health_route, rotation
 from reset_password import routes as reset_routes
 from secret_links.routes import secret_links_blueprint
-from shared import health
+from worker import liveness
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(reset_routes.blueprint(composition.reset_dependencies))
-app.register_functions(health.blueprint())
+app.register_functions(liveness.blueprint())
 app.register_functions(
     health_route.blueprint(composition.health_route_access, composition.credentials_health)
 )

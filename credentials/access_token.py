@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import SecretStr
 
 from credentials.grant_answer import token_endpoint_down
-from shared.cache import Cache, CacheWaitTimeout, Found, Lifetime
+from shared.cache import Cache, CacheWaitTimeout, Found, Lifetime, Stale
 from shared.context import current_deadline
 from shared.errors import DEPENDENCY_RETRY_AFTER, DependencyUnavailable, UpstreamTimeout
 from shared.retry import parse_seconds
@@ -57,7 +57,7 @@ def token_cache(clock: Callable[[], float]) -> Cache[K, AccessToken]:
         lifetime=lambda token: Lifetime(
             fresh=token.refresh_at - clock(), usable=token.expires_at - clock()
         ),
-        stale_on=(DependencyUnavailable, UpstreamTimeout),
+        stale=Stale(on=(DependencyUnavailable, UpstreamTimeout)),
         clock=clock,
     )
 

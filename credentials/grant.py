@@ -2,14 +2,14 @@
 (Secure Application Model).
 
 A plain form POST: MSAL is not needed for it and would add instance discovery against
-Microsoft's hosts. Retried on throttling, 5xx and connection failures inside the
-deadline; never redirected (a redirect would re-post the app secret and refresh token).
+Microsoft's hosts. Sent through shared/upstream.py like every other upstream call:
+retried on throttling, 5xx and connection failures inside the deadline, with the
+timeouts of `composition.Timings`; never redirected (a redirect would re-post the app
+secret and refresh token).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -17,12 +17,9 @@ from pydantic import SecretStr
 
 from credentials.grant_answer import judge, names_an_oauth_error, token_endpoint_down
 from credentials.key_vault import SecretNames
-from shared.context import current_deadline
-from shared.errors import UpstreamTimeout
-from shared.retry import RetryPolicy, TryAgain, with_retries
+from shared.retry import TryAgain
+from shared.upstream import Request, Upstream, UpstreamFailed
 
-CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 10.0
 # The grant's audience parameter: {"scope": ...} (v2) or {"resource": ...} (v1).
 Audience = dict[str, str]
 
@@ -62,62 +59,49 @@ class TokenEndpoint:
 
 
 class RefreshTokenGrant:
-    def __init__(
-        self,
-        *,
-        session: requests.Session,
-        names: SecretNames,
-        retry: RetryPolicy,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._session = session
+    """The grant, sent the one way every upstream call is (shared/upstream.py): a form
+    POST with no bearer token, retried inside the deadline, never redirected."""
+
+    def __init__(self, *, upstream: Upstream, names: SecretNames) -> None:
+        self._upstream = upstream
         # Only to name the secrets in the advice when the credentials are refused.
         self._names = names
-        self._retry = retry
-        self._sleep = sleep
 
     def redeem(
         self, endpoint: TokenEndpoint, app_id: SecretStr, app_secret: SecretStr, refresh: SecretStr
     ) -> dict[str, Any]:
         """The token endpoint's JSON answer (an access token in it), or a domain error."""
-        deadline = current_deadline()
         form = {
             "grant_type": "refresh_token",
             "client_id": app_id.get_secret_value(),
             "client_secret": app_secret.get_secret_value(),
             "refresh_token": refresh.get_secret_value(),
         }
+        while True:  # once more, at once, if the authority turns out to serve only v1
+            url, audience = endpoint.target()
+            request = Request(
+                "POST",
+                url,
+                headers={"Accept": "application/json"},
+                body={**form, **audience},
+                label="Partner Center token exchange",
+            )
+            try:
+                answer = self._upstream.call(request, lambda r: self._judge(r, endpoint))
+            except UpstreamFailed as failed:
+                raise token_endpoint_down(failed.reason) from None
+            if answer is not None:
+                return answer
 
-        def attempt() -> dict[str, Any] | TryAgain:
-            while True:  # once more at once if the authority turns out to serve only v1
-                url, audience = endpoint.target()
-                try:
-                    response = self._session.post(
-                        url,
-                        data={**form, **audience},
-                        headers={"Accept": "application/json"},
-                        timeout=(
-                            deadline.timeout(CONNECT_TIMEOUT),
-                            deadline.timeout(READ_TIMEOUT),
-                        ),
-                        # A redirect would re-post the app secret and refresh token elsewhere.
-                        allow_redirects=False,
-                    )
-                except UpstreamTimeout:
-                    raise token_endpoint_down("the reset's deadline ran out") from None
-                except requests.RequestException as exc:
-                    return TryAgain(f"it could not be reached ({type(exc).__name__})")
-                if (
-                    response.status_code != 404
-                    or names_an_oauth_error(response)
-                    or not endpoint.fall_back()
-                ):
-                    return judge(response, self._names)
-
-        return with_retries(
-            attempt,
-            policy=self._retry,
-            sleep=self._sleep,
-            give_up=lambda last, _delay: token_endpoint_down(last.failure or "no answer"),
-            label="Partner Center token exchange",
-        )
+    def _judge(
+        self, response: requests.Response, endpoint: TokenEndpoint
+    ) -> dict[str, Any] | TryAgain | None:
+        """The answer as `judge` reads it; None when a 404 says the authority has no v2
+        endpoint and `endpoint` has switched to v1."""
+        if (
+            response.status_code == 404
+            and not names_an_oauth_error(response)
+            and endpoint.fall_back()
+        ):
+            return None
+        return judge(response, self._names)

@@ -122,8 +122,6 @@ def _serve(
     )
 
 
-
-
 def _probe_query(req: func.HttpRequest) -> bool | InvalidRequest:
     """Whether a probe was asked for, or why the query is refused (raised only once the
     caller is known)."""

@@ -12,7 +12,6 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Protocol
 
 from azure.core.credentials import (
@@ -33,10 +32,6 @@ from azure.keyvault.secrets import SecretClient
 from pydantic import SecretStr
 
 from shared.errors import DEPENDENCY_RETRY_AFTER, DependencyUnavailable
-
-# Upper bounds for one SDK call; the reset's deadline usually cuts them shorter.
-CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +72,7 @@ class SecretStore(Protocol):
     # Done once a read needs no authentication challenge or identity call first.
     authorized: Future[None]
 
-    def read(self, name: str, timeout: float) -> FetchedSecret: ...
+    def read(self, name: str) -> FetchedSecret: ...
 
     def write(self, name: str, value: SecretStr) -> str | None: ...
 
@@ -128,39 +123,36 @@ class OneIdentityCall:
         if not self.issued.done():
             self.issued.set_result(None)
 
-    def close(self) -> None:
-        self._credential.close()
-
-    def __enter__(self) -> OneIdentityCall:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 class KeyVaultStore:
-    """Reads and writes secrets with the Azure SDK; errors name the secret, never its value."""
+    """Reads and writes secrets with the Azure SDK; errors name the secret, never its value.
 
-    def __init__(self, client: SecretClient, authorized: Future[None] | None = None) -> None:
+    `timeouts` (connect, read) bound each attempt; a call, its SDK retries included, ends
+    after twice the read timeout. The reset's deadline usually cuts the wait shorter.
+    """
+
+    def __init__(
+        self,
+        client: SecretClient,
+        *,
+        timeouts: tuple[float, float],
+        authorized: Future[None] | None = None,
+    ) -> None:
         self._client = client
+        connect, read = timeouts
+        self._per_call: dict[str, Any] = {
+            "timeout": read * 2,
+            "connection_timeout": connect,
+            "read_timeout": read,
+        }
         if authorized is None:
             authorized = Future()
             authorized.set_result(None)
         self.authorized = authorized
 
-    def read(self, name: str, timeout: float) -> FetchedSecret:
+    def read(self, name: str) -> FetchedSecret:
         try:
-            secret = self._client.get_secret(
-                name,
-                timeout=timeout,
-                connection_timeout=min(CONNECT_TIMEOUT, timeout),
-                read_timeout=min(READ_TIMEOUT, timeout),
-            )
+            secret = self._client.get_secret(name, **self._per_call)
         except Exception as exc:  # noqa: BLE001 - every SDK failure becomes one domain error
             raise _unavailable(name, "read", exc) from None
         if secret.value is None or not secret.value.strip():
@@ -178,12 +170,7 @@ class KeyVaultStore:
     def write(self, name: str, value: SecretStr) -> str | None:
         try:
             stored = self._client.set_secret(
-                name,
-                value.get_secret_value(),
-                content_type="refresh-token",
-                timeout=READ_TIMEOUT * 2,
-                connection_timeout=CONNECT_TIMEOUT,
-                read_timeout=READ_TIMEOUT,
+                name, value.get_secret_value(), content_type="refresh-token", **self._per_call
             )
         except Exception as exc:  # noqa: BLE001
             raise _unavailable(name, "write", exc) from None
@@ -229,10 +216,12 @@ def build_secret_client(
     vault_url: str,
     credential: TokenCredential,
     verify_challenge_resource: bool,
+    timeouts: tuple[float, float],
     retry_backoff: float = SDK_RETRY_BACKOFF,
 ) -> SecretClient:
     # Few SDK retries: the reset's own deadline is the budget, and the stale-value
     # fallback covers short outages.
+    connect, read = timeouts
     return SecretClient(
         vault_url,
         credential,
@@ -240,8 +229,8 @@ def build_secret_client(
         retry_total=2,
         retry_backoff_factor=retry_backoff,
         retry_backoff_max=2,
-        connection_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
+        connection_timeout=connect,
+        read_timeout=read,
         # A redirect would carry the bearer token, or a refresh token being stored, away.
         permit_redirects=False,
     )

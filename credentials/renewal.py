@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from credentials.exchange import Exchange
-from shared.deadline import Deadline
+from shared.context import Deadline
 
 
 class ExchangesNow(Protocol):

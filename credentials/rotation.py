@@ -25,8 +25,7 @@ from credentials.dependencies import CredentialsProvider, HealthProvider
 from credentials.health import Status
 from credentials.partner_center_tokens import PartnerCenterTokens
 from credentials.renewal import Renewal, StoreLate, renew
-from shared.context import request_scope
-from shared.deadline import Deadline
+from shared.context import Deadline, request_scope
 from shared.errors import DomainError
 from shared.log import log_event
 from shared.problems import problem_for

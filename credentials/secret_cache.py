@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from credentials.key_vault import READ_TIMEOUT, FetchedSecret, SecretState, SecretStore
-from shared.cache import Cache, CacheWaitTimeout
+from credentials.key_vault import FetchedSecret, SecretState, SecretStore
+from shared.cache import Cache, CacheWaitTimeout, Stale
 from shared.context import current_deadline, in_current_context
 from shared.errors import DEPENDENCY_RETRY_AFTER, DependencyUnavailable
 
@@ -34,8 +34,6 @@ STALE_GRACE_SECONDS = 24 * 3600.0
 # A refused write-back is tried again after these waits (seconds), then left to the
 # next exchange; the produced token stays in use meanwhile.
 WRITE_RETRY_DELAYS = (1.0, 5.0, 30.0)
-# The SDK's own bound on one read; the reset's deadline usually cuts the wait shorter.
-READ_SECONDS = READ_TIMEOUT * 2
 POOL_THREADS = 8
 
 
@@ -55,7 +53,7 @@ class SecretCache:
     ) -> None:
         self._store = store
         self._cache: Cache[str, FetchedSecret] = Cache(
-            ttl=ttl, stale_grace=grace, stale_on=(DependencyUnavailable,), clock=clock
+            ttl=ttl, stale=Stale(grace=grace, on=(DependencyUnavailable,)), clock=clock
         )
         self._write_retry_delays = write_retry_delays
         # Set by close(): a write-back waiting to retry gives up instead of holding
@@ -80,12 +78,12 @@ class SecretCache:
         together, each would elicit the vault's challenge and ask for a token itself.
         Each is looked up and, when due, read on a pool thread (one thread per read); this
         one waits for them within its deadline. A read that hangs past it holds its
-        secret's single flight until the SDK gives up (READ_SECONDS).
+        secret's single flight until the SDK gives up (the store's own bound).
         """
 
         def read(name: str) -> Future[FetchedSecret]:
             def load() -> FetchedSecret:
-                return self._store.read(name, READ_SECONDS)
+                return self._store.read(name)
 
             return self._pool.submit(in_current_context(self._get), name, load)
 
@@ -151,7 +149,7 @@ class SecretCache:
         return found.value
 
     def _submit_read(self, name: str) -> Future[FetchedSecret]:
-        return self._pool.submit(in_current_context(self._store.read), name, READ_SECONDS)
+        return self._pool.submit(in_current_context(self._store.read), name)
 
     def _read(self, name: str) -> FetchedSecret:
         """A read on the pool, waited for no longer than the deadline."""

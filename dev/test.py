@@ -1,4 +1,4 @@
-"""The test command: ruff, mypy and pytest, in the project's virtualenv.
+"""The test command: ruff (lint and format), mypy and pytest, in the project's virtualenv.
 
 python3 dev/test.py            # everything
 python3 dev/test.py -k name    # extra arguments go to pytest
@@ -24,16 +24,22 @@ from dev.bootstrap import ROOT, reexec_in_venv
 PYTEST_NO_TESTS = 5
 
 
-def main() -> int:
-    reexec_in_venv(Path(__file__))
-    steps = [
+def steps(pytest_arguments: list[str]) -> list[tuple[str, list[str]]]:
+    """Each step's name and command, in the order they run; the first failure stops."""
+    return [
         ("ruff", [sys.executable, "-m", "ruff", "check", "."]),
+        # The formatter's verdict, not its rewrite: a run never changes the tree.
+        ("ruff format", [sys.executable, "-m", "ruff", "format", "--check", "."]),
         ("mypy", [sys.executable, "-m", "mypy"]),
-        ("pytest", [sys.executable, "-m", "pytest", *sys.argv[1:]]),
+        ("pytest", [sys.executable, "-m", "pytest", *pytest_arguments]),
         # Bicep parsing and checkov run in their own virtualenv (their pins clash with ours).
         ("infra", [sys.executable, str(ROOT / "dev" / "infra_check.py")]),
     ]
-    for name, argv in steps:
+
+
+def main() -> int:
+    reexec_in_venv(Path(__file__))
+    for name, argv in steps(sys.argv[1:]):
         print(f"==> {name}", flush=True)
         code = _run_pytest(argv) if name == "pytest" else _run(argv)
         if code == PYTEST_NO_TESTS and name == "pytest":

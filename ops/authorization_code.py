@@ -94,14 +94,22 @@ def sign_in_url(
     return f"{authority.authorize_url}?{urlencode(query)}"
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """What a sign-in hands back: the authorization code (repr=False: it redeems for the
+    tokens), and the redirect URI it was sent to, which its redemption must name again."""
+
+    code: str = field(repr=False)
+    redirect_uri: str
+
+
 def redeem_code(
     session: requests.Session,
     authority: Authority,
     *,
     client_id: str,
     client_secret: str,
-    code: str,
-    redirect_uri: str,
+    signed_in: SignedIn,
     scopes: list[str],
     proof: Proof,
 ) -> Tokens:
@@ -109,8 +117,8 @@ def redeem_code(
         "grant_type": "authorization_code",
         "client_id": client_id,
         "client_secret": client_secret,
-        "code": code,
-        "redirect_uri": redirect_uri,
+        "code": signed_in.code,
+        "redirect_uri": signed_in.redirect_uri,
         "code_verifier": proof.verifier,
         "scope": " ".join(scopes),
     }

@@ -22,6 +22,7 @@ import requests
 from ops.authorization_code import (
     GDAP_READ_PERMISSION,
     Authority,
+    SignedIn,
     Tokens,
     consent_scopes,
     redeem_code,
@@ -172,7 +173,7 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
         authority = Authority(settings.authority_host, settings.tenant)
         scopes = consent_scopes(settings.partner_center_resource)
         proof = deps.new_proof()
-        code, redirect_uri = _sign_in(
+        signed_in = _sign_in(
             args,
             deps,
             authority=authority,
@@ -185,8 +186,7 @@ def run(args: argparse.Namespace, deps: Deps) -> int:
             authority,
             client_id=client_id,
             client_secret=client_secret,
-            code=code,
-            redirect_uri=redirect_uri,
+            signed_in=signed_in,
             scopes=scopes,
             proof=proof,
         )
@@ -214,7 +214,7 @@ def _sign_in(
     client_id: str,
     scopes: list[str],
     proof: Proof,
-) -> tuple[str, str]:
+) -> SignedIn:
     """The authorization code and the redirect URI it was sent to."""
     console = deps.console
     # Listening before the URL is shown: a busy port fails before anyone signs in.
@@ -238,7 +238,7 @@ def _sign_in(
         console.say(f"Waiting up to {args.timeout:g} s for the sign-in ...")
         callback = listener.wait(args.timeout)
     code = _code_from(callback, listener.ignored, listener.redirect_uri, args.timeout)
-    return code, listener.redirect_uri
+    return SignedIn(code, listener.redirect_uri)
 
 
 def _app_id(args: argparse.Namespace, settings: ConsentSettings, vault: Vault) -> str:

@@ -24,7 +24,7 @@ from typing import Any, Self, cast
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from ops.errors import OpsError
-from ops.settings import LOOPBACK_HOSTS
+from shared.settings import LOOPBACK_HOSTS
 
 DEFAULT_REDIRECT_URI = "http://localhost:8400"
 # A browser's idle speculative connection must not hold a handler thread for long.

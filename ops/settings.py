@@ -10,22 +10,34 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
-from urllib.parse import urlsplit
+from typing import TypeVar
 
 from ops.errors import OpsError
+from shared import settings as app_settings
 
-DEFAULTS: dict[str, str] = {
-    "SECRET_NAME_APP_ID": "partner-center-app-id",
-    "SECRET_NAME_APP_SECRET": "partner-center-app-secret",
-    "SECRET_NAME_REFRESH_TOKEN": "partner-center-refresh-token",
-    "AUTHORITY_HOST": "https://login.microsoftonline.com",
-    "PARTNER_CENTER_BASE_URL": "https://api.partnercenter.microsoft.com",
-    "PARTNER_CENTER_RESOURCE": "https://api.partnercenter.microsoft.com",
-    "GRAPH_BASE_URL": "https://graph.microsoft.com",
-    "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "true",
-    # The Log Analytics query API of Azure's public cloud (`ops audit`).
-    "LOG_ANALYTICS_ENDPOINT": "https://api.loganalytics.io",
-}
+
+def _function_defaults(*names: str) -> dict[str, str]:
+    """The function's own defaults of these settings (shared/settings.py), as text."""
+    fields = {field.alias: field for field in app_settings.Settings.model_fields.values()}
+    defaults = {name: fields[name].default for name in names}
+    return {
+        name: str(value).lower() if isinstance(value, bool) else str(value)
+        for name, value in defaults.items()
+    }
+
+
+DEFAULTS: dict[str, str] = _function_defaults(
+    "SECRET_NAME_APP_ID",
+    "SECRET_NAME_APP_SECRET",
+    "SECRET_NAME_REFRESH_TOKEN",
+    "AUTHORITY_HOST",
+    "PARTNER_CENTER_BASE_URL",
+    "PARTNER_CENTER_RESOURCE",
+    "GRAPH_BASE_URL",
+    "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE",
+)
+# The Log Analytics query API of Azure's public cloud (`ops audit`): an operator setting only.
+DEFAULTS["LOG_ANALYTICS_ENDPOINT"] = "https://api.loganalytics.io"
 
 # Names azd itself gives a value (infra/main.bicep outputs), tried after the setting's own.
 AZD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -33,9 +45,7 @@ AZD_ALIASES: dict[str, tuple[str, ...]] = {
     "LOG_ANALYTICS_WORKSPACE_ID": ("AZURE_LOG_ANALYTICS_WORKSPACE_ID",),
 }
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-_SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
-_TENANT = re.compile(r"[0-9A-Za-z.-]{1,253}")
+# The canonical 8-4-4-4-12 form only: what the portal shows for an app ID.
 _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
@@ -71,32 +81,29 @@ class SettingSource:
         return value
 
 
+# The function's own checks (shared/settings.py), so a command stores and calls only
+# what the function will accept; their messages, prefixed with the setting's name.
+_Checked = TypeVar("_Checked")
+
+
+def _as_the_function_checks(name: str, check: Callable[[str], _Checked], value: str) -> _Checked:
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise OpsError(f"{name} {exc}.") from None
+
+
 def service_url(name: str, value: str) -> str:
     """An https URL, or http on a loopback host, without a trailing /."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise OpsError(f"{name} must be an absolute https URL such as https://host.")
-    if parts.scheme == "http" and parts.hostname.lower() not in LOOPBACK_HOSTS:
-        raise OpsError(
-            f"{name} must use https (plain http is allowed on 127.0.0.1, ::1 and localhost only)."
-        )
-    if parts.query or parts.fragment:
-        raise OpsError(f"{name} must not carry a query or a fragment.")
-    return value.rstrip("/")
+    return _as_the_function_checks(name, app_settings.service_url, value)
 
 
 def secret_name(setting: str, value: str) -> str:
-    if not _SECRET_NAME.fullmatch(value):
-        raise OpsError(
-            f"{setting} must be a Key Vault secret name (1-127 letters, digits and dashes)."
-        )
-    return value
+    return _as_the_function_checks(setting, app_settings.secret_name, value)
 
 
 def tenant_id(value: str) -> str:
-    if not _TENANT.fullmatch(value):
-        raise OpsError("PARTNER_TENANT_ID must be a tenant ID (GUID) or a tenant domain name.")
-    return value
+    return _as_the_function_checks("PARTNER_TENANT_ID", app_settings.tenant, value)
 
 
 def application_id(value: str) -> str:
@@ -117,9 +124,4 @@ def workspace_id(value: str) -> str:
 
 
 def flag_bool(name: str, value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in {"true", "1", "yes"}:
-        return True
-    if lowered in {"false", "0", "no"}:
-        return False
-    raise OpsError(f"{name} must be true or false.")
+    return _as_the_function_checks(name, app_settings.parse_bool, value)

@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import Any
 
 from reset_password.names import UserRef, is_guest_upn
+from reset_password.partner_center import CallContext, PartnerCenterClient
 from shared.context import current_deadline, in_current_context
 from shared.directory_roles import role_names, role_title
 from shared.errors import (
@@ -27,7 +28,6 @@ from shared.errors import (
     UserNotCloudManaged,
     UserNotFound,
 )
-from shared.partner_center import CallContext, PartnerCenterClient
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,9 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from reset_password.names import GUID, CustomerRef, UserRef
-from shared.cache import Cache, CacheWaitTimeout
+from reset_password.partner_center import CallContext, PartnerCenterClient, customer_not_found
+from reset_password.tenant_discovery import TenantDiscovery
+from shared.cache import Cache, CacheWaitTimeout, Misses, Stale
 from shared.context import current_deadline
 from shared.errors import (
     CustomerNotFound,
@@ -35,8 +37,6 @@ from shared.errors import (
     UpstreamTimeout,
     UserNotFound,
 )
-from shared.partner_center import CallContext, PartnerCenterClient, customer_not_found
-from shared.tenant_discovery import TenantDiscovery
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +75,9 @@ class NameResolver:
         self._discovery = discovery
         self._cache: Cache[Hashable, str] = Cache(
             ttl=ttl_seconds,
-            miss_ttl=miss_ttl_seconds,
-            miss_types=(CustomerNotFound, UserNotFound),
+            misses=Misses(miss_ttl_seconds, (CustomerNotFound, UserNotFound)),
             # A stale ID is never served: a 404 for it is handled by a fresh lookup.
-            stale_on=(),
+            stale=Stale(on=()),
             max_entries=MAX_CACHE_ENTRIES,
             clock=clock,
         )

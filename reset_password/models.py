@@ -39,31 +39,6 @@ def _entra_password(value: SecretStr) -> SecretStr:
 _REFUSED_TICKET_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
-def ticket_id_pattern() -> str:
-    """The rule as a regular expression for the API documents, ECMA-262 and Python alike.
-
-    A regex without ECMA's u flag cannot name characters beyond U+FFFF, so the few refused
-    there (tag characters, some format controls) stay a rule of this module alone. Built
-    on demand: scanning the plane costs ~10 ms that a cold start should not pay.
-    """
-    return f"^[^{_refused_ticket_ranges()}]*$"
-
-
-def _refused_ticket_ranges() -> str:
-    """The refused characters of the Basic Multilingual Plane as regex class ranges."""
-    ranges: list[tuple[int, int]] = []
-    for code in range(0x10000):
-        if unicodedata.category(chr(code)) not in _REFUSED_TICKET_CATEGORIES:
-            continue
-        if ranges and ranges[-1][1] == code - 1:
-            ranges[-1] = (ranges[-1][0], code)
-        else:
-            ranges.append((code, code))
-    return "".join(
-        f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}" for low, high in ranges
-    )
-
-
 def _plain_ticket_id(value: str) -> str:
     if any(unicodedata.category(char) in _REFUSED_TICKET_CATEGORIES for char in value):
         raise PydanticCustomError(

@@ -26,19 +26,6 @@ _LOCAL_PART = re.compile(rf"^[{ATEXT_CHARACTERS}.]{{1,{MAX_LOCAL_PART_LENGTH}}}$
 # encoded twice, and guessing what they meant could pick the wrong user.
 _PERCENT_ESCAPE = re.compile(PERCENT_ESCAPE_SYNTAX)
 
-# The same rules as whole-value regular expressions (ECMA-262 and Python alike), for the
-# published API documents. `is_domain_name` and `is_user_principal_name` stay the rules.
-DOMAIN_NAME_SYNTAX = (
-    rf"(?=[A-Za-z0-9.-]{{1,{MAX_DOMAIN_LENGTH}}}$){LABEL_SYNTAX}(?:\.{LABEL_SYNTAX})+"
-)
-USER_PRINCIPAL_NAME_SYNTAX = (
-    rf"(?!.*{PERCENT_ESCAPE_SYNTAX})(?=[^@]{{1,{MAX_LOCAL_PART_LENGTH}}}@)"
-    rf"[{ATEXT_CHARACTERS}]+(?:\.[{ATEXT_CHARACTERS}]+)*@{DOMAIN_NAME_SYNTAX}"
-)
-CUSTOMER_PATTERN = rf"^(?:{GUID_SYNTAX}|{DOMAIN_NAME_SYNTAX})$"
-USER_PATTERN = rf"^(?:{GUID_SYNTAX}|{USER_PRINCIPAL_NAME_SYNTAX})$"
-USER_PRINCIPAL_NAME_PATTERN = rf"^{USER_PRINCIPAL_NAME_SYNTAX}$"
-
 
 @dataclass(frozen=True)
 class CustomerRef:

@@ -15,8 +15,8 @@ from pydantic import SecretStr
 
 from reset_password.models import Delivery
 from reset_password.names import CustomerRef, UserRef
+from reset_password.partner_center import CallStats
 from shared.errors import DomainError
-from shared.partner_center import CallStats
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,7 @@ from reset_password.audit import ResetTrail
 from reset_password.dependencies import ResetProvider
 from reset_password.records import ResetOrder, ResetOutcome
 from reset_password.request import PathValues, parse_reset_order
-from shared.context import request_scope
-from shared.deadline import Deadline
+from shared.context import Deadline, request_scope
 from shared.http_edge import Edge
 from shared.problems import json_response
 

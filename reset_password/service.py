@@ -17,14 +17,14 @@ from pydantic import SecretStr
 
 from reset_password.caller_policy import NOT_YOUR_CUSTOMER, CustomerAccess
 from reset_password.delivery import Parcel, PasswordDelivery
+from reset_password.gdap import GdapCheck, GdapNotChecked
+from reset_password.graph import GraphClient, RevocationFailed
 from reset_password.guard import TargetGuard, refuse_guest_by_name
 from reset_password.idempotency import derive_request_id
 from reset_password.lookups import NameResolver, Resolved
+from reset_password.partner_center import CallContext, PartnerCenterClient
 from reset_password.records import Caveat, ResetOrder, ResetOutcome
 from shared.errors import CustomerNotFound, DomainError, Forbidden, UserNotFound
-from shared.gdap import GdapCheck, GdapNotChecked
-from shared.graph import GraphClient, RevocationFailed
-from shared.partner_center import CallContext, PartnerCenterClient
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,7 @@ from secret_links.crypto import is_link_id
 from secret_links.errors import SecretGone, SecretNotReady
 from secret_links.page import HEADERS, View, render
 from secret_links.store import RevealedLink, SecretLinkStore
-from shared.context import request_scope
-from shared.deadline import Deadline
+from shared.context import Deadline, request_scope
 from shared.errors import (
     DEPENDENCY_RETRY_AFTER,
     ConfigurationError,

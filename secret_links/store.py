@@ -48,9 +48,8 @@ logger = logging.getLogger("secret_links.store")
 
 TABLE_NAME = "secretlinks"
 LINK_ROW = "link"
-# Few, short SDK attempts: a reveal is a person waiting at a page.
-CONNECT_TIMEOUT = 3
-READ_TIMEOUT = 10
+# Few, short SDK attempts (each bounded by the caller's timeouts): a reveal is a person
+# waiting at a page.
 SDK_RETRY_TOTAL = 2
 SDK_RETRY_BACKOFF = 0.8
 # A row that keeps changing under a reveal (a batch storing again and again) is given up
@@ -87,18 +86,20 @@ def open_table(
     connection_string: str | None = None,
     endpoint: str | None = None,
     credential: TokenCredential | None = None,
+    timeouts: tuple[float, float],
     table_name: str = TABLE_NAME,
     retry_backoff: float = SDK_RETRY_BACKOFF,
 ) -> TableClient:
     """The table client: from a connection string (Azurite) or an account endpoint and a
-    credential (the managed identity). Raises ValueError for a malformed connection
-    string, without quoting it."""
+    credential (the managed identity); `timeouts` (connect, read) bound each attempt.
+    Raises ValueError for a malformed connection string, without quoting it."""
+    connect, read = timeouts
     options: dict[str, Any] = {
         "retry_total": SDK_RETRY_TOTAL,
         "retry_backoff_factor": retry_backoff,
         "retry_backoff_max": 2,
-        "connection_timeout": CONNECT_TIMEOUT,
-        "read_timeout": READ_TIMEOUT,
+        "connection_timeout": connect,
+        "read_timeout": read,
         # A redirect would carry the request's authorization elsewhere.
         "permit_redirects": False,
     }

@@ -4,11 +4,12 @@ remembered misses, pinned values.
 Secrets, the access token, the caller signing keys and the name lookups all keep their
 values here, each in its own `Cache` with its own rules:
 
-- a value is *fresh* for its time to live, then *usable* (stale) for a grace period;
+- a value is *fresh* for its time to live, then *usable* (stale) for a grace period
+  (`Stale`);
 - one caller loads a missing or stale key while the others wait for that load (a missing
   key) or go on with the stale value (single flight, stale while revalidate);
 - a load that fails leaves a usable stale value in place and serves it;
-- a failure of a `miss_types` type is remembered for `miss_ttl` and raised again without
+- a failure of a type `Misses` names is remembered for its time and raised again without
   a load (a name that does not exist, an endpoint that is down);
 - a *pinned* value (one this process produced and could not store yet) is never
   replaced by a load.
@@ -92,23 +93,42 @@ class Lifetime:
     usable: float
 
 
+@dataclass(frozen=True)
+class Stale:
+    """How long past its time to live a value stays usable (`grace`), and which failures
+    of its reload (`on`) leave it served."""
+
+    grace: float = 0.0
+    on: tuple[type[BaseException], ...] = (Exception,)
+
+
+@dataclass(frozen=True)
+class Misses:
+    """Load failures of these types (`of`) are remembered for `ttl` seconds and raised
+    again without a load."""
+
+    ttl: float
+    of: tuple[type[BaseException], ...]
+
+
+NO_MISSES = Misses(0.0, ())
+
+
 class Cache(Generic[K, V]):
     def __init__(
         self,
         *,
         ttl: float,
-        stale_grace: float = 0.0,
         lifetime: Callable[[V], Lifetime] | None = None,
-        miss_ttl: float = 0.0,
-        miss_types: tuple[type[BaseException], ...] = (),
-        stale_on: tuple[type[BaseException], ...] = (Exception,),
+        stale: Stale = Stale(),
+        misses: Misses = NO_MISSES,
         max_entries: int = DEFAULT_MAX_ENTRIES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._lifetime = lifetime or (lambda _value: Lifetime(ttl, ttl + stale_grace))
-        self._miss_ttl = miss_ttl
-        self._miss_types = miss_types
-        self._stale_on = stale_on
+        self._lifetime = lifetime or (lambda _value: Lifetime(ttl, ttl + stale.grace))
+        self._miss_ttl = misses.ttl
+        self._miss_types = misses.of
+        self._stale_on = stale.on
         self._max_entries = max(1, max_entries)
         self._clock = clock
         self._lock = threading.Lock()

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from shared.cache import Cache, CacheWaitTimeout
+from shared.cache import Cache, CacheWaitTimeout, Misses, Stale
 from shared.context import current_deadline
 from shared.errors import (
     DEPENDENCY_RETRY_AFTER,
@@ -109,10 +109,8 @@ class CallerTokenValidator:
         # a failed load remembered for the floor period (no discovery call per request).
         self._key_sets: Cache[str, KeySet] = Cache(
             ttl=KEY_SET_MAX_AGE_SECONDS,
-            stale_grace=float("inf"),
-            miss_ttl=refresh_floor,
-            miss_types=(DependencyUnavailable,),
-            stale_on=(DependencyUnavailable,),
+            stale=Stale(grace=float("inf"), on=(DependencyUnavailable,)),
+            misses=Misses(refresh_floor, (DependencyUnavailable,)),
             clock=clock,
         )
 

@@ -8,8 +8,6 @@ upstream codes. Never pass a password, a token or an upstream string into one.
 
 from __future__ import annotations
 
-from typing import Any
-
 # Seconds a caller is told to wait when a dependency (Key Vault, the identity platform)
 # failed: long enough for a short outage to pass.
 DEPENDENCY_RETRY_AFTER = 30
@@ -24,13 +22,11 @@ class DomainError(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         retry_after: int | None = None,
-        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.retry_after = retry_after
-        self.extra = extra or {}
 
 
 class InvalidRequest(DomainError):
@@ -71,10 +67,6 @@ class UserNotCloudManaged(DomainError):
 
 class UserIsGuest(DomainError):
     """The user is a B2B guest: it signs in at its home organisation."""
-
-
-class AmbiguousCustomer(DomainError):
-    """A domain named more than one customer."""
 
 
 class PayloadTooLarge(DomainError):

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 
 import azure.functions as func
 
-from shared.context import request_scope
-from shared.correlation import correlation_id_from
-from shared.deadline import Deadline
+from shared.context import Deadline, correlation_id_from, request_scope
 from shared.errors import ConfigurationError, DomainError
 from shared.log import quoted
 from shared.problems import Problem, problem_for, problem_response

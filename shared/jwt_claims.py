@@ -30,8 +30,3 @@ def authentication_methods(claims: dict[str, Any]) -> list[str]:
     if not isinstance(amr, list):
         return []
     return [str(method) for method in amr if isinstance(method, str)]
-
-
-def carries_mfa(claims: dict[str, Any]) -> bool:
-    # Partner Center refuses App+User tokens whose sign-in did not include MFA.
-    return "mfa" in authentication_methods(claims)

@@ -5,7 +5,7 @@ The Functions host forwards the message text of each record to Application Insig
 so the correlation ID goes into the text as well as onto the record (`correlation_id`,
 for exporters that read record attributes). Structured events put their fields into the
 message as JSON, onto the record as a mapping (`custom_dimensions`), and their logger and
-event name onto the record as well: the worker's own export (`shared/log_export.py`,
+event name onto the record as well: the worker's own export (`worker/log_export.py`,
 when APPLICATIONINSIGHTS_CONNECTION_STRING is set) makes each a `customDimensions`
 entry, which is what the documented queries select on. Message text is never a
 selector: a caller's words can reach it.

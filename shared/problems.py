@@ -14,7 +14,6 @@ from typing import Any
 import azure.functions as func
 
 from shared.errors import (
-    AmbiguousCustomer,
     ConfigurationError,
     CustomerNotFound,
     DependencyUnavailable,
@@ -59,9 +58,6 @@ PROBLEMS: Mapping[type[DomainError], Problem] = {
         409, "user_not_cloud_managed", "The user's password is not managed in the cloud"
     ),
     UserIsGuest: Problem(409, "user_is_guest", "The user is a guest of the customer's tenant"),
-    AmbiguousCustomer: Problem(
-        409, "ambiguous_customer", "The domain matches more than one customer"
-    ),
     PayloadTooLarge: Problem(413, "payload_too_large", "The request body is too large"),
     UnsupportedMediaType: Problem(415, "unsupported_media_type", "The request body must be JSON"),
     Throttled: Problem(429, "throttled", "Partner Center is throttling requests"),
@@ -121,8 +117,6 @@ def problem_body(error: DomainError, correlation_id: str) -> dict[str, Any]:
     }
     if error.errors is not None:
         body["errors"] = error.errors
-    for key, value in error.extra.items():
-        body.setdefault(key, value)
     return body
 
 

@@ -32,15 +32,18 @@ _TENANT = re.compile(r"^[0-9A-Za-z.-]{1,253}$")
 MAX_PROBE_FLOOR_SECONDS = 3600
 
 
-def _parse_bool(value: object) -> object:
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in {"true", "1", "yes"}:
-            return True
-        if lowered in {"false", "0", "no"}:
-            return False
-        raise ValueError("must be true or false")
-    return value
+def parse_bool(text: str) -> bool:
+    """true/1/yes or false/0/no, in any letter case; ValueError otherwise."""
+    lowered = text.strip().lower()
+    if lowered in {"true", "1", "yes"}:
+        return True
+    if lowered in {"false", "0", "no"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _env_bool(value: object) -> object:
+    return parse_bool(value) if isinstance(value, str) else value
 
 
 def _blank_to_none(value: object) -> object:
@@ -49,18 +52,19 @@ def _blank_to_none(value: object) -> object:
     return value
 
 
-EnvBool = Annotated[bool, BeforeValidator(_parse_bool)]
+EnvBool = Annotated[bool, BeforeValidator(_env_bool)]
 OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
-def _url(value: str) -> str:
-    """An https URL; plain http only on a loopback host (the local emulators).
+def service_url(value: str) -> str:
+    """An https URL; plain http only on a loopback host (the local emulators). Without
+    a trailing /; ValueError naming the rule otherwise.
 
     Tokens and secrets travel to these URLs: anything else could hand them to whoever
-    sits on the network path.
+    sits on the network path. The operator commands (ops/) check their URLs with it too.
     """
     parts = urlsplit(value.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -106,19 +110,17 @@ class CredentialSettings(BaseModel):
     @field_validator("key_vault_url", "authority_host", "partner_center_resource")
     @classmethod
     def _credential_url(cls, value: str) -> str:
-        return _url(value)
+        return service_url(value)
 
     @field_validator("partner_tenant_id")
     @classmethod
     def _partner_tenant(cls, value: str) -> str:
-        return _tenant(value)
+        return tenant(value)
 
     @field_validator("secret_name_app_id", "secret_name_app_secret", "secret_name_refresh_token")
     @classmethod
     def _secret_name(cls, value: str) -> str:
-        if not _SECRET_NAME.fullmatch(value):
-            raise ValueError("must be a Key Vault secret name (1-127 letters, digits, dashes)")
-        return value
+        return secret_name(value)
 
     @property
     def managed_identity_available(self) -> bool:
@@ -148,7 +150,7 @@ class CallerTokenSettings(BaseModel):
     @field_validator("caller_tenant_id")
     @classmethod
     def _caller_tenant(cls, value: str | None) -> str | None:
-        return _tenant(value) if value is not None else None
+        return tenant(value) if value is not None else None
 
     @model_validator(mode="after")
     def _caller_auth_pair(self) -> Self:
@@ -186,7 +188,7 @@ class Settings(CredentialSettings, CallerTokenSettings):
     @field_validator("partner_center_base_url", "graph_base_url")
     @classmethod
     def _service_url(cls, value: str) -> str:
-        return _url(value)
+        return service_url(value)
 
     @field_validator("caller_policy", mode="before")
     @classmethod
@@ -337,7 +339,7 @@ class SecretLinkSettings(BaseModel):
             return None
         if "@" in urlsplit(value.strip()).netloc:
             raise ValueError("must not carry a user name or password")
-        return _url(value)
+        return service_url(value)
 
     @field_validator("website_hostname")
     @classmethod
@@ -349,7 +351,7 @@ class SecretLinkSettings(BaseModel):
     @field_validator("storage_table_service_uri")
     @classmethod
     def _table_uri(cls, value: str | None) -> str | None:
-        return None if value is None else _url(value)
+        return None if value is None else service_url(value)
 
     @field_validator("storage_account_name")
     @classmethod
@@ -395,10 +397,18 @@ class SecretLinkSettings(BaseModel):
         return (self.storage_credential or "").strip().lower() == "managedidentity"
 
 
-def _tenant(value: str) -> str:
+def tenant(value: str) -> str:
+    """A tenant ID (GUID) or a tenant domain name; ValueError otherwise."""
     if not _TENANT.fullmatch(value.strip()):
         raise ValueError("must be a tenant ID (GUID) or a tenant domain name")
     return value.strip()
+
+
+def secret_name(value: str) -> str:
+    """A Key Vault secret name; ValueError otherwise."""
+    if not _SECRET_NAME.fullmatch(value):
+        raise ValueError("must be a Key Vault secret name (1-127 letters, digits, dashes)")
+    return value
 
 
 def _is_guid(value: str) -> bool:
@@ -440,7 +450,7 @@ class TelemetrySettings(BaseModel):
         endpoint = parts.get("ingestionendpoint")
         if endpoint is not None:
             try:
-                _url(endpoint)
+                service_url(endpoint)
             except ValueError as exc:
                 # Log records (the audit's identifiers among them) travel to this endpoint.
                 raise ValueError(f"IngestionEndpoint {exc}") from None

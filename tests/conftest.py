@@ -14,9 +14,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from dev.azurite import CONNECTION_STRING_VARIABLE, running_azurite
+from dev.emulators.app_insights import IngestionEmulator
+from dev.emulators.stack import EmulatorStack
 
 # A developer's Application Insights must not receive the tests' records: the app starts its
-# log export at import when this is set (shared/telemetry.py); specs that export set it
+# log export at import when this is set (worker/telemetry.py); specs that export set it
 # themselves, to a loopback emulator.
 os.environ.pop("APPLICATIONINSIGHTS_CONNECTION_STRING", None)
 
@@ -46,9 +48,31 @@ def azurite_connection_string() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def emulator_stack() -> Iterator[EmulatorStack]:
+    """The emulators, started once for the whole run (the integration, operator-command
+    and emulator specs share them); each spec resets them to their seed first."""
+    with EmulatorStack() as running:
+        yield running
+
+
+@pytest.fixture
+def ingestion(emulator_stack: EmulatorStack) -> Iterator[IngestionEmulator]:
+    """Application Insights' ingestion endpoint; it honours the managed-identity
+    emulator's tokens, as it shares the stack's ledger."""
+    with IngestionEmulator(emulator_stack.ledger, emulator_stack.ca) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
 def app_functions() -> list[Any]:
     """The app's functions, indexed once for the whole run (get_functions() may run once
     per app): the integration specs and the one-time link specs both call them."""
     import function_app
 
     return list(function_app.app.get_functions())
+
+
+@pytest.fixture(scope="session")
+def registered(app_functions: list[Any]) -> dict[str, Any]:
+    """The app's functions by name, as specs call them."""
+    return {str(f.get_function_name()): f for f in app_functions}

@@ -44,7 +44,16 @@ COLD_TARGET = 1.3
 COLD_BEFORE = "1.6-1.8x (2.46x without interpreter start)"
 # Our code, compiled before anything is timed (site-packages were compiled on install,
 # and the untimed first run of each side writes whatever is missing).
-OUR_CODE = ("function_app.py", "composition.py", "credentials", "shared", "reset_password", "dev")
+OUR_CODE = (
+    "function_app.py",
+    "composition.py",
+    "credentials",
+    "reset_password",
+    "secret_links",
+    "shared",
+    "worker",
+    "dev",
+)
 
 
 @dataclass

@@ -26,7 +26,6 @@ TRACK_PATHS = frozenset({"/v2.1/track", "/v2/track"})
 # The audience of ingestion tokens (the exporter asks for `https://monitor.azure.com//.default`).
 MONITOR_AUDIENCE = "https://monitor.azure.com"
 MESSAGE_ENVELOPE = "Microsoft.ApplicationInsights.Message"
-EXCEPTION_ENVELOPE = "Microsoft.ApplicationInsights.Exception"
 
 
 @dataclass(frozen=True)

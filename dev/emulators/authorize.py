@@ -8,7 +8,9 @@ what the consent command stores and checks: a refresh token the refresh-token gr
 accepts later, an access token Partner Center accepts (a JWT carrying `amr`, like the
 real one), and an ID token naming the user.
 
-Kept apart from identity.py, which only routes the two endpoints here.
+Kept apart from identity.py, which routes the two endpoints here and hands itself in
+as the `Directory` this module needs: its tenants, its app registrations and the tokens
+it signs. This module imports nothing of identity.py.
 """
 
 from __future__ import annotations
@@ -21,17 +23,15 @@ import threading
 import time
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from dev.emulators import aadsts as aad
 from dev.emulators.aadsts import AadstsError
+from dev.emulators.ledger import TokenLedger
 from dev.emulators.messages import RecordedRequest, Response, json_response
 from dev.emulators.partner_center import PARTNER_CENTER_AUDIENCE
 from dev.emulators.routing import Handler
-
-if TYPE_CHECKING:
-    from dev.emulators.identity import IdentityEmulator
 
 PARTNER_ADMIN_UPN = "admin@partnerdemo.onmicrosoft.com"
 PARTNER_ADMIN_NAME = "Partner Admin"
@@ -83,10 +83,39 @@ def pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+class Directory(Protocol):
+    """What the sign-in and the code grant need of the identity emulator."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def partner_tenant_id(self) -> str: ...
+
+    @property
+    def graph_audience(self) -> str: ...
+
+    @property
+    def access_token_lifetime(self) -> float: ...
+
+    @property
+    def ledger(self) -> TokenLedger: ...
+
+    def knows_tenant(self, tenant: str) -> bool: ...
+
+    def check_client(self, client_id: str, client_secret: str) -> AadstsError | None: ...
+
+    def add_refresh_token(self, token: str, client_id: str) -> None: ...
+
+    def caller_issuer(self, tenant: str | None = None) -> str: ...
+
+    def mint_caller_token(self, claims: dict[str, Any] | None = None) -> str: ...
+
+
 class AuthorizationCodes:
     """Sign-in state and pending codes of one identity emulator."""
 
-    def __init__(self, identity: IdentityEmulator) -> None:
+    def __init__(self, identity: Directory) -> None:
         self._identity = identity
         self._lock = threading.Lock()
         self.reset()
@@ -141,7 +170,7 @@ class AuthorizationCodes:
         identity = self._identity
         # Until the client and its redirect URI are known good, Entra shows an error page
         # instead of redirecting: a redirect could hand the answer to anyone.
-        if not identity._known_tenant(tenant):  # same package: identity owns tenants
+        if not identity.knows_tenant(tenant):
             return _error_page(aad.tenant_not_found(tenant))
         client_id = query.get("client_id", "")
         if not _app_known(identity, client_id):
@@ -249,12 +278,12 @@ class AuthorizationCodes:
     def _claim(self, form: dict[str, str], tenant: str) -> _PendingCode | AadstsError:
         """The code's pending sign-in, once the request and its client check out."""
         identity = self._identity
-        if not identity._known_tenant(tenant):
+        if not identity.knows_tenant(tenant):
             return aad.tenant_not_found(tenant)
         for name in ("client_id", "code", "redirect_uri"):
             if not form.get(name):
                 return aad.missing_parameter(name)
-        client_failure = identity._check_client(form["client_id"], form.get("client_secret", ""))
+        client_failure = identity.check_client(form["client_id"], form.get("client_secret", ""))
         if client_failure is not None:
             return client_failure
         with self._lock:
@@ -346,10 +375,10 @@ class AuthorizationCodes:
         return aad.error_response(failure, base_url=self._identity.url, correlation_id=correlation)
 
 
-def _app_known(identity: IdentityEmulator, client_id: str) -> bool:
+def _app_known(identity: Directory, client_id: str) -> bool:
     # The identity emulator owns app registrations; asking it about a blank secret tells
     # an unknown app (AADSTS700016) from a known one without reading its table.
-    failure = identity._check_client(client_id, "")
+    failure = identity.check_client(client_id, "")
     return failure is None or failure.code != 700016
 
 

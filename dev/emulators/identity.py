@@ -245,7 +245,8 @@ class IdentityEmulator(EmulatorServer):
             return json_response(404, {"error": "not_found", "error_description": request.path})
         return response
 
-    def _known_tenant(self, tenant: str) -> bool:
+    def knows_tenant(self, tenant: str) -> bool:
+        """The partner's or the callers' tenant (by ID, any letter case)."""
         known = {self.partner_tenant_id.lower(), self.caller_tenant_id.lower()}
         return tenant.lower() in known
 
@@ -283,7 +284,7 @@ class IdentityEmulator(EmulatorServer):
     def _exchange(
         self, request: RecordedRequest, tenant: str, form: dict[str, str], *, version: int
     ) -> Response:
-        if not self._known_tenant(tenant):
+        if not self.knows_tenant(tenant):
             return self._fail(aad.tenant_not_found(tenant), request)
         return self._grant(request, form, version=version)
 
@@ -324,7 +325,7 @@ class IdentityEmulator(EmulatorServer):
         for name in ("grant_type", "client_id"):
             if not form.get(name):
                 return self._fail(aad.missing_parameter(name), request)
-        client_failure = self._check_client(form["client_id"], form.get("client_secret", ""))
+        client_failure = self.check_client(form["client_id"], form.get("client_secret", ""))
         if client_failure is not None:
             return self._fail(client_failure, request)
         if form["grant_type"] != "refresh_token":
@@ -429,7 +430,8 @@ class IdentityEmulator(EmulatorServer):
         self.ledger.record(token, PARTNER_CENTER_AUDIENCE, lifetime)
         return token
 
-    def _check_client(self, client_id: str, client_secret: str) -> AadstsError | None:
+    def check_client(self, client_id: str, client_secret: str) -> AadstsError | None:
+        """Why the app's credentials are refused (AADSTS700016 for an unknown app), or None."""
         with self._state:
             expected = self._apps.get(client_id)
             expired = client_id in self._expired_secrets

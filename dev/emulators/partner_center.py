@@ -105,7 +105,7 @@ class PartnerCenterEmulator(EmulatorServer):
             self._customers[id.lower()] = customer
         return customer
 
-    def add_user(
+    def add_user(  # noqa: PLR0913 - one keyword per field of Partner Center's user, as specs seed it
         self,
         customer_id: str,
         *,

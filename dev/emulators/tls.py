@@ -28,20 +28,11 @@ class TestCertificateAuthority:
         self.ca_bundle_path = str(self._directory / "test-ca.pem")
         self._ca.cert_pem.write_to_path(self.ca_bundle_path)
 
-    @property
-    def ca_pem(self) -> bytes:
-        return bytes(self._ca.cert_pem.bytes())
-
     def server_context(self) -> ssl.SSLContext:
         """A fresh server-side context presenting the certificate for 127.0.0.1."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         self._server_cert.configure_cert(context)
-        return context
-
-    def client_context(self) -> ssl.SSLContext:
-        """A client context that trusts only this CA (for tests using the stdlib)."""
-        context = ssl.create_default_context(cafile=self.ca_bundle_path)
         return context
 
     def close(self) -> None:

@@ -175,7 +175,7 @@ var rotationAlwaysReadyGroup = zoneRedundant ? [
   }
 ] : []
 
-// APPLICATIONINSIGHTS_*: the worker exports its own log records too (shared/log_export.py), so the
+// APPLICATIONINSIGHTS_*: the worker exports its own log records too (worker/log_export.py), so the
 // fields of the audit record reach customDimensions. What that exporter does besides is off:
 // statistics sent to Microsoft, remote configuration polled from Microsoft, usage metrics about
 // itself. The worker switches PYTHON_ENABLE_OPENTELEMETRY and

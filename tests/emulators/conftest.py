@@ -1,18 +1,11 @@
-"""Fixtures for the emulator tests: one stack per session, reset between tests."""
+"""Fixtures for the emulator tests: the run's one stack (tests/conftest.py), reset
+between tests."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from dev.emulators import EmulatorStack
-
-
-@pytest.fixture(scope="session")
-def emulator_stack() -> Iterator[EmulatorStack]:
-    with EmulatorStack() as stack:
-        yield stack
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,12 +19,6 @@ from dev.emulators.ledger import TokenLedger
 @pytest.fixture
 def ledger(emulator_stack: EmulatorStack) -> TokenLedger:
     return emulator_stack.ledger
-
-
-@pytest.fixture
-def ingestion(emulator_stack: EmulatorStack) -> Iterator[IngestionEmulator]:
-    with IngestionEmulator(emulator_stack.ledger, emulator_stack.ca) as emulator:
-        yield emulator
 
 
 @pytest.fixture

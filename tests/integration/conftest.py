@@ -31,26 +31,18 @@ from dev.emulators.samples import (
     SECRET_NAME_REFRESH_TOKEN,
 )
 from dev.emulators.stack import EmulatorStack
+from dev.localhost import LocalFunctionsHost, http_functions
 from secret_links.store import open_table
 from shared.settings import SETTING_NAMES
 from tests.loopback_proxy import LoopbackProxy
 
 CANARY_PASSWORD = "Canary#Pw-7f3a9c"
+# The function key of the local host stand-in (`host`).
+FUNCTION_KEY = "local-host-test-key"
 ROUTE = "customers/{customer}/users/{user}/resetpassword"
 # Where the one-time links of these specs point (the local host's origin).
 LINK_ORIGIN = "http://localhost:7071"
 _TABLE_ENDPOINT = re.compile(r"TableEndpoint=http://127\.0\.0\.1:(\d+)/")
-
-
-@pytest.fixture(scope="session")
-def stack() -> Iterator[EmulatorStack]:
-    with EmulatorStack() as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def registered(app_functions: list[Any]) -> dict[str, Any]:
-    return {str(f.get_function_name()): f for f in app_functions}
 
 
 class VirtualClock:
@@ -169,6 +161,12 @@ class Harness:
             params=params,
         )
 
+    def finish_background_work(self) -> None:
+        """Wait until the work the requests left running has made its first attempt (a
+        refresh-token write-back): the credentials are closed, as at a worker's
+        shutdown, and the next request starts cold."""
+        rebuild()
+
     def wait_for_refresh_token_write(self, count: int = 1, timeout: float = 5.0) -> None:
         """The rotated refresh token is stored in the background; wait until it lands."""
         end = time.monotonic() + timeout
@@ -221,11 +219,12 @@ def received_passwords(stack: EmulatorStack) -> list[str]:
 
 @pytest.fixture
 def harness(
-    stack: EmulatorStack,
+    emulator_stack: EmulatorStack,
     registered: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> Iterator[Harness]:
+    stack = emulator_stack
     stack.reset_state()
     for name in SETTING_NAMES:
         monkeypatch.delenv(name, raising=False)
@@ -250,6 +249,34 @@ def harness(
     yield running
     running.assert_nothing_leaked()
     rebuild()
+
+
+@pytest.fixture
+def host(
+    harness: Harness, link_table: LinkTable, app_functions: list[Any]
+) -> Iterator[LocalFunctionsHost]:
+    """The app's HTTP functions behind the local host stand-in, on loopback, for specs
+    that speak HTTP to them (schemathesis, the documents' examples); one-time links on,
+    in Azurite, since a request may ask for a delivery."""
+    # Guard off: fewer upstream round trips per example; its answers are described alike.
+    harness.configure(PROTECTED_ROLE_GUARD="false")
+    with LocalFunctionsHost(http_functions(app_functions), FUNCTION_KEY, log=None) as running:
+        yield running
+
+
+@pytest.fixture
+def tokens_on(harness: Harness) -> Harness:
+    """Caller tokens on: the emulator's caller tenant and audience."""
+    harness.configure(**harness.stack.settings(caller_auth=True))
+    return harness
+
+
+@pytest.fixture
+def guard_off(harness: Harness) -> Harness:
+    """The protected-role guard off: each reset is one PATCH, for specs whose subject is
+    not the guard's reads (those have their own)."""
+    harness.configure(PROTECTED_ROLE_GUARD="false")
+    return harness
 
 
 @dataclass(frozen=True)

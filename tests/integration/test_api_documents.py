@@ -21,7 +21,7 @@ from __future__ import annotations
 import http.client
 import json
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -42,15 +42,14 @@ from dev.emulators.samples import (
     SAMPLE_USER_ID,
     SAMPLE_USER_UPN,
 )
-from dev.localhost import LocalFunctionsHost, http_functions
+from dev.localhost import LocalFunctionsHost
 from reset_password.password_policy import SYMBOLS
 from shared.field_names import shown_field
-from tests.integration.conftest import Harness, LinkTable
+from tests.integration.conftest import FUNCTION_KEY
 
-FUNCTION_KEY = "api-documents-test-key"
-FULL = openapi.RESET_PATH
-UPN_ONLY = openapi.UPN_ONLY_RESET_PATH
-CREDENTIALS = openapi.CREDENTIALS_HEALTH_PATH
+FULL = openapi.path_of("reset_password")
+UPN_ONLY = openapi.path_of("reset_password_by_upn")
+CREDENTIALS = openapi.path_of("credentials_health")
 # One request per example, judged by both documents: about 2 s at the default profile.
 EXAMPLES = max(20, settings().max_examples // 2)
 
@@ -277,16 +276,6 @@ def requests_(draw: st.DrawFn) -> Request:
 
 
 # --- the run ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def host(
-    harness: Harness, link_table: LinkTable, app_functions: list[Any]
-) -> Iterator[LocalFunctionsHost]:
-    # Guard off: fewer upstream round trips per example; its answers are described alike.
-    harness.configure(PROTECTED_ROLE_GUARD="false")
-    with LocalFunctionsHost(http_functions(app_functions), FUNCTION_KEY, log=None) as running:
-        yield running
 
 
 def send(host: LocalFunctionsHost, request: Request) -> tuple[int, str, Any]:

@@ -9,20 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.integration.conftest import CANARY_PASSWORD, Answer, Harness
-
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "correlationId"}
-
-
-def assert_problem(answer: Answer, status: int, code: str) -> dict[str, Any]:
-    assert answer.status == status
-    assert answer.mimetype == "application/problem+json"
-    body = answer.json
-    assert set(body) >= PROBLEM_FIELDS
-    assert body["status"] == status
-    assert body["code"] == code
-    assert answer.headers["x-correlation-id"] == body["correlationId"]
-    return body
+from tests.integration.conftest import CANARY_PASSWORD, Harness
+from tests.integration.helpers import assert_problem
 
 
 def assert_nothing_sent_upstream(harness: Harness) -> None:

@@ -23,29 +23,9 @@ from dev.emulators.samples import (
 )
 from shared.directory_roles import PRIVILEGED_ROLES
 from tests.integration.conftest import CANARY_PASSWORD, Answer, Harness
-from tests.integration.test_caller_errors import assert_problem
+from tests.integration.helpers import assert_problem, audit_records, bearer
 
 OTHER_TENANT = "99999999-9999-4999-8999-999999999999"
-
-
-@pytest.fixture
-def tokens_on(harness: Harness) -> Harness:
-    harness.configure(**harness.stack.settings(caller_auth=True))
-    return harness
-
-
-def bearer(harness: Harness, claims: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, str]:
-    token = harness.stack.identity.mint_caller_token(claims, **kwargs)
-    harness.extra_secrets.append(token)
-    return {"Authorization": f"Bearer {token}"}
-
-
-def audit_records(harness: Harness) -> list[dict[str, Any]]:
-    return [
-        r.custom_dimensions  # type: ignore[attr-defined]
-        for r in harness.caplog.records
-        if r.name == "audit.password_reset"
-    ]
 
 
 # --- caller tokens -------------------------------------------------------------------
@@ -200,7 +180,7 @@ def test_the_function_key_caller_can_be_listed_when_tokens_are_off(harness: Harn
 
 
 def test_a_malformed_policy_is_reported_at_start_up_and_on_each_request(harness: Harness) -> None:
-    from shared.startup import report_settings_problems
+    from worker.startup import report_settings_problems
 
     harness.configure(CALLER_POLICY="{not json")
     problems = report_settings_problems()

@@ -7,10 +7,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import pytest
-from azure.functions.timer import TimerRequest
 
 from dev.emulators.faults import Status
 from dev.emulators.samples import (
@@ -19,6 +17,7 @@ from dev.emulators.samples import (
     SECRET_NAME_REFRESH_TOKEN,
 )
 from tests.integration.conftest import Answer, Harness
+from tests.integration.helpers import checks, run_timer
 
 DAY = 86400.0
 ROUTE = "health/credentials"
@@ -31,14 +30,6 @@ def check_health(harness: Harness, params: Mapping[str, str] | None = None) -> A
     return harness.call(
         "credentials_health", method="GET", route=ROUTE, route_params={}, params=params
     )
-
-
-def checks(answer: Answer) -> dict[str, dict[str, Any]]:
-    return {check["name"]: check for check in answer.json["checks"]}
-
-
-def run_timer(harness: Harness) -> None:
-    harness.registered["rotate_refresh_token"].get_user_function()(TimerRequest())
 
 
 def alert_records(harness: Harness) -> list[logging.LogRecord]:
@@ -305,9 +296,7 @@ def test_an_unknown_or_malformed_query_is_refused_as_a_problem(
 
 
 @pytest.mark.parametrize("name", ["code", "Code", "CODE"])
-def test_the_function_key_in_the_query_is_no_unknown_parameter(
-    harness: Harness, name: str
-) -> None:
+def test_the_function_key_in_the_query_is_no_unknown_parameter(harness: Harness, name: str) -> None:
     # The host reads its key parameter in any letter case, so each reaches the function.
     assert check_health(harness, {name: "host-key"}).status == 200
 

@@ -16,8 +16,7 @@ from dev.emulators.faults import Delay
 from dev.emulators.identity import CALLER_APP_ID
 from dev.emulators.samples import SECRET_NAME_REFRESH_TOKEN
 from tests.integration.conftest import Answer, Harness
-from tests.integration.test_caller_errors import assert_problem
-from tests.integration.test_credentials_health import checks
+from tests.integration.helpers import assert_problem, checks
 
 PROBE = {"probe": "true"}
 OPERATOR_ROLE = "PasswordReset.Operate"
@@ -51,9 +50,9 @@ def clock(harness: Harness) -> ManualClock:
 
 
 @pytest.fixture
-def tokens_on(harness: Harness, clock: ManualClock) -> Harness:
-    harness.configure(**harness.stack.settings(caller_auth=True))
-    return harness
+def tokens_on(tokens_on: Harness, clock: ManualClock) -> Harness:
+    """Caller tokens on, with this module's manual clock."""
+    return tokens_on
 
 
 def redemptions(harness: Harness) -> int:
@@ -307,7 +306,7 @@ def test_a_malformed_floor_is_a_configuration_error_naming_it(harness: Harness, 
 
 
 def test_a_malformed_floor_is_reported_at_start_up(harness: Harness) -> None:
-    from shared.startup import report_settings_problems
+    from worker.startup import report_settings_problems
 
     harness.configure(HEALTH_PROBE_MIN_SECONDS="soon")
     [problem] = report_settings_problems()
@@ -315,7 +314,7 @@ def test_a_malformed_floor_is_reported_at_start_up(harness: Harness) -> None:
 
 
 def test_a_bad_caller_setting_is_reported_once_at_start_up(harness: Harness) -> None:
-    from shared.startup import report_settings_problems
+    from worker.startup import report_settings_problems
 
     harness.configure(CALLER_TENANT_ID=harness.stack.identity.caller_tenant_id)
     [problem] = report_settings_problems()

@@ -16,8 +16,7 @@ from dev.emulators.faults import RawBody, Status
 from dev.emulators.pc_models import GLOBAL_ADMINISTRATOR_ROLE_ID
 from dev.emulators.samples import SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID, SAMPLE_USER_UPN
 from tests.integration.conftest import Harness
-from tests.integration.test_caller_errors import assert_problem
-from tests.integration.test_upn_route import reset_by_upn
+from tests.integration.helpers import assert_problem, reset_by_upn, reset_patches
 
 ROLES = r"/directoryroles$"
 USER = rf"^/v1/customers/[^/]+/users/{SAMPLE_USER_ID}$"
@@ -45,10 +44,6 @@ def role(name: str, role_id: str | None = None, **extra: Any) -> dict[str, Any]:
     }
 
 
-def patches(harness: Harness) -> int:
-    return len(harness.stack.partner_center.requests_to("PATCH", RESET))
-
-
 def with_bom(body: dict[str, Any]) -> RawBody:
     return RawBody(200, BOM + json.dumps(body).encode(), UTF8_JSON)
 
@@ -66,7 +61,7 @@ def test_a_next_page_named_by_a_top_level_continuation_token_is_read(harness: Ha
     assert_problem(harness.reset(), 403, "protected_user")
     second = pc.requests_to("GET", ROLES)[1]
     assert second.header("MS-ContinuationToken") == "page-2"
-    assert patches(harness) == 0
+    assert reset_patches(harness) == 0
 
 
 def test_a_next_link_without_a_readable_token_is_refused_not_taken_as_the_last_page(
@@ -78,7 +73,7 @@ def test_a_next_link_without_a_readable_token_is_refused_not_taken_as_the_last_p
     )
 
     assert_problem(harness.reset(), 502, "upstream_error")
-    assert patches(harness) == 0
+    assert reset_patches(harness) == 0
 
 
 def test_a_role_is_recognised_by_a_role_template_id_field(harness: Harness) -> None:
@@ -90,7 +85,7 @@ def test_a_role_is_recognised_by_a_role_template_id_field(harness: Harness) -> N
     harness.stack.partner_center.inject(Status(200, roles_page([item])), path=ROLES)
 
     assert_problem(harness.reset(), 403, "protected_user")
-    assert patches(harness) == 0
+    assert reset_patches(harness) == 0
 
 
 def test_a_role_is_recognised_by_a_display_name_field(harness: Harness) -> None:
@@ -98,7 +93,7 @@ def test_a_role_is_recognised_by_a_display_name_field(harness: Harness) -> None:
     harness.stack.partner_center.inject(Status(200, roles_page([item])), path=ROLES)
 
     assert_problem(harness.reset(), 403, "protected_user")
-    assert patches(harness) == 0
+    assert reset_patches(harness) == 0
 
 
 # --- the user: what says it is not managed in the cloud ------------------------------------
@@ -122,7 +117,7 @@ def test_a_user_marked_as_synced_from_on_premises_is_409(harness: Harness) -> No
     )
 
     assert_problem(harness.reset(), 409, "user_not_cloud_managed")
-    assert patches(harness) == 0
+    assert reset_patches(harness) == 0
 
 
 def test_a_user_with_an_on_premises_immutable_id_is_409(harness: Harness) -> None:
@@ -131,7 +126,7 @@ def test_a_user_with_an_on_premises_immutable_id_is_409(harness: Harness) -> Non
     )
 
     assert_problem(harness.reset(), 409, "user_not_cloud_managed")
-    assert patches(harness) == 0
+    assert reset_patches(harness) == 0
 
 
 # --- JSON with a byte order mark -------------------------------------------------------------
@@ -205,7 +200,7 @@ def test_an_issuer_with_the_tenant_deeper_in_its_path_is_refused(harness: Harnes
     harness.stack.identity.inject(Status(200, {"issuer": issuer}), path=DISCOVERY)
 
     assert_problem(reset_by_upn(harness), 503, "dependency_unavailable")
-    assert patches(harness) == 0
+    assert reset_patches(harness) == 0
 
 
 # --- Microsoft Graph: the action's answer ----------------------------------------------------

@@ -32,8 +32,7 @@ from dev.emulators.samples import (
 )
 from shared.retry import RetryPolicy
 from tests.integration.conftest import CANARY_PASSWORD, Answer, Harness
-from tests.integration.test_caller_errors import assert_problem
-from tests.integration.test_lookups import audit_records
+from tests.integration.helpers import assert_problem, audit_records
 
 DRY_RUN = {"dryRun": "true"}
 RELATIONSHIPS = r"^/v1\.0/tenantRelationships/delegatedAdminRelationships$"

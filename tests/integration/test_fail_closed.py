@@ -27,22 +27,22 @@ from dev.emulators.samples import (
     SECRET_NAME_REFRESH_TOKEN,
 )
 from shared.caller_auth import CallerTokenValidator, TokenRules
-from shared.context import request_scope
-from shared.deadline import Deadline
+from shared.context import Deadline, request_scope
 from shared.errors import DependencyUnavailable
-from shared.http import build_session
 from shared.upstream import Upstream
 from tests.integration.conftest import CANARY_PASSWORD, ROUTE, Answer, Harness, ResetCall
-from tests.integration.test_caller_errors import assert_problem
-from tests.integration.test_callers import audit_records, bearer
-from tests.integration.test_lookups import add_user
+from tests.integration.helpers import (
+    add_user,
+    assert_problem,
+    audit_records,
+    bearer,
+    reset_patches,
+    run_timer,
+)
+from worker.http import build_session
 
 RESET = r"/resetpassword$"
 CUSTOMER_PAGE = "/v1/customers"
-
-
-def patches(harness: Harness) -> int:
-    return len(harness.stack.partner_center.requests_to("PATCH", RESET))
 
 
 def add_role_holder(harness: Harness, roles: list[tuple[str, str]]) -> str:
@@ -64,7 +64,7 @@ def test_a_blank_protected_role_list_still_protects_a_global_admin(
 ) -> None:
     harness.configure(PROTECTED_ROLE_IDS=blank)
     assert_problem(harness.reset(user=SAMPLE_ADMIN_USER_ID), 403, "protected_user")
-    assert patches(harness) == 0
+    assert reset_patches(harness) == 0
 
 
 def test_a_list_without_the_core_roles_still_protects_them(harness: Harness) -> None:
@@ -75,7 +75,7 @@ def test_a_list_without_the_core_roles_still_protects_them(harness: Harness) -> 
 def test_the_effective_protected_list_is_logged_at_start_up(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from shared.startup import report_settings_problems
+    from worker.startup import report_settings_problems
 
     harness.configure(PROTECTED_ROLE_IDS=" ")
     report_settings_problems()
@@ -127,7 +127,7 @@ def test_a_bare_dry_run_in_the_url_is_400(harness: Harness) -> None:
 def test_dry_run_takes_true_in_any_case(harness: Harness, value: str) -> None:
     answer = harness.reset(params={"dryRun": value})
     assert answer.status == 200 and answer.json["status"] == "validated"
-    assert patches(harness) == 0
+    assert reset_patches(harness) == 0
 
 
 def test_the_hosts_function_key_parameter_is_accepted(harness: Harness) -> None:
@@ -146,7 +146,7 @@ def test_the_token_endpoint_redirect_is_not_followed(harness: Harness) -> None:
         assert_problem(harness.reset(), 503, "dependency_unavailable")
         harness.stack.identity.clear_faults()
     assert harness.stack.partner_center.requests_to("POST", "/collect") == []
-    assert patches(harness) == 0
+    assert reset_patches(harness) == 0
 
 
 def test_a_key_vault_redirect_is_not_followed(harness: Harness) -> None:
@@ -267,8 +267,6 @@ def test_an_access_token_no_header_can_carry_is_a_503(harness: Harness, token: s
 def test_the_timer_alerts_on_an_unexpected_failure(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.integration.test_resilience import run_timer
-
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError(f"boom {CANARY_PASSWORD}")
 
@@ -315,7 +313,7 @@ def test_a_restricted_caller_gets_one_answer_for_every_customer_it_may_not_touch
     )
     assert problem["detail"] == "This caller may not act on the customer it named."
     assert SAMPLE_CUSTOMER_ID not in json.dumps(problem)
-    assert patches(restricted) == 0
+    assert reset_patches(restricted) == 0
 
 
 # --- 9. configuration errors name settings, not values ---------------------------------
@@ -407,7 +405,7 @@ def test_a_protected_role_is_recognised_by_name_when_its_id_is_the_object_id(
 ) -> None:
     user = add_role_holder(harness, [(name, str(uuid.uuid4()))])
     assert_problem(harness.reset(user=user), 403, "protected_user")
-    assert patches(harness) == 0
+    assert reset_patches(harness) == 0
 
 
 def test_an_unprotected_role_does_not_block_the_reset(harness: Harness) -> None:

@@ -27,9 +27,7 @@ from dev.emulators.samples import (
     SAMPLE_GUEST_USER_UPN,
 )
 from tests.integration.conftest import Answer, Harness
-from tests.integration.test_caller_errors import assert_problem
-from tests.integration.test_lookups import audit_records
-from tests.integration.test_upn_route import reset_by_upn
+from tests.integration.helpers import assert_problem, audit_records, patched_paths, reset_by_upn
 
 GUEST_CASES = [
     SAMPLE_GUEST_USER_UPN,
@@ -59,10 +57,6 @@ def add_user(harness: Harness, upn: str, *, user_type: str | None = None) -> str
         last_name="User",
         user_type=user_type,
     ).id
-
-
-def patches(harness: Harness) -> list[str]:
-    return [r.path for r in harness.stack.partner_center.requests if r.method == "PATCH"]
 
 
 def assert_guest_refused(answer: Answer) -> dict[str, Any]:
@@ -123,7 +117,7 @@ def test_any_upn_holding_ext_in_any_case_is_refused_unread(
 def test_the_sample_guest_by_object_id_is_409_with_no_patch(harness: Harness) -> None:
     assert_guest_refused(harness.reset(user=SAMPLE_GUEST_USER_ID))
 
-    assert patches(harness) == []
+    assert patched_paths(harness) == []
     assert harness.stack.partner_center.applied_resets == []
 
 
@@ -131,7 +125,7 @@ def test_a_dry_run_of_a_guest_by_object_id_is_409_too(harness: Harness) -> None:
     answer = harness.reset(user=SAMPLE_GUEST_USER_ID, params={"dryRun": "true"})
 
     assert_guest_refused(answer)
-    assert patches(harness) == []
+    assert patched_paths(harness) == []
 
 
 @pytest.mark.parametrize("user_type", ["Guest", "guest", "GUEST", " Guest "])
@@ -140,7 +134,7 @@ def test_a_user_the_read_calls_a_guest_is_409(harness: Harness, user_type: str) 
 
     assert_guest_refused(harness.reset(user=user_id))
 
-    assert patches(harness) == []
+    assert patched_paths(harness) == []
 
 
 def test_a_user_whose_read_upn_holds_ext_is_409(harness: Harness) -> None:
@@ -149,7 +143,7 @@ def test_a_user_whose_read_upn_holds_ext_is_409(harness: Harness) -> None:
 
     assert_guest_refused(harness.reset(user=user_id))
 
-    assert patches(harness) == []
+    assert patched_paths(harness) == []
 
 
 @pytest.mark.parametrize("user_type", ["Visitor", "", "Guest,Member"])
@@ -161,7 +155,7 @@ def test_a_user_type_that_is_no_member_is_refused_as_a_guest(
 
     assert_guest_refused(harness.reset(user=user_id))
 
-    assert patches(harness) == []
+    assert patched_paths(harness) == []
 
 
 @pytest.mark.parametrize("user_type", ["Member", "member", None])
@@ -179,7 +173,7 @@ def test_a_upn_confirmed_with_the_guard_off_is_409_when_the_read_says_guest(
 
     assert_guest_refused(reset_by_upn(harness, "visitor%40contoso.onmicrosoft.com"))
 
-    assert patches(harness) == []
+    assert patched_paths(harness) == []
 
 
 # --- a restricted caller: the list first --------------------------------------------------

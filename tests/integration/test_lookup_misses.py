@@ -7,7 +7,7 @@ from __future__ import annotations
 import composition
 from shared.cache import Cache
 from tests.integration.conftest import CANARY_PASSWORD, Harness
-from tests.integration.test_caller_errors import assert_problem
+from tests.integration.helpers import assert_problem
 from tests.reachable import frames_and_text
 
 DISCOVERY = r"/v2\.0/\.well-known/openid-configuration$"

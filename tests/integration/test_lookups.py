@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import Any
 
 import pytest
 
@@ -16,7 +15,13 @@ from dev.emulators.samples import (
 )
 from reset_password.lookups import USER_PAGE_SIZE
 from tests.integration.conftest import Harness
-from tests.integration.test_caller_errors import assert_problem
+from tests.integration.helpers import (
+    add_user,
+    assert_problem,
+    audit_records,
+    partner_center_calls,
+    start_warm,
+)
 
 USERS_PATH = rf"^/v1/customers/{SAMPLE_CUSTOMER_ID}/users$"
 CUSTOMERS_PATH = r"^/v1/customers$"
@@ -29,31 +34,6 @@ def add_customer(harness: Harness, domain: str, *, users: int = 0) -> str:
     for number in range(users):
         add_user(harness, tenant_id, f"user{number:05d}@{domain}")
     return tenant_id
-
-
-def add_user(harness: Harness, tenant_id: str, upn: str) -> str:
-    return harness.stack.partner_center.add_user(
-        tenant_id, user_principal_name=upn, first_name="Test", last_name="User"
-    ).id
-
-
-def upstream_calls(harness: Harness) -> list[tuple[str, str]]:
-    return [(r.method, r.path) for r in harness.stack.partner_center.requests]
-
-
-def start_warm(harness: Harness) -> None:
-    """Forget what the first reset sent, once its background token write has landed."""
-    harness.wait_for_refresh_token_write()
-    for server in harness.stack.servers:
-        server.clear_requests()
-
-
-def audit_records(harness: Harness) -> list[dict[str, Any]]:
-    return [
-        r.custom_dimensions  # type: ignore[attr-defined]
-        for r in harness.caplog.records
-        if r.name == "audit.password_reset"
-    ]
 
 
 def test_a_reset_by_domain_and_upn_answers_the_resolved_ids(harness: Harness) -> None:
@@ -73,7 +53,7 @@ def test_a_guest_upn_with_ext_is_refused_without_looking_it_up(harness: Harness)
     answer = harness.reset(customer=SAMPLE_CUSTOMER_DOMAIN, user=guest)
 
     assert_problem(answer, 409, "user_is_guest")
-    assert upstream_calls(harness) == []
+    assert partner_center_calls(harness) == []
 
 
 def test_names_match_whatever_their_case(harness: Harness) -> None:
@@ -116,7 +96,7 @@ def test_a_warm_reset_by_names_confirms_the_upn_then_resets(harness: Harness) ->
 
     assert answer.status == 200
     user = f"/v1/customers/{SAMPLE_CUSTOMER_ID}/users/{SAMPLE_USER_ID}"
-    assert upstream_calls(harness) == [("GET", user), ("PATCH", f"{user}/resetpassword")]
+    assert partner_center_calls(harness) == [("GET", user), ("PATCH", f"{user}/resetpassword")]
 
 
 def test_with_no_cache_time_names_are_looked_up_on_every_reset(harness: Harness) -> None:
@@ -126,7 +106,7 @@ def test_with_no_cache_time_names_are_looked_up_on_every_reset(harness: Harness)
 
     harness.reset(customer=SAMPLE_CUSTOMER_DOMAIN, user=SAMPLE_USER_UPN)
 
-    assert [method for method, _ in upstream_calls(harness)] == ["GET", "GET", "GET", "PATCH"]
+    assert [method for method, _ in partner_center_calls(harness)] == ["GET", "GET", "GET", "PATCH"]
 
 
 def test_a_stale_cached_user_is_looked_up_again_and_reset(harness: Harness) -> None:

@@ -12,25 +12,21 @@ import pytest
 
 from dev.emulators.samples import SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID, SAMPLE_USER_UPN
 from tests.integration.conftest import CANARY_PASSWORD, Harness
-from tests.integration.test_caller_errors import assert_problem
+from tests.integration.helpers import assert_problem, patched_paths
 
 USER_PATH = f"/v1/customers/{SAMPLE_CUSTOMER_ID}/users/{SAMPLE_USER_ID}"
 NEW_CALL = f"{USER_PATH}/resetpassword"
 
 
-def patches(harness: Harness) -> list[str]:
-    return [r.path for r in harness.stack.partner_center.requests if r.method == "PATCH"]
-
-
 def test_by_default_the_reset_is_the_resetpassword_call(harness: Harness) -> None:
     assert harness.reset().status == 200
-    assert patches(harness) == [NEW_CALL]
+    assert patched_paths(harness) == [NEW_CALL]
 
 
 def test_resetpassword_names_the_default_call(harness: Harness) -> None:
     harness.configure(PARTNER_CENTER_RESET_CALL="resetpassword")
     assert harness.reset().status == 200
-    assert patches(harness) == [NEW_CALL]
+    assert patched_paths(harness) == [NEW_CALL]
 
 
 def test_users_sends_the_older_patch_of_the_user(harness: Harness) -> None:
@@ -39,7 +35,7 @@ def test_users_sends_the_older_patch_of_the_user(harness: Harness) -> None:
     answer = harness.reset()
 
     assert answer.status == 200
-    assert patches(harness) == [USER_PATH]
+    assert patched_paths(harness) == [USER_PATH]
     assert harness.stack.partner_center.current_password(SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID) == (
         CANARY_PASSWORD
     )
@@ -91,14 +87,14 @@ def test_the_older_call_works_with_names_and_the_guard(harness: Harness) -> None
     answer = harness.reset(customer="contoso.com", user=SAMPLE_USER_UPN)
 
     assert answer.status == 200
-    assert patches(harness) == [USER_PATH]
+    assert patched_paths(harness) == [USER_PATH]
 
 
 def test_a_dry_run_sends_no_patch_with_either_call(harness: Harness) -> None:
     harness.configure(PARTNER_CENTER_RESET_CALL="users")
 
     assert harness.reset(params={"dryRun": "true"}).json["status"] == "validated"
-    assert patches(harness) == []
+    assert patched_paths(harness) == []
 
 
 @pytest.mark.parametrize("value", ["Users", "USERS", "user", "reset-password", " users"])

@@ -23,12 +23,11 @@ from dev.emulators.samples import (
 from reset_password.caller_policy import CustomerAccess
 from reset_password.names import CustomerRef, UserRef
 from reset_password.records import CallerPassword, ResetOrder, ResetOutcome
-from shared.context import request_scope
-from shared.deadline import Deadline
+from shared.context import Deadline, request_scope
 from shared.errors import UserNotFound
 from shared.http_edge import Edge
 from tests.integration.conftest import CANARY_PASSWORD, Harness
-from tests.integration.test_lookups import audit_records
+from tests.integration.helpers import audit_records
 
 
 class CountingRequest(func.HttpRequest):

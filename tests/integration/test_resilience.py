@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 
 import pytest
-from azure.functions.timer import TimerRequest
 
 from dev.emulators.faults import Delay, Disconnect, Status
 from dev.emulators.samples import (
@@ -19,7 +18,7 @@ from dev.emulators.samples import (
     SECRET_NAME_REFRESH_TOKEN,
 )
 from tests.integration.conftest import Harness, ResetCall
-from tests.integration.test_caller_errors import assert_problem
+from tests.integration.helpers import assert_problem, run_timer
 
 RESET = r"/resetpassword$"
 SECRETS = (SECRET_NAME_APP_ID, SECRET_NAME_APP_SECRET, SECRET_NAME_REFRESH_TOKEN)
@@ -33,9 +32,7 @@ def wait_for(condition: object, timeout: float = 5.0) -> None:
         time.sleep(0.02)
 
 
-@pytest.fixture(autouse=True)
-def _guard_off(harness: Harness) -> None:
-    harness.configure(PROTECTED_ROLE_GUARD="false")
+pytestmark = pytest.mark.usefixtures("guard_off")
 
 
 # --- idempotency ---------------------------------------------------------------------
@@ -175,7 +172,7 @@ def test_each_new_refresh_token_is_written_back_to_key_vault(harness: Harness) -
 def test_rotation_can_be_switched_off(harness: Harness) -> None:
     harness.configure(PROTECTED_ROLE_GUARD="false", ROTATE_REFRESH_TOKEN="false")
     harness.reset()
-    time.sleep(0.2)
+    harness.finish_background_work()
     assert harness.stack.key_vault.writes(SECRET_NAME_REFRESH_TOKEN) == 0
 
 
@@ -252,10 +249,6 @@ def test_a_token_near_expiry_is_refreshed_by_one_request_while_others_use_it(
 
 
 # --- the rotation timer --------------------------------------------------------------
-
-
-def run_timer(harness: Harness) -> None:
-    harness.registered["rotate_refresh_token"].get_user_function()(TimerRequest())
 
 
 def test_the_timer_exchanges_and_stores_a_new_refresh_token(harness: Harness) -> None:

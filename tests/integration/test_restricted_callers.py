@@ -30,9 +30,13 @@ from dev.emulators.samples import (
     SAMPLE_USER_UPN,
 )
 from tests.integration.conftest import Answer, Harness
-from tests.integration.test_caller_errors import assert_problem
-from tests.integration.test_callers import bearer
-from tests.integration.test_upn_route import discoveries, reset_by_upn
+from tests.integration.helpers import (
+    assert_problem,
+    bearer,
+    discoveries,
+    partner_center_calls,
+    reset_by_upn,
+)
 
 UNVERIFIED_DOMAIN = "nobody-verified-this.example"
 # Three kinds of customer a caller limited to Contoso may not act on: a customer of the
@@ -50,10 +54,6 @@ def restricted(harness: Harness) -> Harness:
     harness.monkeypatch.setenv("CALLER_POLICY", json.dumps({"function-key": [SAMPLE_CUSTOMER_ID]}))
     harness.timings(lookup_clock=harness.clock.now)
     return harness
-
-
-def partner_center_calls(harness: Harness) -> list[tuple[str, str]]:
-    return [(r.method, r.path) for r in harness.stack.partner_center.requests]
 
 
 def upstream_calls_but_discovery(harness: Harness) -> list[tuple[str, str]]:

@@ -19,17 +19,14 @@ from dev.emulators.samples import (
 )
 from shared.retry import RetryPolicy
 from tests.integration.conftest import CANARY_PASSWORD, Answer, Harness
-from tests.integration.test_caller_errors import assert_problem
-from tests.integration.test_lookups import audit_records
+from tests.integration.helpers import assert_problem, audit_records
 
 REVOKE = r"^/v1\.0/users/[^/]+/revokeSignInSessions$"
 REVOKE_ASKED = {"password": CANARY_PASSWORD, "revokeSessions": True}
 
 
-@pytest.fixture(autouse=True)
-def _guard_off(harness: Harness) -> None:
-    # The guard's reads say nothing about Graph; without them each reset is one PATCH.
-    harness.configure(PROTECTED_ROLE_GUARD="false")
+# The guard's reads say nothing about Graph; without them each reset is one PATCH.
+pytestmark = pytest.mark.usefixtures("guard_off")
 
 
 def graph_token_requests(harness: Harness, tenant_id: str = SAMPLE_CUSTOMER_ID) -> list[Any]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,10 +40,9 @@ from schemathesis.specs.openapi.checks import (
 
 from dev import openapi
 from dev.emulators.samples import SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID, SAMPLE_USER_UPN
-from dev.localhost import LocalFunctionsHost, http_functions
-from tests.integration.conftest import Harness, LinkTable
+from dev.localhost import LocalFunctionsHost
+from tests.integration.conftest import FUNCTION_KEY
 
-FUNCTION_KEY = "schemathesis-test-key"
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -55,21 +53,24 @@ CHECKS = [
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", max(8, settings().max_examples // 10)))
 # Each operation, and path values fixed to the sample data (the rest generated).
 OPERATIONS = [
-    pytest.param(openapi.RESET_PATH, "POST", {}, id="reset"),
+    pytest.param(openapi.path_of("reset_password"), "POST", {}, id="reset"),
     pytest.param(
-        openapi.RESET_PATH,
+        openapi.path_of("reset_password"),
         "POST",
         {"customer": SAMPLE_CUSTOMER_ID, "user": SAMPLE_USER_ID},
         id="reset-sample-user",
     ),
-    pytest.param(openapi.UPN_ONLY_RESET_PATH, "POST", {}, id="reset-by-upn"),
+    pytest.param(openapi.path_of("reset_password_by_upn"), "POST", {}, id="reset-by-upn"),
     pytest.param(
-        openapi.UPN_ONLY_RESET_PATH, "POST", {"user": SAMPLE_USER_UPN}, id="reset-by-upn-sample"
+        openapi.path_of("reset_password_by_upn"),
+        "POST",
+        {"user": SAMPLE_USER_UPN},
+        id="reset-by-upn-sample",
     ),
-    pytest.param(openapi.HEALTH_PATH, "GET", {}, id="health"),
-    pytest.param(openapi.CREDENTIALS_HEALTH_PATH, "GET", {}, id="credentials-health"),
-    pytest.param(openapi.SECRET_PAGE_PATH, "GET", {}, id="secret-link-page"),
-    pytest.param(openapi.SECRET_REVEAL_PATH, "POST", {}, id="secret-link-reveal"),
+    pytest.param(openapi.path_of("health"), "GET", {}, id="health"),
+    pytest.param(openapi.path_of("credentials_health"), "GET", {}, id="credentials-health"),
+    pytest.param(openapi.path_of("secret_link_page"), "GET", {}, id="secret-link-page"),
+    pytest.param(openapi.path_of("secret_link_reveal"), "POST", {}, id="secret-link-reveal"),
 ]
 
 
@@ -79,16 +80,6 @@ def document() -> dict[str, Any]:
     assert value["openapi"] == "3.0.3"
     assert isinstance(value, dict)
     return value
-
-
-@pytest.fixture
-def host(
-    harness: Harness, link_table: LinkTable, app_functions: list[Any]
-) -> Iterator[LocalFunctionsHost]:
-    # Guard off: fewer upstream round trips per example; its answers are described alike.
-    harness.configure(PROTECTED_ROLE_GUARD="false")
-    with LocalFunctionsHost(http_functions(app_functions), FUNCTION_KEY, log=None) as running:
-        yield running
 
 
 def refused_as_invalid(case: schemathesis.Case[Any], status: int, body: Any) -> str | None:

@@ -25,11 +25,10 @@ from dev.emulators.app_insights import MONITOR_AUDIENCE, Envelope, IngestionEmul
 from dev.emulators.faults import Status
 from dev.emulators.managed_identity import MANAGED_IDENTITY_CLIENT_ID
 from dev.emulators.samples import SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID
-from dev.emulators.stack import EmulatorStack
 from reset_password.audit import AUDIT_EVENT, audit_logger
-from shared.log_export import LogExport
-from shared.telemetry import SDK_EXTRAS_OFF, start_log_export, stop_log_export
 from tests.integration.conftest import CANARY_PASSWORD, Harness
+from worker.log_export import LogExport
+from worker.telemetry import SDK_EXTRAS_OFF, start_log_export, stop_log_export
 
 LOOPBACK_NAMES = {"localhost"}
 
@@ -72,13 +71,6 @@ def network(monkeypatch: pytest.MonkeyPatch) -> Iterator[NetworkGuard]:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     yield guard
-
-
-@pytest.fixture
-def ingestion(stack: EmulatorStack) -> Iterator[IngestionEmulator]:
-    # Tokens from the managed identity emulator are honoured: it shares the stack's ledger.
-    with IngestionEmulator(stack.ledger, stack.ca) as emulator:
-        yield emulator
 
 
 @pytest.fixture

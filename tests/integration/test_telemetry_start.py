@@ -20,7 +20,7 @@ import pytest
 from dev.emulators.app_insights import IngestionEmulator
 from dev.emulators.ledger import TokenLedger
 from shared.settings import SETTING_NAMES
-from shared.telemetry import SDK_EXTRAS_OFF
+from worker.telemetry import SDK_EXTRAS_OFF
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE_LINE = "telemetry start-up probe"

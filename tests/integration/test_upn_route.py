@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
 
 import pytest
 
@@ -27,12 +26,15 @@ from dev.emulators.samples import (
     SAMPLE_USER_ID,
     SAMPLE_USER_UPN,
 )
-from dev.localhost import decode_path
-from tests.integration.conftest import CANARY_PASSWORD, Answer, Harness
-from tests.integration.test_caller_errors import assert_problem
-from tests.integration.test_lookups import audit_records, start_warm
+from tests.integration.conftest import CANARY_PASSWORD, Harness
+from tests.integration.helpers import (
+    assert_problem,
+    audit_records,
+    discoveries,
+    reset_by_upn,
+    start_warm,
+)
 
-UPN_ROUTE = "users/{user}/resetpassword"
 RESET = r"/resetpassword$"
 # How a caller puts the guest's UPN in a URL: '#' would start a fragment, so it is escaped.
 GUEST_AS_SENT = SAMPLE_GUEST_USER_UPN.replace("#", "%23").replace("@", "%40")
@@ -47,35 +49,6 @@ def add_hash_user(harness: Harness) -> str:
     return harness.stack.partner_center.add_user(
         SAMPLE_CUSTOMER_ID, user_principal_name=HASH_UPN, first_name="Ops", last_name="Desk"
     ).id
-
-
-def reset_by_upn(
-    harness: Harness,
-    user_as_sent: str = SAMPLE_USER_UPN,
-    body: dict[str, Any] | None = None,
-    *,
-    headers: dict[str, str] | None = None,
-    params: dict[str, str] | None = None,
-) -> Answer:
-    """The UPN-only route, `user_as_sent` as it stands in the URL (percent-encoded); the
-    function gets it decoded once, as the Functions host hands it over."""
-    raw = json.dumps(body if body is not None else {"password": CANARY_PASSWORD}).encode()
-    return harness.call(
-        "reset_password_by_upn",
-        method="POST",
-        route=UPN_ROUTE.format(user=user_as_sent),
-        route_params={"user": decode_path(user_as_sent)},
-        body=raw,
-        headers={"Content-Type": "application/json", **(headers or {})},
-        params=params,
-    )
-
-
-def discoveries(harness: Harness, domain: str | None = None) -> list[str]:
-    """The domains (or tenant IDs) whose OpenID discovery document was read, in order."""
-    found = harness.stack.identity.requests_to("GET", r"/v2\.0/\.well-known/openid-configuration$")
-    names = [r.path.split("/")[1] for r in found]
-    return names if domain is None else [n for n in names if n == domain]
 
 
 def nothing_went_upstream(harness: Harness) -> bool:

@@ -15,7 +15,7 @@ from dev.emulators.samples import (
     SAMPLE_CUSTOMER_ID,
 )
 from tests.integration.conftest import Harness, ResetCall
-from tests.integration.test_caller_errors import assert_problem
+from tests.integration.helpers import assert_problem
 
 
 def closed_port_url(scheme: str) -> str:
@@ -25,10 +25,8 @@ def closed_port_url(scheme: str) -> str:
     return f"{scheme}://127.0.0.1:{port}"
 
 
-@pytest.fixture(autouse=True)
-def _guard_off(harness: Harness) -> None:
-    # Most faults here concern the reset call itself; the guard's reads have their own tests.
-    harness.configure(PROTECTED_ROLE_GUARD="false")
+# Most faults here concern the reset call itself; the guard's reads have their own tests.
+pytestmark = pytest.mark.usefixtures("guard_off")
 
 
 def test_an_unknown_customer_is_404_customer_not_found(

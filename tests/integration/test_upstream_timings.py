@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 import time
+from email.utils import formatdate
 
 from dev.emulators.faults import Delay, Hang, Status
 from dev.emulators.samples import SAMPLE_CUSTOMER_DOMAIN
 from tests.integration.conftest import Harness
-from tests.integration.test_caller_errors import assert_problem
-from tests.integration.test_callers import bearer
+from tests.integration.helpers import assert_problem, bearer
 
 DISCOVERY = rf"^/{re.escape(SAMPLE_CUSTOMER_DOMAIN)}/v2\.0/\.well-known/openid-configuration$"
 
@@ -57,3 +57,38 @@ def test_the_managed_identity_endpoint_is_read_with_the_timings_read_timeout(
     assert_problem(harness.reset(), 503, "dependency_unavailable")
     assert time.monotonic() - started < 3.0
     harness.stack.managed_identity.clear_faults()
+
+
+TOKEN_ENDPOINT = r"/oauth2/v2\.0/token$"
+
+
+def test_the_token_endpoint_is_read_with_the_timings_read_timeout(harness: Harness) -> None:
+    harness.timings(token_endpoint_timeouts=(3.0, 0.2))
+    harness.stack.identity.inject(Delay(0.5), path=TOKEN_ENDPOINT)
+
+    assert harness.reset().status == 200
+    assert len(harness.stack.identity.requests_to("POST", TOKEN_ENDPOINT)) == 2
+
+
+def test_a_throttled_token_endpoint_waits_its_retry_after_as_every_upstream_does(
+    harness: Harness,
+) -> None:
+    # An HTTP date, as Partner Center's and Graph's are read (shared/upstream.py).
+    when = formatdate(time.time() + 3, usegmt=True)
+    harness.stack.identity.inject(
+        Status(429, {"error": "temporarily_unavailable"}, {"Retry-After": when}),
+        path=TOKEN_ENDPOINT,
+    )
+
+    assert harness.reset().status == 200
+    assert harness.clock.slept >= 1.5
+
+
+def test_key_vault_is_read_with_the_timings_read_timeout(harness: Harness) -> None:
+    harness.timings(key_vault_timeouts=(3.0, 0.2))
+    harness.stack.key_vault.inject(Hang(5), times=None, path="/secrets/")
+
+    started = time.monotonic()
+    assert_problem(harness.reset(), 503, "dependency_unavailable")
+    assert time.monotonic() - started < 3.0
+    harness.stack.key_vault.clear_faults()

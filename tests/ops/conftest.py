@@ -325,20 +325,14 @@ def _next(answers: list[str]) -> str:
     return answers.pop(0)
 
 
-@pytest.fixture(scope="session")
-def ops_stack() -> Iterator[EmulatorStack]:
-    with EmulatorStack() as running:
-        yield running
-
-
 @pytest.fixture
-def stack(ops_stack: EmulatorStack, monkeypatch: pytest.MonkeyPatch) -> EmulatorStack:
-    ops_stack.reset_state()
-    ops_stack.identity.register_app(s.SAMPLE_APP_ID, CANARY_APP_SECRET)
-    ops_stack.key_vault.set_secret(s.SECRET_NAME_APP_SECRET, CANARY_APP_SECRET)
+def stack(emulator_stack: EmulatorStack, monkeypatch: pytest.MonkeyPatch) -> EmulatorStack:
+    emulator_stack.reset_state()
+    emulator_stack.identity.register_app(s.SAMPLE_APP_ID, CANARY_APP_SECRET)
+    emulator_stack.key_vault.set_secret(s.SECRET_NAME_APP_SECRET, CANARY_APP_SECRET)
     # The Azure SDK's requests transport trusts the vault's test CA through this.
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ops_stack.ca.ca_bundle_path)
-    return ops_stack
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", emulator_stack.ca.ca_bundle_path)
+    return emulator_stack
 
 
 def operator_environment(stack: EmulatorStack) -> dict[str, str]:

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ops.azd_env import parse_env_values
 from ops.errors import OpsError
-from ops.settings import SettingSource, application_id, service_url
+from ops.settings import (
+    SettingSource,
+    application_id,
+    flag_bool,
+    secret_name,
+    service_url,
+    tenant_id,
+)
+from shared.settings import SettingsError, load_credential_settings
 
 
 def _source(environ: dict[str, str], azd: dict[str, str]) -> tuple[SettingSource, list[int]]:
@@ -100,3 +112,38 @@ def test_azd_values_are_unquoted_and_unescaped() -> None:
         "QUOTED": 'say "hi" \\ there',
         "SINGLE": "as is",
     }
+
+
+def app_value(setting: str, value: str) -> object:
+    """What the function makes of `value` as `setting`, or None when it refuses it."""
+    environ = {"KEY_VAULT_URL": "https://kv.vault.azure.net", "PARTNER_TENANT_ID": "t.example"}
+    try:
+        settings = load_credential_settings({**environ, setting: value})
+    except SettingsError:
+        return None
+    return getattr(settings, setting.lower())
+
+
+def command_value(check: Callable[[str], object], value: str) -> object:
+    try:
+        return check(value)
+    except OpsError:
+        return None
+
+
+SETTING_TEXT = st.text(alphabet=st.sampled_from(list("htps:/.-_x1Z ?#@[]\t")), max_size=24) | (
+    st.sampled_from(["https://kv.vault.azure.net/", " https://login.microsoftonline.com", "Yes"])
+)
+
+
+@given(SETTING_TEXT)
+def test_the_commands_check_a_setting_exactly_as_the_function_does(value: str) -> None:
+    assert command_value(lambda v: service_url("AUTHORITY_HOST", v), value) == app_value(
+        "AUTHORITY_HOST", value
+    )
+    assert command_value(tenant_id, value) == app_value("PARTNER_TENANT_ID", value)
+    assert command_value(lambda v: secret_name("SECRET_NAME_APP_ID", v), value) == app_value(
+        "SECRET_NAME_APP_ID", value
+    )
+    verify = "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"
+    assert command_value(lambda v: flag_bool(verify, v), value) == app_value(verify, value)

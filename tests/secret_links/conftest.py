@@ -62,6 +62,7 @@ def table(azurite_connection_string: str) -> TableClient:
     """A table of this test's own: specs that purge or list never see another's rows."""
     return open_table(
         connection_string=azurite_connection_string,
+        timeouts=composition.TIMINGS.table_timeouts,
         table_name=f"links{uuid.uuid4().hex}",
         retry_backoff=0.01,
     )
@@ -168,11 +169,6 @@ class LinkHarness:
             for record in self.caplog.get_records("call")
             if record.name == "audit.password_link"
         ]
-
-
-@pytest.fixture(scope="session")
-def registered(app_functions: list[Any]) -> dict[str, Any]:
-    return {str(f.get_function_name()): f for f in app_functions}
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from azure.data.tables import TableClient
 
+from composition import TIMINGS
 from secret_links.crypto import SealedPassword, new_link, seal
 from secret_links.errors import SecretGone, SecretNotReady
 from secret_links.store import LinkState, RevealedLink, SecretLinkStore, open_table
@@ -274,9 +275,10 @@ def test_storage_out_of_reach_is_a_dependency_failure(clock: ManualClock) -> Non
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
         "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;"
     )
-    store = SecretLinkStore(
-        open_table(connection_string=closed, retry_backoff=0.01), ttl=TTL, clock=clock.now
+    table = open_table(
+        connection_string=closed, timeouts=TIMINGS.table_timeouts, retry_backoff=0.01
     )
+    store = SecretLinkStore(table, ttl=TTL, clock=clock.now)
     link = new_link()
     with pytest.raises(DependencyUnavailable) as caught:
         store.create_pending(link.link_id, link.public_point, customer_id=CUSTOMER, user_id=USER)

@@ -22,15 +22,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dev import api_patterns, openapi
+from dev import api_patterns, api_schemas, openapi
 from dev.emulators.samples import SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID, SAMPLE_USER_UPN
 from reset_password.names import parse_customer, parse_user
 from reset_password.request import PathValues, parse_reset_order
 from secret_links.crypto import is_link_id
 from shared.errors import InvalidRequest
 
-RESET = openapi.RESET_PATH
-UPN_ONLY = openapi.UPN_ONLY_RESET_PATH
+RESET = openapi.path_of("reset_password")
+UPN_ONLY = openapi.path_of("reset_password_by_upn")
 PASSWORD = "Correct-Horse-42"
 
 
@@ -124,7 +124,7 @@ def test_the_generator_refuses_a_pattern_outside_the_subset(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(api_patterns, "customer_pattern", lambda: "^(?=c)contoso\\.com$")
-    with pytest.raises(openapi.SchemaConversionError, match=r"customer.*'\(\?' group"):
+    with pytest.raises(api_schemas.SchemaConversionError, match=r"customer.*'\(\?' group"):
         openapi.build_document("openapi30")
 
 

@@ -10,7 +10,7 @@ import tracemalloc
 
 import pytest
 
-from shared.cache import Cache, CacheWaitTimeout, Held, Lifetime
+from shared.cache import Cache, CacheWaitTimeout, Held, Lifetime, Misses, Stale
 from tests.reachable import frames_and_text
 
 
@@ -55,7 +55,7 @@ def test_a_value_is_loaded_once_then_served_until_its_time_is_up() -> None:
 
 def test_a_stale_value_is_served_when_its_reload_fails() -> None:
     clock = Clock()
-    cache: Cache[str, str] = Cache(ttl=60, stale_grace=600, clock=clock)
+    cache: Cache[str, str] = Cache(ttl=60, stale=Stale(grace=600), clock=clock)
     cache.get("k", Loader("a"), wait=1)
     clock.now += 61
     found = cache.get("k", Loader(Down()), wait=1)
@@ -64,7 +64,7 @@ def test_a_stale_value_is_served_when_its_reload_fails() -> None:
 
 def test_past_its_grace_a_value_is_not_served_and_the_failure_shows() -> None:
     clock = Clock()
-    cache: Cache[str, str] = Cache(ttl=60, stale_grace=10, clock=clock)
+    cache: Cache[str, str] = Cache(ttl=60, stale=Stale(grace=10), clock=clock)
     cache.get("k", Loader("a"), wait=1)
     clock.now += 71
     with pytest.raises(Down):
@@ -73,7 +73,7 @@ def test_past_its_grace_a_value_is_not_served_and_the_failure_shows() -> None:
 
 def test_only_the_listed_failures_fall_back_to_the_stale_value() -> None:
     clock = Clock()
-    cache: Cache[str, str] = Cache(ttl=60, stale_grace=600, stale_on=(Down,), clock=clock)
+    cache: Cache[str, str] = Cache(ttl=60, stale=Stale(grace=600, on=(Down,)), clock=clock)
     cache.get("k", Loader("a"), wait=1)
     clock.now += 61
     with pytest.raises(Missing):
@@ -82,7 +82,7 @@ def test_only_the_listed_failures_fall_back_to_the_stale_value() -> None:
 
 def test_a_miss_is_remembered_for_its_time_then_looked_up_again() -> None:
     clock, load = Clock(), Loader(Missing(), "found")
-    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=30, miss_types=(Missing,), clock=clock)
+    cache: Cache[str, str] = Cache(ttl=60, misses=Misses(30, (Missing,)), clock=clock)
     for _ in range(3):
         with pytest.raises(Missing):
             cache.get("k", load, wait=1)
@@ -93,7 +93,7 @@ def test_a_miss_is_remembered_for_its_time_then_looked_up_again() -> None:
 
 def test_other_failures_are_not_remembered() -> None:
     load = Loader(Down(), "ok")
-    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=30, miss_types=(Missing,), clock=Clock())
+    cache: Cache[str, str] = Cache(ttl=60, misses=Misses(30, (Missing,)), clock=Clock())
     with pytest.raises(Down):
         cache.get("k", load, wait=1)
     assert cache.get("k", load, wait=1).value == "ok"
@@ -136,7 +136,7 @@ def test_a_follower_waits_at_most_its_wait() -> None:
 
 def test_while_one_caller_refreshes_the_others_go_on_with_the_stale_value() -> None:
     clock, release = Clock(), threading.Event()
-    cache: Cache[str, str] = Cache(ttl=60, stale_grace=600, clock=clock)
+    cache: Cache[str, str] = Cache(ttl=60, stale=Stale(grace=600), clock=clock)
     cache.get("k", Loader("old"), wait=1)
     clock.now += 61
     leader = threading.Thread(
@@ -173,7 +173,7 @@ def test_unpin_refuses_a_superseded_value() -> None:
 def test_a_forced_refresh_respects_its_floor_failed_attempts_included() -> None:
     clock, load = Clock(), Loader("v1", Down(), "v2")
     cache: Cache[str, str] = Cache(
-        ttl=86400, stale_grace=float("inf"), miss_ttl=10, miss_types=(Down,), clock=clock
+        ttl=86400, misses=Misses(10, (Down,)), stale=Stale(grace=float("inf")), clock=clock
     )
     cache.get("k", load, wait=1)
     clock.now += 11
@@ -253,7 +253,7 @@ def misses_of(count: int, cache: Cache[str, str], *, first: int = 0) -> None:
 
 def test_remembered_misses_never_outnumber_the_limit() -> None:
     cache: Cache[str, str] = Cache(
-        ttl=60, miss_ttl=30, miss_types=(NotKnown,), max_entries=10, clock=Clock()
+        ttl=60, misses=Misses(30, (NotKnown,)), max_entries=10, clock=Clock()
     )
     misses_of(1000, cache)
     held = cache.held()
@@ -261,7 +261,7 @@ def test_remembered_misses_never_outnumber_the_limit() -> None:
 
 
 def test_a_failed_first_load_leaves_no_attempt_behind() -> None:
-    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=30, miss_types=(NotKnown,), clock=Clock())
+    cache: Cache[str, str] = Cache(ttl=60, misses=Misses(30, (NotKnown,)), clock=Clock())
     misses_of(100, cache)
     with pytest.raises(Down):
         cache.get("down", Loader(Down()), wait=1)
@@ -270,7 +270,7 @@ def test_a_failed_first_load_leaves_no_attempt_behind() -> None:
 
 def test_expired_misses_are_dropped_though_the_cache_is_far_from_full() -> None:
     clock = Clock()
-    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=60, miss_types=(NotKnown,), clock=clock)
+    cache: Cache[str, str] = Cache(ttl=60, misses=Misses(60, (NotKnown,)), clock=clock)
     misses_of(500, cache)
     assert cache.held().misses == 500
     clock.now += 120
@@ -280,7 +280,7 @@ def test_expired_misses_are_dropped_though_the_cache_is_far_from_full() -> None:
 
 def test_expired_values_are_dropped_with_the_expired_misses() -> None:
     clock = Clock()
-    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=60, miss_types=(NotKnown,), clock=clock)
+    cache: Cache[str, str] = Cache(ttl=60, misses=Misses(60, (NotKnown,)), clock=clock)
     for key in ("a", "b", "c"):
         cache.get(key, Loader(key), wait=1)
     cache.put("pinned", "produced", pinned=True)
@@ -291,13 +291,13 @@ def test_expired_values_are_dropped_with_the_expired_misses() -> None:
 
 
 def test_a_remembered_miss_keeps_no_frame_and_nothing_of_the_request() -> None:
-    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=30, miss_types=(NotKnown,), clock=Clock())
+    cache: Cache[str, str] = Cache(ttl=60, misses=Misses(30, (NotKnown,)), clock=Clock())
     misses_of(20, cache)
     assert frames_and_text(cache, CANARY) == []
 
 
 def test_a_remembered_miss_is_raised_again_with_its_type_and_detail() -> None:
-    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=30, miss_types=(NotKnown,), clock=Clock())
+    cache: Cache[str, str] = Cache(ttl=60, misses=Misses(30, (NotKnown,)), clock=Clock())
     route(cache, "gone.example", {"password": CANARY})
     with pytest.raises(NotKnown) as raised:
         cache.get("gone.example", Loader("unused"), wait=1)
@@ -311,7 +311,7 @@ def test_a_remembered_miss_is_raised_again_with_its_type_and_detail() -> None:
 def test_a_remembered_miss_served_beside_a_stale_value_holds_no_frame() -> None:
     clock = Clock()
     cache: Cache[str, str] = Cache(
-        ttl=60, stale_grace=600, miss_ttl=30, miss_types=(NotKnown,), clock=clock
+        ttl=60, misses=Misses(30, (NotKnown,)), stale=Stale(grace=600), clock=clock
     )
     cache.get("k", Loader("old"), wait=1)
     clock.now += 61
@@ -360,7 +360,7 @@ def test_the_failure_a_load_hands_its_followers_holds_no_frame() -> None:
 
 def test_memory_stays_flat_over_thousands_of_distinct_unknown_names() -> None:
     cache: Cache[str, str] = Cache(
-        ttl=60, miss_ttl=3600, miss_types=(NotKnown,), max_entries=200, clock=Clock()
+        ttl=60, misses=Misses(3600, (NotKnown,)), max_entries=200, clock=Clock()
     )
     tracemalloc.start()
     try:
@@ -386,7 +386,7 @@ class Odd(Exception):
 
 def test_a_failure_that_cannot_be_copied_is_not_remembered_but_still_raised() -> None:
     load = Loader(Odd(7, "odd"), "found")
-    cache: Cache[str, str] = Cache(ttl=60, miss_ttl=30, miss_types=(Odd,), clock=Clock())
+    cache: Cache[str, str] = Cache(ttl=60, misses=Misses(30, (Odd,)), clock=Clock())
     with pytest.raises(Odd):
         cache.get("k", load, wait=1)
     assert cache.get("k", load, wait=1).value == "found"

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from credentials.access_token import AccessToken
 from credentials.exchange import Exchange
 from credentials.renewal import StoreLate, renew
-from shared.deadline import Deadline
+from shared.context import Deadline
 from shared.errors import DependencyUnavailable, PartnerCredentialsInvalid
 
 TOKEN = AccessToken(SecretStr("access"), expires_at=3600.0, refresh_at=3300.0)

@@ -14,9 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from shared.context import request_scope
-from shared.deadline import Deadline
-from shared.graph import GraphClient, RevocationFailed
+from reset_password.graph import GraphClient, RevocationFailed
+from shared.context import Deadline, request_scope
 from shared.retry import RetryPolicy
 from shared.upstream import Upstream
 

@@ -13,11 +13,10 @@ import pytest
 
 from reset_password.guard import GuardPolicy, TargetGuard, refuse_guest_by_name
 from reset_password.names import UserRef
-from shared.context import request_scope
-from shared.deadline import Deadline
+from reset_password.partner_center import CallContext, PartnerCenterClient
+from shared.context import Deadline, request_scope
 from shared.directory_roles import ALWAYS_PROTECTED_ROLES, GLOBAL_ADMINISTRATOR
 from shared.errors import ProtectedUser, UserIsGuest, UserNotCloudManaged, UserNotFound
-from shared.partner_center import CallContext, PartnerCenterClient
 
 CUSTOMER_ID = "0b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 USER_ID = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"

@@ -10,7 +10,7 @@ import requests
 
 from dev.emulators import EmulatorServer, RecordedRequest, Response
 from dev.emulators.tls import TestCertificateAuthority
-from shared.http import build_session
+from worker.http import build_session
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 

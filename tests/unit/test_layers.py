@@ -1,6 +1,7 @@
-"""The import graph: imports run only downwards. The composition root is joined to the
-features in `function_app.py` alone, `shared/` knows no feature, customer authorisation
-is the reset's, and no product module reaches itself through its imports."""
+"""The import graph: imports run only downwards, layer by layer. The composition root is
+joined to the features in `function_app.py` alone, `shared/` knows no feature and holds
+only what two parts or more use, customer authorisation is the reset's, and no product
+module reaches itself through its imports."""
 
 from __future__ import annotations
 
@@ -10,42 +11,94 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("credentials", "reset_password", "shared")
-FEATURES = ("credentials", "reset_password")
-ROOT_MODULES = ("function_app", "composition")
+from tests.unit.helpers import MODULES, PACKAGES, ROOT, ROOT_MODULES
 
+FEATURES = ("credentials", "reset_password", "secret_links")
 
-def product_modules() -> dict[str, Path]:
-    found = {name: ROOT / f"{name}.py" for name in ROOT_MODULES}
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).glob("*.py")):
-            name = package if path.stem == "__init__" else f"{package}.{path.stem}"
-            found[name] = path
-    return found
-
-
-MODULES = product_modules()
-
-
-# The HTTP layer, and the reset's services beneath it.
-ROUTE_LAYER = {
-    "credentials.health_route",
-    "credentials.rotation",
-    "reset_password.audit",
-    "reset_password.dependencies",
-    "reset_password.request",
-    "reset_password.routes",
-    "shared.health",
-    "shared.http_edge",
+# The layers, lowest first. A module may import its own layer and those below, never one
+# above: function_app -> composition -> routes -> services -> clients -> shared.
+LAYERS = ("shared", "clients", "services", "routes", "composition", "app")
+_PLACED: dict[str, tuple[str, ...]] = {
+    "app": ("function_app",),
+    "composition": ("composition",),
+    # What the host calls (HTTP routes, timers), what they parse, render and audit, and
+    # the dependencies they are handed.
+    "routes": (
+        "credentials.dependencies",
+        "credentials.health_route",
+        "credentials.rotation",
+        "reset_password.audit",
+        "reset_password.dependencies",
+        "reset_password.request",
+        "reset_password.routes",
+        "secret_links.page",
+        "secret_links.routes",
+        "worker.liveness",
+    ),
+    # What a feature does, and the rules and records it does it with; the worker's
+    # start-up report of the settings.
+    "services": (
+        "credentials.access_token",
+        "credentials.checks",
+        "credentials.derived_key",
+        "credentials.exchange",
+        "credentials.health",
+        "credentials.history",
+        "credentials.partner_center_tokens",
+        "credentials.probe",
+        "credentials.renewal",
+        "credentials.secret_cache",
+        "credentials.tenant_tokens",
+        "reset_password.caller_policy",
+        "reset_password.generated_password",
+        "reset_password.guard",
+        "reset_password.idempotency",
+        "reset_password.lookups",
+        "reset_password.models",
+        "reset_password.names",
+        "reset_password.password_policy",
+        "reset_password.records",
+        "reset_password.service",
+        "worker.startup",
+    ),
+    # What a feature (or the worker) sends to a service upstream and reads back: the
+    # clients, and the values and errors they carry.
+    "clients": (
+        "credentials.grant",
+        "credentials.grant_answer",
+        "credentials.key_vault",
+        "reset_password.gdap",
+        "reset_password.graph",
+        "reset_password.partner_center",
+        "reset_password.tenant_discovery",
+        "secret_links.crypto",
+        "secret_links.errors",
+        "secret_links.store",
+        "worker.http",
+        "worker.log_export",
+        "worker.telemetry",
+    ),
 }
-RESET_SERVICES = (
-    "reset_password.caller_policy",
-    "reset_password.guard",
-    "reset_password.idempotency",
-    "reset_password.lookups",
-    "reset_password.records",
-    "reset_password.service",
+
+
+def layer_of(module: str) -> str:
+    """A module's layer: as placed above; every shared module, and a package's
+    `__init__` (it imports nothing), at the bottom."""
+    for layer, modules in _PLACED.items():
+        if module in modules:
+            return layer
+    if module.startswith("shared.") or module in PACKAGES:
+        return "shared"
+    raise AssertionError(f"{module}: place it in a layer in {__file__}")
+
+
+# The HTTP layer (and the shared edge every route answers through), and the reset's
+# services beneath it.
+ROUTE_LAYER = {module for module in MODULES if layer_of(module) == "routes"} | {"shared.http_edge"}
+RESET_SERVICES = tuple(
+    module
+    for module in MODULES
+    if module.startswith("reset_password.") and layer_of(module) == "services"
 )
 
 
@@ -64,6 +117,13 @@ def all_imports_of(module: str) -> set[str]:
                 submodule = f"{node.module}.{alias.name}"
                 found.add(submodule if submodule in MODULES else node.module)
     return found
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_module_imports_one_of_a_higher_layer(module: str) -> None:
+    rank = LAYERS.index(layer_of(module))
+    above = {imported for imported in imports_of(module) if LAYERS.index(layer_of(imported)) > rank}
+    assert above == set()
 
 
 def test_the_composition_root_is_imported_by_function_app_alone() -> None:
@@ -114,3 +174,61 @@ def test_customer_authorisation_is_the_resets_and_caller_authentication_is_share
     for name in ("CustomerPolicy", "CustomerAccess", "NOT_YOUR_CUSTOMER"):
         assert not hasattr(caller_auth, name), name
         assert hasattr(policy, name), name
+
+
+# --- shared/ holds only what two parts or more use -------------------------------------
+
+# The parts of the project that use code: each feature package, the worker's package,
+# and the two that are never deployed (the operator commands in ops/, the emulators and
+# tools in dev/). The app's root (function_app.py, composition.py) is no user: it wires
+# every part, and a module it imports only to hand on serves the one part it is handed
+# to. Nor are the tests: a module only a spec uses belongs with the spec.
+NON_DEPLOYED_PARTS = ("ops", "dev")
+
+
+def part_of(path: Path) -> str:
+    return path.relative_to(ROOT).parts[0]
+
+
+def users_of_shared() -> dict[str, set[str]]:
+    """The parts that use each shared module: a part uses it when one of its modules
+    imports it, or imports a shared module that uses it (settings reads the role table
+    on behalf of every part that reads the settings)."""
+    shared = {module for module in MODULES if module.startswith("shared.")}
+    files = [
+        path for name, path in MODULES.items() if name not in shared and name not in ROOT_MODULES
+    ]
+    for part in NON_DEPLOYED_PARTS:
+        files += [p for p in (ROOT / part).rglob("*.py") if "node_modules" not in p.parts]
+    users: dict[str, set[str]] = {module: set() for module in shared}
+    for path in files:
+        for imported in imported_modules(path) & shared:
+            users[imported].add(part_of(path))
+    changed = True
+    while changed:
+        changed = False
+        for module in shared:
+            for imported in imports_of(module) & shared:
+                if not users[module] <= users[imported]:
+                    users[imported] |= users[module]
+                    changed = True
+    return users
+
+
+def imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            found.add(node.module)
+    return found
+
+
+USERS_OF_SHARED = users_of_shared()
+
+
+@pytest.mark.parametrize("module", sorted(USERS_OF_SHARED))
+def test_each_shared_module_serves_two_parts_or_more(module: str) -> None:
+    assert len(USERS_OF_SHARED[module]) >= 2, USERS_OF_SHARED[module]

@@ -16,7 +16,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
 from shared.log import CUSTOM_DIMENSIONS_FIELD, EVENT_FIELD, LOGGER_FIELD, log_event
-from shared.log_export import DimensionsHandler, dimension
+from worker.log_export import DimensionsHandler, dimension
 
 # A log record's own attributes (name, msg, levelname, ...) are never replaced by a field.
 RECORD_ATTRIBUTES = {*vars(logging.makeLogRecord({})), "message", "asctime"}

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.context import request_scope
-from shared.deadline import Deadline
+from shared.context import Deadline, request_scope
 from shared.log import EVENT_FIELD, LOGGER_FIELD, install_correlation_logging, log_event, quoted
 
 logger = logging.getLogger("tests.log_lines")

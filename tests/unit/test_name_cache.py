@@ -9,10 +9,9 @@ from typing import Any
 
 from reset_password.lookups import NameResolver, Resolved
 from reset_password.names import CustomerRef
-from shared.context import request_scope
-from shared.deadline import Deadline
+from reset_password.partner_center import CallContext, PartnerCenterClient
+from shared.context import Deadline, request_scope
 from shared.errors import DomainError
-from shared.partner_center import CallContext, PartnerCenterClient
 
 TENANT_ID = "0b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 CONTOSO = CustomerRef(domain="contoso.com")
@@ -113,10 +112,30 @@ def test_a_forgotten_name_is_searched_again() -> None:
     assert resolve(resolver).cached is False
 
 
+class CountingClock:
+    """Real time, and an event set once it has been read `expected` times."""
+
+    def __init__(self, expected: int) -> None:
+        self._lock = threading.Lock()
+        self._reads = 0
+        self._expected = expected
+        self.reached = threading.Event()
+
+    def __call__(self) -> float:
+        with self._lock:
+            self._reads += 1
+            if self._reads >= self._expected:
+                self.reached.set()
+        return time.monotonic()
+
+
 def test_concurrent_requests_for_one_name_share_one_search() -> None:
     release = threading.Event()
     upstream = OneCustomer(release=release)
-    resolver = resolver_for(upstream, ttl_seconds=60)
+    # Each lookup reads the cache's clock once on its way in, and no more until the
+    # search held upstream is let go: eight reads, eight requests waiting on one search.
+    clock = CountingClock(expected=8)
+    resolver = resolver_for(upstream, ttl_seconds=60, clock=clock)
     results: list[Resolved | DomainError] = []
 
     def run() -> None:
@@ -125,8 +144,7 @@ def test_concurrent_requests_for_one_name_share_one_search() -> None:
     threads = [threading.Thread(target=run) for _ in range(8)]
     for thread in threads:
         thread.start()
-    # Let every thread reach the lookup while the first search is still held upstream.
-    time.sleep(0.2)
+    assert clock.reached.wait(5), "not every request reached the lookup"
     release.set()
     for thread in threads:
         thread.join(5)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reset_password.names import CustomerRef, UserRef, parse_customer, parse_user
-from tests.unit.test_parsing import errors_of, parsed_order, request
+from tests.unit.helpers import errors_of, parsed_order, request
 
 GUID_TEXT = "0B1A2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
 LOCAL_PART_CHARS = (

@@ -8,9 +8,11 @@ Their patterns: tests/unit/test_api_patterns.py.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import uuid
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,13 +39,17 @@ from pydantic import BaseModel, SecretStr
 
 import composition
 from credentials import health_route as credentials_health
-from dev import openapi
+from dev import api_models, api_schemas, openapi
 from dev.emulators import samples
 from reset_password import routes as reset_routes
 from reset_password.dependencies import ResetDependencies
 from reset_password.models import ResetPasswordAnswer, ResetPasswordBody
 from reset_password.names import (
-    USER_PRINCIPAL_NAME_PATTERN,
+    ATEXT_CHARACTERS,
+    LABEL_SYNTAX,
+    MAX_DOMAIN_LENGTH,
+    MAX_LOCAL_PART_LENGTH,
+    PERCENT_ESCAPE_SYNTAX,
     CustomerRef,
     UserRef,
     is_user_principal_name,
@@ -53,9 +59,10 @@ from reset_password.names import (
 from reset_password.password_policy import password_rule_violations
 from reset_password.request import PathValues, parse_reset_order
 from secret_links.routes import secret_links_blueprint
-from shared import errors, health
+from shared import errors
 from shared.errors import DomainError
 from shared.problems import PROBLEMS, problem_body
+from worker import liveness
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTOR = ROOT / "infra" / "connector"
@@ -164,6 +171,27 @@ def check_instance(instance: Any, document: dict[str, Any], definition: str) -> 
     validate_instance(instance, schema, cls=OAS30Validator, format_checker=oas30_format_checker)
 
 
+def iter_schemas(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every property and item schema of every Swagger definition, with its location.
+
+    A `$ref` is skipped: it is checked where it is defined.
+    """
+
+    def walk(schema: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        if not isinstance(schema, dict) or "$ref" in schema:
+            return
+        children = [(f"{where}.{n}", sub) for n, sub in schema.get("properties", {}).items()]
+        if "items" in schema:
+            children.append((f"{where}[]", schema["items"]))
+        for location, sub in children:
+            if isinstance(sub, dict) and "$ref" not in sub:
+                yield location, sub
+            yield from walk(sub, location)
+
+    for name, definition in document.get("definitions", {}).items():
+        yield from walk(definition, name)
+
+
 def matches(pattern: str, value: str) -> bool:
     """ECMA-262 semantics for these patterns: the whole value, no trailing newline."""
     return re.fullmatch(pattern, value) is not None
@@ -253,51 +281,51 @@ def test_host_base_path_and_schemes(
 
 
 def test_converter_turns_null_unions_into_x_nullable() -> None:
-    converted = openapi.to_swagger_schema(
+    converted = api_schemas.to_swagger_schema(
         {"anyOf": [{"type": "string", "maxLength": 3}, {"type": "null"}], "title": "T"}
     )
     assert converted == {"type": "string", "maxLength": 3, "x-nullable": True}
-    assert openapi.to_swagger_schema({"type": ["integer", "null"]}) == {
+    assert api_schemas.to_swagger_schema({"type": ["integer", "null"]}) == {
         "type": "integer",
         "x-nullable": True,
     }
 
 
 def test_converter_turns_const_into_a_one_value_enum() -> None:
-    assert openapi.to_swagger_schema({"const": "ok"}) == {"enum": ["ok"]}
+    assert api_schemas.to_swagger_schema({"const": "ok"}) == {"enum": ["ok"]}
 
 
 def test_converter_keeps_the_first_of_the_examples() -> None:
-    assert openapi.to_swagger_schema({"type": "string", "examples": ["a", "b"]}) == {
+    assert api_schemas.to_swagger_schema({"type": "string", "examples": ["a", "b"]}) == {
         "type": "string",
         "example": "a",
     }
 
 
 def test_converter_keeps_only_the_reference_of_a_reference() -> None:
-    assert openapi.to_swagger_schema({"$ref": "#/definitions/X", "description": "d"}) == {
+    assert api_schemas.to_swagger_schema({"$ref": "#/definitions/X", "description": "d"}) == {
         "$ref": "#/definitions/X"
     }
 
 
 def test_openapi_31_schemas_leave_out_the_connectors_annotations() -> None:
     schema = {"type": "string", "x-ms-summary": "S", "items": {"x-ms-visibility": "advanced"}}
-    assert openapi.to_openapi31_schema(schema) == {"type": "string", "items": {}}
+    assert api_schemas.to_openapi31_schema(schema) == {"type": "string", "items": {}}
 
 
 def test_openapi_30_converter_says_or_null_with_nullable() -> None:
-    converted = openapi.to_openapi30_schema(
+    converted = api_schemas.to_openapi30_schema(
         {"anyOf": [{"type": "string", "maxLength": 3}, {"type": "null"}], "title": "T"}
     )
     assert converted == {"type": "string", "maxLength": 3, "title": "T", "nullable": True}
-    assert openapi.to_openapi30_schema({"type": ["integer", "null"], "default": None}) == {
+    assert api_schemas.to_openapi30_schema({"type": ["integer", "null"], "default": None}) == {
         "type": "integer",
         "nullable": True,
     }
 
 
 def test_openapi_30_converter_keeps_a_nullable_reference_through_all_of() -> None:
-    converted = openapi.to_openapi30_schema(
+    converted = api_schemas.to_openapi30_schema(
         {"anyOf": [{"$ref": "#/components/schemas/X"}, {"type": "null"}], "description": "d"}
     )
     assert converted == {
@@ -308,11 +336,11 @@ def test_openapi_30_converter_keeps_a_nullable_reference_through_all_of() -> Non
 
 
 def test_openapi_30_converter_turns_const_examples_and_exclusive_bounds_into_30() -> None:
-    assert openapi.to_openapi30_schema({"const": "ok", "examples": ["ok", "no"]}) == {
+    assert api_schemas.to_openapi30_schema({"const": "ok", "examples": ["ok", "no"]}) == {
         "enum": ["ok"],
         "example": "ok",
     }
-    assert openapi.to_openapi30_schema({"type": "integer", "exclusiveMinimum": 0}) == {
+    assert api_schemas.to_openapi30_schema({"type": "integer", "exclusiveMinimum": 0}) == {
         "type": "integer",
         "minimum": 0,
         "exclusiveMinimum": True,
@@ -321,7 +349,7 @@ def test_openapi_30_converter_turns_const_examples_and_exclusive_bounds_into_30(
 
 def test_openapi_30_converter_keeps_its_own_extensions_but_not_the_connectors() -> None:
     schema = {"type": "string", "x-ms-summary": "S", "x-nullable": True}
-    assert openapi.to_openapi30_schema(schema) == {"type": "string", "x-nullable": True}
+    assert api_schemas.to_openapi30_schema(schema) == {"type": "string", "x-nullable": True}
 
 
 @pytest.mark.parametrize(
@@ -333,8 +361,8 @@ def test_openapi_30_converter_keeps_its_own_extensions_but_not_the_connectors() 
     ],
 )
 def test_openapi_30_converter_refuses_what_30_cannot_say(schema: dict[str, Any]) -> None:
-    with pytest.raises(openapi.SchemaConversionError):
-        openapi.to_openapi30_schema(schema)
+    with pytest.raises(api_schemas.SchemaConversionError):
+        api_schemas.to_openapi30_schema(schema)
 
 
 @pytest.mark.parametrize(
@@ -346,25 +374,25 @@ def test_openapi_30_converter_refuses_what_30_cannot_say(schema: dict[str, Any])
     ],
 )
 def test_converter_refuses_what_swagger_2_cannot_say(schema: dict[str, Any]) -> None:
-    with pytest.raises(openapi.SchemaConversionError):
-        openapi.to_swagger_schema(schema)
+    with pytest.raises(api_schemas.SchemaConversionError):
+        api_schemas.to_swagger_schema(schema)
 
 
 def test_a_model_field_without_a_label_fails_the_generator() -> None:
-    body = {k: v for k, v in openapi.LABELS["ResetPasswordBody"].items() if k != "ticketId"}
-    labels = {**openapi.LABELS, "ResetPasswordBody": body}
-    with pytest.raises(openapi.SchemaConversionError, match="ticketId"):
-        openapi.component_schemas("#/definitions/{model}", labels=labels)
+    body = {k: v for k, v in api_models.LABELS["ResetPasswordBody"].items() if k != "ticketId"}
+    labels = {**api_models.LABELS, "ResetPasswordBody": body}
+    with pytest.raises(api_schemas.SchemaConversionError, match="ticketId"):
+        api_models.component_schemas("#/definitions/{model}", labels=labels)
 
 
 def test_a_label_may_not_contradict_the_model() -> None:
     body = {
-        **openapi.LABELS["ResetPasswordBody"],
-        "password": openapi.Label("P", "d", rules={"format": "byte"}),
+        **api_models.LABELS["ResetPasswordBody"],
+        "password": api_models.Label("P", "d", rules={"format": "byte"}),
     }
-    with pytest.raises(openapi.SchemaConversionError, match="format"):
-        openapi.component_schemas(
-            "#/definitions/{model}", labels={**openapi.LABELS, "ResetPasswordBody": body}
+    with pytest.raises(api_schemas.SchemaConversionError, match="format"):
+        api_models.component_schemas(
+            "#/definitions/{model}", labels={**api_models.LABELS, "ResetPasswordBody": body}
         )
 
 
@@ -375,12 +403,12 @@ def test_a_nested_model_becomes_its_own_labelled_definition() -> None:
     class Outer(BaseModel):
         notes: list[Note]
 
-    schemas = openapi.component_schemas(
+    schemas = api_models.component_schemas(
         "#/definitions/{model}",
         models=[(Outer, "serialization")],
         labels={
-            "Outer": {"notes": openapi.Label("Notes", "n")},
-            "Note": {"text": openapi.Label("Text", "t")},
+            "Outer": {"notes": api_models.Label("Notes", "n")},
+            "Note": {"text": api_models.Label("Text", "t")},
         },
         descriptions={"Outer": "o", "Note": "n"},
     )
@@ -400,7 +428,7 @@ def http_triggers() -> dict[str, dict[str, Any]]:
     """The real HTTP triggers of the documented blueprints, keyed by swagger path."""
     app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
     app.register_functions(reset_routes.blueprint(no_reset_dependencies))
-    app.register_functions(health.blueprint())
+    app.register_functions(liveness.blueprint())
     # The credentials route is served for real by some specs (an answer without settings).
     app.register_functions(
         credentials_health.blueprint(
@@ -437,6 +465,30 @@ def test_paths_are_the_apps_routes(
         for operation in document["paths"][path].values():
             # An anonymous route opts out of the document-wide security requirement.
             assert (operation.get("security") == []) == trigger["anonymous"], path
+
+
+def test_the_generator_holds_no_route_of_its_own(
+    http_triggers: dict[str, dict[str, Any]],
+) -> None:
+    # One description of the routes: the blueprints'. The generator reads them.
+    source = Path(openapi.__file__).read_text(encoding="utf-8")
+    texts = {
+        node.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+    # A route of one segment ("health") is also its function's name, which may appear.
+    routes = set(http_triggers) | {path[1:] for path in http_triggers if path.count("/") > 1}
+    assert not routes & texts
+
+
+def test_an_operation_not_stating_its_routes_query_parameters_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    options = [p for p in openapi.reset_options() if p.name != "dryRun"]
+    monkeypatch.setattr(openapi, "reset_options", lambda: options)
+    with pytest.raises(api_schemas.SchemaConversionError, match=r"reset_password.*dryRun"):
+        openapi.build_document("openapi")
 
 
 def test_operations(document: dict[str, Any]) -> None:
@@ -577,6 +629,15 @@ def test_customer_schema_admits_exactly_what_the_function_accepts(value: str) ->
     assert admits(schema, value) == (parse_customer(value) is not None)
 
 
+# The UPN rule restated as one whole-value regular expression: an oracle written apart
+# from reset_password/names.py's step-by-step checks, which must agree with it.
+_DOMAIN_NAME = rf"(?=[A-Za-z0-9.-]{{1,{MAX_DOMAIN_LENGTH}}}$){LABEL_SYNTAX}(?:\.{LABEL_SYNTAX})+"
+USER_PRINCIPAL_NAME_PATTERN = (
+    rf"^(?!.*{PERCENT_ESCAPE_SYNTAX})(?=[^@]{{1,{MAX_LOCAL_PART_LENGTH}}}@)"
+    rf"[{ATEXT_CHARACTERS}]+(?:\.[{ATEXT_CHARACTERS}]+)*@{_DOMAIN_NAME}$"
+)
+
+
 @given(_NAMES)
 def test_upn_only_pattern_accepts_exactly_the_user_principal_names(value: str) -> None:
     assert matches(USER_PRINCIPAL_NAME_PATTERN, value) == is_user_principal_name(value)
@@ -652,7 +713,7 @@ def test_every_parameter_property_and_header_has_a_summary(document: dict[str, A
         if not p.get("x-ms-summary")
     ]
     unlabelled += [
-        where for where, schema in openapi.iter_schemas(document) if not schema.get("x-ms-summary")
+        where for where, schema in iter_schemas(document) if not schema.get("x-ms-summary")
     ]
     unlabelled += [
         f"{status} {header}"
@@ -787,7 +848,6 @@ def test_every_real_problem_body_validates(
     error = cls("Something to fix.")
     # Every optional member at once; subclasses differ in what their constructors take.
     error.errors = [{"field": "password", "message": "must be 8 to 256 characters long"}]
-    error.extra = {"candidates": ["6f1c4e8a-0b2d-4c3e-9f1a-2b3c4d5e6f70"]}
     check_instance(problem_body(error, CORRELATION_ID), document, "Problem")
 
 

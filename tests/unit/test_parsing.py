@@ -10,46 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reset_password.records import ResetOrder
-from reset_password.request import PathValues, parse_reset_order
-from shared.errors import DomainError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
-
-CUSTOMER = "0b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-USER = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
-PASSWORD = "Correct-Horse-42"
-
-
-def parsed_order(req: func.HttpRequest) -> ResetOrder:
-    """The order, with the path values read from the request once, as the route does."""
-    return parse_reset_order(req, PathValues.of(req))
-
-
-def request(
-    body: bytes | str | dict[str, object] | list[object] | None = None,
-    *,
-    customer: str = CUSTOMER,
-    user: str = USER,
-    headers: dict[str, str] | None = None,
-    params: dict[str, str] | None = None,
-) -> func.HttpRequest:
-    if body is None:
-        body = {"password": PASSWORD}
-    raw = json.dumps(body).encode() if isinstance(body, dict | list) else body
-    return func.HttpRequest(
-        method="POST",
-        url=f"http://localhost/api/customers/{customer}/users/{user}/resetpassword",
-        headers={"Content-Type": "application/json", **(headers or {})},
-        params=params or {},
-        route_params={"customer": customer, "user": user},
-        body=raw.encode() if isinstance(raw, str) else raw,
-    )
-
-
-def errors_of(req: func.HttpRequest) -> dict[str, str]:
-    with pytest.raises(InvalidRequest) as caught:
-        parsed_order(req)
-    assert caught.value.errors is not None
-    return {e["field"]: e["message"] for e in caught.value.errors}
+from shared.errors import DomainError, PayloadTooLarge, UnsupportedMediaType
+from tests.unit.helpers import CUSTOMER, PASSWORD, USER, errors_of, parsed_order, request
 
 
 def test_a_minimal_body_defaults_force_change_to_true() -> None:

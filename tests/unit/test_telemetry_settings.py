@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.settings import SettingsError, load_telemetry_settings
-from shared.telemetry import start_log_export
+from worker.telemetry import start_log_export
 
 KEY = "InstrumentationKey=6f1c2b9e-3d4a-4e5f-8a7b-9c0d1e2f3a4b"
 CLIENT_ID = "0c4b7d2e-9a1f-4e3c-8b6d-5f2a1e0d9c87"

@@ -17,12 +17,11 @@ from pydantic import SecretStr
 from dev.emulators.base import EmulatorServer
 from dev.emulators.faults import Delay, Disconnect, Hang, Status
 from dev.emulators.messages import RecordedRequest, Response, json_response
-from shared.context import request_scope
-from shared.deadline import Deadline
+from shared.context import Deadline, request_scope
 from shared.errors import PartnerCredentialsInvalid, Throttled, UpstreamError, UpstreamTimeout
-from shared.http import build_session
 from shared.retry import RetryPolicy, TryAgain
 from shared.upstream import Bearer, Request, Upstream, UpstreamFailed
+from worker.http import build_session
 
 NAME = "the example service"
 

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from reset_password.graph import TenantTokens, tenant_bearer
 from shared.errors import DomainError, PartnerCredentialsInvalid, PartnerForbidden
-from shared.graph import TenantTokens, tenant_bearer
 from shared.json_body import is_json_media_type, json_body
 from shared.upstream import Request, Upstream, UpstreamFailed
 

@@ -1,5 +1,5 @@
 """The log pipeline to Application Insights: a root handler, OpenTelemetry's log SDK and
-the Azure Monitor exporter. Imported only when export is on (`shared.telemetry`).
+the Azure Monitor exporter. Imported only when export is on (`worker.telemetry`).
 
 Logs only, built here rather than with the distro's `configure_azure_monitor()`: that
 sets process-wide providers once and for all, and starts tracing, metrics, live metrics

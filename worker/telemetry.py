@@ -3,7 +3,7 @@
 The Functions host forwards only the message text of a Python log record; the record's
 fields (`logger`, `event`, the audit's identifiers and outcome) reach `customDimensions`
 only when the worker exports its records itself, through OpenTelemetry and the Azure
-Monitor exporter (`shared/log_export.py`). That happens when
+Monitor exporter (`worker/log_export.py`). That happens when
 APPLICATIONINSIGHTS_CONNECTION_STRING is set; without it nothing of OpenTelemetry is
 imported, so a cold start pays nothing.
 
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from shared.settings import SettingsError, load_telemetry_settings
 
 if TYPE_CHECKING:
-    from shared.log_export import LogExport
+    from worker.log_export import LogExport
 
 logger = logging.getLogger("startup")
 
@@ -64,7 +64,7 @@ def start_log_export(
         if not settings.export_enabled:
             return None
         # Imported only now: without a connection string, nothing of OpenTelemetry loads.
-        from shared import log_export  # noqa: PLC0415
+        from worker import log_export  # noqa: PLC0415
 
         try:
             _export = log_export.start(settings, storage_directory=storage_directory)

@@ -1,0 +1,315 @@
+"""The answers' schemas as the published documents state them: the runtime models
+(reset_password/models.py), the answers that have no runtime model, and what no model can
+say (labels, rules, the connector's visibility). The generator refuses a model field
+without a label, a label for no field, a label that contradicts the model and a model
+without a description.
+
+Development tooling only (dev/openapi.py); never imported by `function_app.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic.json_schema import SkipJsonSchema
+
+from dev import api_patterns
+from dev.api_schemas import JsonDict, SchemaConversionError
+from reset_password.models import ResetPasswordAnswer, ResetPasswordBody
+from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES
+from shared.problems import PROBLEM_TYPE_BASE, PROBLEMS
+
+Mode = Literal["validation", "serialization"]
+
+
+def problem_statuses() -> dict[str, int]:
+    """Every problem code the function answers, with its status."""
+    return {problem.code: problem.status for problem in PROBLEMS.values()}
+
+
+def problem_codes_by_status(codes: Iterable[str] | None = None) -> dict[int, list[str]]:
+    """The codes (all by default) grouped by status, both in order."""
+    statuses = problem_statuses()
+    chosen = statuses if codes is None else {code: statuses[code] for code in codes}
+    by_status: dict[int, list[str]] = {}
+    for code, status in sorted(chosen.items(), key=lambda item: (item[1], item[0])):
+        by_status.setdefault(status, []).append(code)
+    return by_status
+
+
+_PROBLEM_CODES: list[JsonValue] = [
+    code for codes in problem_codes_by_status().values() for code in codes
+]
+
+
+# --- the answers that have no runtime model -------------------------------------------
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    type: str
+    title: str
+    status: int = Field(json_schema_extra={"enum": list(problem_codes_by_status())})
+    detail: str
+    code: str = Field(json_schema_extra={"enum": _PROBLEM_CODES})
+    correlation_id: str = Field(alias="correlationId")
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+HealthStatus = Literal["ok", "warning", "critical"]
+
+
+class CredentialCheck(BaseModel):
+    # Each check adds facts of its own (dates, day counts, secret names).
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    status: HealthStatus
+    detail: str
+
+
+def _no_default(schema: JsonDict) -> None:
+    """An answer field left out when it does not apply has no default to state."""
+    schema.pop("default", None)
+
+
+class CredentialsReport(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    status: HealthStatus
+    checks: list[CredentialCheck]
+    # A boolean when present, never null.
+    probed: bool | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+    last_probe_at: datetime | None = Field(None, alias="lastProbeAt")
+
+
+# --- labels: what the models cannot say -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Label:
+    summary: str
+    description: str
+    visibility: Literal["important", "advanced"] | None = None
+    rules: Mapping[str, Any] = field(default_factory=dict)
+
+
+MODELS: Sequence[tuple[type[BaseModel], Mode]] = (
+    (ResetPasswordBody, "validation"),
+    (ResetPasswordAnswer, "serialization"),
+    (Problem, "serialization"),
+    (Health, "serialization"),
+    (CredentialsReport, "serialization"),
+)
+DESCRIPTIONS: Mapping[str, str] = {
+    "ResetPasswordBody": "The reset request. Unknown fields are refused with 400.",
+    "ResetPasswordAnswer": "The reset's outcome. Never holds the password.",
+    "Problem": (
+        "An RFC 9457 problem (application/problem+json). Branch on 'code'; 'detail' is for people."
+    ),
+    "FieldError": "One invalid field. The message names the rule, never the value.",
+    "ResetWarning": "Something after the reset that did not work; the reset itself did.",
+    "Health": "The service is up. No dependency is called.",
+    "CredentialsReport": (
+        "The Partner Center credentials' health and what to do. Never holds a secret value."
+    ),
+    "CredentialCheck": (
+        "One check. Besides name, status and detail it carries facts of its own (dates, day "
+        "counts, secret names), never a secret value."
+    ),
+}
+LABELS: Mapping[str, Mapping[str, Label]] = {
+    "ResetPasswordBody": {
+        "password": Label(
+            "New password",
+            f"The new password: {MIN_LENGTH}-{MAX_LENGTH} characters, at least "
+            f"{REQUIRED_CLASSES} of lowercase, uppercase, digit and symbol, only characters "
+            "Microsoft Entra allows (A-Z, a-z, 0-9, space and the ASCII punctuation). Never "
+            "echoed back or logged. Turn on Secure inputs in the action's settings to hide it "
+            "from run history.",
+            "important",
+            {
+                "minLength": MIN_LENGTH,
+                "maxLength": MAX_LENGTH,
+                "pattern": api_patterns.password_pattern(),
+            },
+        ),
+        "forceChangePassword": Label(
+            "Force change at next sign-in",
+            "Make the user choose a new password at next sign-in (default: true).",
+            "advanced",
+        ),
+        "ticketId": Label(
+            "Ticket ID",
+            "Your ticket or incident number, 1-64 characters without control, format (bidi, "
+            "zero-width, tag) or line-separator characters (Unicode Cc, Cf, Zl, Zp). Recorded "
+            "in the audit event and echoed back. The pattern names only characters up to "
+            "U+FFFF (no noncharacters): a portable regex cannot tell a format character "
+            "beyond it from an emoji, which the function accepts all the same.",
+            rules={"examples": ["INC0012345"], "pattern": api_patterns.ticket_id_pattern()},
+        ),
+        "revokeSessions": Label(
+            "Revoke sign-in sessions",
+            "After the reset, revoke the user's sign-in sessions and refresh tokens through "
+            "Microsoft Graph (default: false). Needs the app's Graph consent "
+            "(User.RevokeSessions.All) in the customer's tenant and a GDAP role that may "
+            "revoke (User Administrator; Privileged Authentication Administrator for admins). "
+            "A failed revocation keeps the reset and is reported in 'sessionsRevoked' and "
+            "'warnings'.",
+            "advanced",
+        ),
+    },
+    "ResetWarning": {
+        "code": Label(
+            "Warning code",
+            "A stable code: sessions_not_revoked (the revocation failed; the detail says why "
+            "and what to fix), sessions_not_checked (a dry run tries nothing at Graph) or "
+            "gdap_not_checked (a dry run could not read the partner's GDAP relationships; the "
+            "detail names the missing permission or the failure).",
+        ),
+        "detail": Label("Warning detail", "What did not work after the reset and what to do."),
+    },
+    "ResetPasswordAnswer": {
+        "status": Label(
+            "Status",
+            "'succeeded': the password was reset. 'validated': a dry run passed every check "
+            "and nothing was changed.",
+        ),
+        "customerTenantId": Label(
+            "Customer tenant ID", "The customer's Microsoft Entra tenant ID (a GUID)."
+        ),
+        "userId": Label("User ID", "The user's object ID (a GUID)."),
+        "userPrincipalName": Label("User principal name", "The user's sign-in name, when known."),
+        "displayName": Label("Display name", "The user's display name, when known."),
+        "forceChangePassword": Label(
+            "Force change at next sign-in",
+            "Whether the user must choose a new password at next sign-in.",
+        ),
+        "ticketId": Label("Ticket ID", "The ticket ID sent with the request, or null."),
+        "correlationId": Label(
+            "Correlation ID",
+            "Quote this GUID to support; it is also in the x-correlation-id header.",
+        ),
+        "completedAt": Label("Completed at", "When the reset (or the dry run) finished, in UTC."),
+        "sessionsRevoked": Label(
+            "Sessions revoked",
+            "true: the user's sessions were revoked; false: asked for but failed (see "
+            "warnings); null: not asked, or a dry run.",
+        ),
+        "warnings": Label(
+            "Warnings", "What did not work after the reset; present only when something did not."
+        ),
+    },
+    "Problem": {
+        "type": Label("Problem type", f"A URI naming the problem: {PROBLEM_TYPE_BASE}<code>."),
+        "title": Label("Title", "A short summary of the problem type."),
+        "status": Label(
+            "HTTP status", "The HTTP status code of this answer.", rules={"format": "int32"}
+        ),
+        "detail": Label("Detail", "What went wrong this time and what to do about it."),
+        "code": Label("Error code", "A stable, machine-readable code for the problem."),
+        "correlationId": Label("Correlation ID", "Quote this GUID to support."),
+        "errors": Label(
+            "Field errors", "For invalid_request: each invalid field and the rule it broke."
+        ),
+    },
+    "FieldError": {
+        "field": Label("Field", "The field, parameter or header that is invalid."),
+        "message": Label("Message", "The rule the value breaks."),
+    },
+    "Health": {
+        "status": Label("Status", "Always 'ok'."),
+        "version": Label("Version", "The deployed version of the function."),
+    },
+    "CredentialsReport": {
+        "status": Label(
+            "Status", "The worst of the checks: ok, warning or critical (then the answer is 503)."
+        ),
+        "checks": Label(
+            "Checks",
+            "key_vault, refresh_token, app_secret, token_exchange and mfa (or settings alone "
+            "when the app settings are broken).",
+        ),
+        "probed": Label(
+            "Probed",
+            "Whether this answer made a token exchange: false when probe=true came within "
+            "HEALTH_PROBE_MIN_SECONDS of the last one, which the answer then reports.",
+        ),
+        "lastProbeAt": Label(
+            "Last probe at", "When this instance last made a probe's exchange, or null."
+        ),
+    },
+    "CredentialCheck": {
+        "name": Label("Check", "What was checked."),
+        "status": Label("Status", "ok, warning or critical."),
+        "detail": Label("Detail", "What was found and, unless ok, what to do."),
+    },
+}
+# Keywords a label adds on top of the model without contradicting it.
+_LABEL_OWNED = frozenset({"title", "description", "x-ms-summary", "x-ms-visibility"})
+
+
+def label_schema(name: str, schema: JsonDict, labels: Mapping[str, Label]) -> None:
+    """Adds the labels and rules to one component schema, in place."""
+    properties: JsonDict = schema.get("properties", {})
+    missing, unknown = set(properties) - set(labels), set(labels) - set(properties)
+    if missing or unknown:
+        raise SchemaConversionError(
+            f"{name}: label every field in dev/openapi.py; "
+            f"unlabelled {sorted(missing)}, labels for no field {sorted(unknown)}"
+        )
+    for prop, label in labels.items():
+        target: JsonDict = properties[prop]
+        additions: JsonDict = {
+            "title": label.summary,
+            "description": label.description,
+            "x-ms-summary": label.summary,
+            **label.rules,
+        }
+        if label.visibility is not None:
+            additions["x-ms-visibility"] = label.visibility
+        for key, value in additions.items():
+            if key not in _LABEL_OWNED and key in target and target[key] != value:
+                raise SchemaConversionError(
+                    f"{name}.{prop}: the model says {key}={target[key]!r}, the label {value!r}"
+                )
+            target[key] = value
+        if "items" in target and "$ref" not in target["items"]:
+            target["items"].setdefault("x-ms-summary", label.summary)
+
+
+def component_schemas(
+    ref_template: str,
+    models: Sequence[tuple[type[BaseModel], Mode]] = MODELS,
+    labels: Mapping[str, Mapping[str, Label]] = LABELS,
+    descriptions: Mapping[str, str] = DESCRIPTIONS,
+) -> dict[str, JsonDict]:
+    """Every model's JSON Schema (nested models too), labelled, keyed by model name."""
+    found: dict[str, JsonDict] = {}
+    for model, mode in models:
+        raw = model.model_json_schema(mode=mode, by_alias=True, ref_template=ref_template)
+        nested: dict[str, JsonDict] = raw.pop("$defs", {})
+        for name, schema in {model.__name__: raw, **nested}.items():
+            if found.setdefault(name, schema) != schema:
+                raise SchemaConversionError(f"{name}: two different schemas share the name")
+    for name, schema in found.items():
+        label_schema(name, schema, labels.get(name, {}))
+        if name not in descriptions:
+            raise SchemaConversionError(f"{name}: describe the model in dev/openapi.py")
+        schema["description"] = descriptions[name]
+    return found

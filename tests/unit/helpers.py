@@ -1,0 +1,69 @@
+"""What several unit specs share: the product modules as files, and reset requests as
+the host hands them over. One home: a spec imports helpers from here, never from
+another spec module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import azure.functions as func
+import pytest
+
+from reset_password.records import ResetOrder
+from reset_password.request import PathValues, parse_reset_order
+from shared.errors import InvalidRequest
+
+ROOT = Path(__file__).resolve().parents[2]
+# The product code: the app's two root modules and its packages (never dev/, ops/, tests/).
+ROOT_MODULES = ("function_app", "composition")
+PACKAGES = ("credentials", "reset_password", "secret_links", "shared", "worker")
+
+
+def product_modules() -> dict[str, Path]:
+    found = {name: ROOT / f"{name}.py" for name in ROOT_MODULES}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).glob("*.py")):
+            name = package if path.stem == "__init__" else f"{package}.{path.stem}"
+            found[name] = path
+    return found
+
+
+MODULES = product_modules()
+
+CUSTOMER = "0b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+USER = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+PASSWORD = "Correct-Horse-42"
+
+
+def parsed_order(req: func.HttpRequest) -> ResetOrder:
+    """The order, with the path values read from the request once, as the route does."""
+    return parse_reset_order(req, PathValues.of(req))
+
+
+def request(
+    body: bytes | str | dict[str, object] | list[object] | None = None,
+    *,
+    customer: str = CUSTOMER,
+    user: str = USER,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+) -> func.HttpRequest:
+    if body is None:
+        body = {"password": PASSWORD}
+    raw = json.dumps(body).encode() if isinstance(body, dict | list) else body
+    return func.HttpRequest(
+        method="POST",
+        url=f"http://localhost/api/customers/{customer}/users/{user}/resetpassword",
+        headers={"Content-Type": "application/json", **(headers or {})},
+        params=params or {},
+        route_params={"customer": customer, "user": user},
+        body=raw.encode() if isinstance(raw, str) else raw,
+    )
+
+
+def errors_of(req: func.HttpRequest) -> dict[str, str]:
+    with pytest.raises(InvalidRequest) as caught:
+        parsed_order(req)
+    assert caught.value.errors is not None
+    return {e["field"]: e["message"] for e in caught.value.errors}
