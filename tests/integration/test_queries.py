@@ -21,9 +21,8 @@ from azure.functions.timer import TimerRequest
 from dev import kql
 from dev.emulators.app_insights import IngestionEmulator
 from dev.emulators.managed_identity import MANAGED_IDENTITY_CLIENT_ID
-from dev.emulators.stack import EmulatorStack
-from shared.telemetry import SDK_EXTRAS_OFF, start_log_export, stop_log_export
 from tests.integration.conftest import CANARY_PASSWORD, Harness
+from worker.telemetry import SDK_EXTRAS_OFF, start_log_export, stop_log_export
 
 QUERIES = kql.queries()
 NAMES = [query.name for query in QUERIES]
@@ -114,43 +113,42 @@ def test_a_filter_on_message_text_is_seen(everything: dict[str, kql.QueryCheck])
 
 
 @pytest.fixture
-def written(harness: Harness, stack: EmulatorStack, tmp_path: Path) -> Iterator[Written]:
+def written(harness: Harness, ingestion: IngestionEmulator, tmp_path: Path) -> Iterator[Written]:
     """(logger, event) -> field -> the values it arrived with, from what the app exported:
     a reset with a ticket, a dry run, a refused request, a rotation run and a probe."""
-    with IngestionEmulator(stack.ledger, stack.ca) as ingestion:
-        harness.configure(
-            APPLICATIONINSIGHTS_CONNECTION_STRING=ingestion.connection_string,
-            APPLICATIONINSIGHTS_AUTHENTICATION_STRING=(
-                f"ClientId={MANAGED_IDENTITY_CLIENT_ID};Authorization=AAD"
-            ),
-            **SDK_EXTRAS_OFF,
+    harness.configure(
+        APPLICATIONINSIGHTS_CONNECTION_STRING=ingestion.connection_string,
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING=(
+            f"ClientId={MANAGED_IDENTITY_CLIENT_ID};Authorization=AAD"
+        ),
+        **SDK_EXTRAS_OFF,
+    )
+    export = start_log_export(storage_directory=str(tmp_path))
+    assert export is not None
+    try:
+        body = {"password": CANARY_PASSWORD, "ticketId": "INC0042", "requestedBy": "Grace H"}
+        assert harness.reset(body).status == 200
+        assert harness.reset(params={"dryRun": "true"}).status == 200
+        assert harness.reset(customer="not-a-customer").status == 400
+        harness.registered["rotate_refresh_token"].get_user_function()(TimerRequest())
+        probe = {"probe": "true"}
+        harness.call(
+            "credentials_health",
+            method="GET",
+            route="health/credentials",
+            route_params={},
+            params=probe,
         )
-        export = start_log_export(storage_directory=str(tmp_path))
-        assert export is not None
-        try:
-            body = {"password": CANARY_PASSWORD, "ticketId": "INC0042", "requestedBy": "Grace H"}
-            assert harness.reset(body).status == 200
-            assert harness.reset(params={"dryRun": "true"}).status == 200
-            assert harness.reset(customer="not-a-customer").status == 400
-            harness.registered["rotate_refresh_token"].get_user_function()(TimerRequest())
-            probe = {"probe": "true"}
-            harness.call(
-                "credentials_health",
-                method="GET",
-                route="health/credentials",
-                route_params={},
-                params=probe,
-            )
-            assert export.flush()
-        finally:
-            stop_log_export()
-        found: Written = {}
-        for envelope in ingestion.messages():
-            properties = envelope.properties
-            key = (properties.get("logger", ""), properties.get("event", ""))
-            for field, value in properties.items():
-                found.setdefault(key, {}).setdefault(field, set()).add(value)
-        yield found
+        assert export.flush()
+    finally:
+        stop_log_export()
+    found: Written = {}
+    for envelope in ingestion.messages():
+        properties = envelope.properties
+        key = (properties.get("logger", ""), properties.get("event", ""))
+        for field, value in properties.items():
+            found.setdefault(key, {}).setdefault(field, set()).add(value)
+    yield found
 
 
 def nested_keys(values: set[str]) -> set[str]:

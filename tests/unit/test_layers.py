@@ -50,6 +50,7 @@ _PLACED: dict[str, tuple[str, ...]] = {
         "credentials.secret_cache",
         "credentials.tenant_tokens",
         "reset_password.caller_policy",
+        "reset_password.delivery",
         "reset_password.generated_password",
         "reset_password.guard",
         "reset_password.idempotency",
