@@ -411,7 +411,7 @@ def label_schema(name: str, schema: JsonDict, labels: Mapping[str, Label]) -> No
     missing, unknown = set(properties) - set(labels), set(labels) - set(properties)
     if missing or unknown:
         raise SchemaConversionError(
-            f"{name}: label every field in dev/openapi.py; "
+            f"{name}: label every field in dev/api_models.py; "
             f"unlabelled {sorted(missing)}, labels for no field {sorted(unknown)}"
         )
     for prop, label in labels.items():
@@ -451,6 +451,6 @@ def component_schemas(
     for name, schema in found.items():
         label_schema(name, schema, labels.get(name, {}))
         if name not in descriptions:
-            raise SchemaConversionError(f"{name}: describe the model in dev/openapi.py")
+            raise SchemaConversionError(f"{name}: describe the model in dev/api_models.py")
         schema["description"] = descriptions[name]
     return found
