@@ -44,7 +44,8 @@ def main() -> int:
         SAMPLE_USER_ID,
     )
     from dev.emulators.stack import EmulatorStack
-    from dev.localhost import LocalFunctionsHost, index_http_functions
+    from dev.localhost import LocalFunctionsHost, http_functions
+    from dev.queue_host import LocalQueueHost, QueueOptions, connection_string, queue_functions
 
     key = args.key or secrets.token_urlsafe(24)
     with EmulatorStack() as stack, running_azurite() as azurite:
@@ -62,9 +63,17 @@ def main() -> int:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         import function_app
 
-        host = LocalFunctionsHost(
-            index_http_functions(function_app.app), key, port=args.port
-        ).start()
+        # Indexed once (get_functions() runs once per app): the HTTP triggers are served,
+        # the queue triggers (batches) polled on Azurite as the host's extension does.
+        functions = list(function_app.app.get_functions())
+        host = LocalFunctionsHost(http_functions(functions), key, port=args.port).start()
+        queue_options = QueueOptions.from_host_json()
+        queue_hosts = [
+            LocalQueueHost(
+                function, connection_string(function.connection, os.environ), queue_options
+            ).start()
+            for function in queue_functions(functions)
+        ]
         base = f"http://localhost:{args.port}/api"
         sample_link = _sample_link(SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID)
         print(
@@ -73,7 +82,8 @@ Function host ready on {base}   (function key: {key})
 
 Emulators: Partner Center {stack.partner_center.url}, identity {stack.identity.url},
            Key Vault {stack.key_vault.url}, managed identity {stack.managed_identity.url},
-           Graph {stack.graph.url}, Azurite tables http://127.0.0.1:{azurite.table_port}
+           Graph {stack.graph.url}, Azurite tables http://127.0.0.1:{azurite.table_port},
+           queues http://127.0.0.1:{azurite.queue_port} (polled for the queue triggers)
 
 Sample customer {SAMPLE_CUSTOMER_ID} (Contoso, {SAMPLE_CUSTOMER_DOMAIN}, {SAMPLE_CUSTOM_DOMAIN}):
   user   {SAMPLE_USER_ID}  Ada Lovelace, resets fine
@@ -107,6 +117,8 @@ Ctrl-C stops everything.
         except KeyboardInterrupt:
             print("stopping")
         finally:
+            for queue_host in queue_hosts:
+                queue_host.stop()
             host.stop()
             for revocation in stack.graph.revocations:
                 print(f"revoked sessions of {revocation.user_id} in {revocation.tenant_id}")
