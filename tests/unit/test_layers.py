@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("credentials", "reset_password", "shared")
-FEATURES = ("credentials", "reset_password")
+PACKAGES = ("credentials", "reset_password", "reset_batches", "shared")
+FEATURES = ("credentials", "reset_password", "reset_batches")
 ROOT_MODULES = ("function_app", "composition")
 
 
