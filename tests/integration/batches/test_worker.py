@@ -12,12 +12,15 @@ import json
 
 import pytest
 
+import composition
 from dev.emulators.samples import SAMPLE_USER_ID, SAMPLE_USER_UPN
 from reset_batches.records import ItemOutcome
 from reset_batches.worker import MAX_DEQUEUE_COUNT, GaveUp, RetryLater
 from shared.errors import UserNotFound
 from tests.integration.batches.conftest import RESOLVED_USER, BatchHarness, users
 
+# Read before any spec swaps in its fake.
+COMPOSED_STEP = composition.batch_reset_step
 THROTTLED = ItemOutcome.failed("throttled", 429, retry_after=30)
 PROTECTED = ItemOutcome.failed("protected_user", 403, user_id=SAMPLE_USER_ID)
 
@@ -184,3 +187,16 @@ def test_the_worker_never_logs_a_links_key_or_the_message(batches: BatchHarness)
     for key in keys:
         assert key not in logs
     assert batches.stored_text().count("#") == 0
+
+
+def test_until_the_reset_service_is_wired_no_item_is_reported_reset(
+    batches: BatchHarness,
+) -> None:
+    # The composition root's own step: every attempt a configuration error.
+    batches.harness.monkeypatch.setattr("composition.batch_reset_step", COMPOSED_STEP)
+    batches.harness.configure()
+    batch_id = batches.submit({"users": [SAMPLE_USER_ID], "delivery": "none"}).json["batchId"]
+    with pytest.raises(GaveUp):
+        batches.deliver(dequeue_count=MAX_DEQUEUE_COUNT)
+    row = item_of(batches, batch_id)
+    assert (row["status"], row["code"]) == ("failed", "configuration_error")
