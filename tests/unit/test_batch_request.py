@@ -88,7 +88,7 @@ def test_every_bad_entry_and_only_those_are_named_by_index(
     good: list[str], bad: list[Any], data: st.DataObject
 ) -> None:
     sent: list[Any] = list(good)
-    positions = []
+    positions: list[int] = []
     for entry in bad:
         position = data.draw(st.integers(0, len(sent)))
         sent.insert(position, entry)

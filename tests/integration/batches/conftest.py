@@ -101,10 +101,10 @@ class BatchHarness:
         )
 
     def queued(self) -> int:
-        return self.queue.get_queue_properties().approximate_message_count
+        return self.queue.get_queue_properties().approximate_message_count or 0
 
     def poisoned(self) -> int:
-        return self.poison.get_queue_properties().approximate_message_count
+        return self.poison.get_queue_properties().approximate_message_count or 0
 
     def message_texts(self) -> list[str]:
         """Every message in the queue and its poison queue, decoded (peeked: at most 32
