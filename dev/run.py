@@ -60,7 +60,8 @@ def main() -> int:
         SAMPLE_USER_ID,
     )
     from dev.emulators.stack import EmulatorStack
-    from dev.localhost import LocalFunctionsHost, index_http_functions
+    from dev.localhost import LocalFunctionsHost, http_functions
+    from dev.queue_host import LocalQueueHost, QueueOptions, connection_string, queue_functions
     from dev.rehearsal import operator_environment, render, steps
 
     key = args.key or secrets.token_urlsafe(24)
@@ -83,9 +84,17 @@ def main() -> int:
         logging.getLogger().addHandler(TraceForwarder(stack.log_analytics))
         import function_app
 
-        host = LocalFunctionsHost(
-            index_http_functions(function_app.app), key, port=args.port
-        ).start()
+        # Indexed once (get_functions() runs once per app): the HTTP triggers are served,
+        # the queue triggers (batches) polled on Azurite as the host's extension does.
+        functions = list(function_app.app.get_functions())
+        host = LocalFunctionsHost(http_functions(functions), key, port=args.port).start()
+        queue_options = QueueOptions.from_host_json()
+        queue_hosts = [
+            LocalQueueHost(
+                function, connection_string(function.connection, os.environ), queue_options
+            ).start()
+            for function in queue_functions(functions)
+        ]
         base = f"http://localhost:{args.port}/api"
         sample_link = _sample_link(SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID)
         _show_passwords_set(stack)
@@ -103,7 +112,8 @@ Function host ready on {base}   (function key: {key})
 Emulators: Partner Center {stack.partner_center.url}, identity {stack.identity.url},
            Key Vault {stack.key_vault.url}, managed identity {stack.managed_identity.url},
            Graph {stack.graph.url}, Log Analytics {stack.log_analytics.url},
-           Azurite tables http://127.0.0.1:{azurite.table_port}
+           Azurite tables http://127.0.0.1:{azurite.table_port},
+           queues http://127.0.0.1:{azurite.queue_port} (polled for the queue triggers)
 Vault: {vault}
 
 Sample customer {SAMPLE_CUSTOMER_ID} (Contoso, {SAMPLE_CUSTOMER_DOMAIN}, {SAMPLE_CUSTOM_DOMAIN}):
@@ -141,6 +151,8 @@ Ctrl-C stops everything.
         except KeyboardInterrupt:
             print("stopping")
         finally:
+            for queue_host in queue_hosts:
+                queue_host.stop()
             host.stop()
             for revocation in stack.graph.revocations:
                 print(f"revoked sessions of {revocation.user_id} in {revocation.tenant_id}")

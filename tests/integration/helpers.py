@@ -28,6 +28,13 @@ def assert_problem(answer: Answer, status: int, code: str) -> dict[str, Any]:
     return body
 
 
+def without_correlation(answer: Answer) -> dict[str, Any]:
+    """An answer's JSON without its correlation ID (which differs per request)."""
+    body = answer.json
+    body.pop("correlationId")
+    return body
+
+
 def audit_records(harness: Harness) -> list[dict[str, Any]]:
     """The reset's audit records so far, as their fields."""
     return [

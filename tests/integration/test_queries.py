@@ -22,8 +22,8 @@ from dev import kql
 from dev.emulators.app_insights import IngestionEmulator
 from dev.emulators.managed_identity import MANAGED_IDENTITY_CLIENT_ID
 from dev.emulators.stack import EmulatorStack
-from shared.telemetry import SDK_EXTRAS_OFF, start_log_export, stop_log_export
 from tests.integration.conftest import CANARY_PASSWORD, Harness
+from worker.telemetry import SDK_EXTRAS_OFF, start_log_export, stop_log_export
 
 QUERIES = kql.queries()
 NAMES = [query.name for query in QUERIES]
