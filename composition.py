@@ -37,9 +37,10 @@ from reset_batches.accept import BatchAcceptance
 from reset_batches.dependencies import BatchDependencies
 from reset_batches.links import BatchLinks
 from reset_batches.queue import BatchQueue, open_queue
+from reset_batches.step import ServiceResetStep
 from reset_batches.store import TABLE_NAME as BATCH_TABLE
 from reset_batches.store import BatchStore
-from reset_batches.worker import BatchWorker, ResetStep, UnwiredResetStep
+from reset_batches.worker import BatchWorker, ResetStep
 from reset_password.caller_policy import CustomerPolicy
 from reset_password.delivery import LinkStorage, PasswordDelivery
 from reset_password.dependencies import ResetDependencies
@@ -251,9 +252,9 @@ def batches() -> BatchDependencies:
 
 
 def batch_reset_step(reset: ResetDependencies) -> ResetStep:
-    """What runs one batch item. Not the reset service yet: that wiring comes with the
-    service's generated passwords and links (contract 1c); tests hand in their own."""
-    return UnwiredResetStep()
+    """What runs one batch item: the single reset's service and CALLER_POLICY, the very
+    same objects (a spec of the worker's own rules hands in a scripted step)."""
+    return ServiceResetStep(reset.reset_service, reset.customer_policy)
 
 
 def rebuild(*, keep_credentials: bool = False) -> None:
@@ -465,16 +466,16 @@ def _build_batches(
             retry_backoff=TIMINGS.queue_retry_backoff,
         )
     store = BatchStore(table)
+    batch_links = BatchLinks(PasswordDelivery(link_storage), links.store)
     return BatchDependencies(
         caller_tokens=reset.caller_tokens,
         customer_policy=reset.customer_policy,
-        acceptance=BatchAcceptance(
-            store, BatchQueue(queue), BatchLinks(links.store, base_url), clock=TIMINGS.link_clock
-        ),
+        acceptance=BatchAcceptance(store, BatchQueue(queue), batch_links, clock=TIMINGS.link_clock),
         store=store,
         worker=BatchWorker(
             store,
             batch_reset_step(reset),
+            batch_links,
             deadline_seconds=reset.deadline_seconds,
             deadline_clock=TIMINGS.deadline_clock,
         ),

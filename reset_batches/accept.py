@@ -25,8 +25,9 @@ from typing import TypeVar
 from reset_batches.links import BatchLinks
 from reset_batches.messages import encode_item
 from reset_batches.queue import BatchQueue
-from reset_batches.records import BatchItem, BatchOrder, IssuedLink
+from reset_batches.records import BatchItem, BatchOrder
 from reset_batches.store import BatchRecord, BatchStore
+from reset_password.records import IssuedLink
 from shared.caller_auth import Caller
 from shared.context import in_current_context
 from shared.errors import DEPENDENCY_RETRY_AFTER, DependencyUnavailable, DomainError
@@ -138,8 +139,11 @@ class BatchAcceptance:
             lambda user: _attempt(lambda: self._links.issue(order.customer, user.ref)),
             order.users,
         )
-        if any(isinstance(link, DomainError) for link in made):
+        failed = next((link for link in made if isinstance(link, DomainError)), None)
+        if failed is not None:
             self._withdraw([link for link in made if isinstance(link, IssuedLink)])
+            if not isinstance(failed, DependencyUnavailable):
+                raise failed
             raise DependencyUnavailable(
                 "Table storage (table secretlinks) could not be reached: no link was made.",
                 retry_after=DEPENDENCY_RETRY_AFTER,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import azure.functions as func
 
+from secret_links.errors import SecretGone
 from shared.errors import DomainError
 from shared.problems import PROBLEM_TYPE_BASE, Problem, problem_for, problem_response
 
@@ -20,6 +21,9 @@ class BatchNotFound(DomainError):
 
 BATCH_PROBLEMS: Mapping[type[DomainError], Problem] = {
     BatchNotFound: Problem(404, "batch_not_found", "Batch not found"),
+    # A user's link made when the batch was accepted that expired before the user's turn:
+    # contract 1c's code for a link that opens nothing. The user is not reset.
+    SecretGone: Problem(404, "secret_gone", "The user's one-time link is gone"),
 }
 
 

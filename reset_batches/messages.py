@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reset_batches.records import BatchItem, RequestedUser
 from reset_password.names import parse_customer, parse_user
+from secret_links.crypto import is_link_id
 from shared.caller_auth import Caller
 
 MESSAGE_VERSION = 1
@@ -90,6 +91,11 @@ def decode_item(text: str | bytes) -> BatchItem:
     user = parse_user(message.user)
     if customer is None or user is None:
         raise MalformedMessage("the message names a customer or user the rules refuse")
+    # A link delivery names the link answered for the user, and only it names one.
+    if (message.delivery == "link") != (message.link_id is not None) or not (
+        message.link_id is None or is_link_id(message.link_id)
+    ):
+        raise MalformedMessage("the message's delivery and link do not agree")
     sent = message.caller
     return BatchItem(
         batch_id=message.batch_id,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
 from reset_batches.store import Delivery
@@ -58,18 +57,10 @@ class BatchItem:
 
 
 @dataclass(frozen=True)
-class IssuedLink:
-    """A one-time link made when the batch is accepted: answered once, then forgotten."""
-
-    link_id: str
-    url: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
 class ItemOutcome:
     """What the reset step made of one item. A failure carries its contract code and the
-    HTTP status that code has (shared/problems.py): 429 and 5xx are worth another try."""
+    HTTP status that code has (shared/problems.py): 429 and 5xx are worth another try.
+    A success may carry the code of what did not work after the reset."""
 
     status: Literal["succeeded", "failed"]
     code: str | None = None
@@ -79,8 +70,11 @@ class ItemOutcome:
     retry_after: int | None = None
 
     @classmethod
-    def succeeded(cls, user_id: str, *, sessions_revoked: bool | None = None) -> ItemOutcome:
-        return cls("succeeded", user_id=user_id, sessions_revoked=sessions_revoked)
+    def succeeded(
+        cls, user_id: str, *, sessions_revoked: bool | None = None, code: str | None = None
+    ) -> ItemOutcome:
+        """`code`: a caveat of the success (`sessions_not_revoked`), never a failure's."""
+        return cls("succeeded", code=code, user_id=user_id, sessions_revoked=sessions_revoked)
 
     @classmethod
     def failed(

@@ -179,10 +179,16 @@ class BatchStore:
         return None if entity is None else _item(entity)
 
     def mark_succeeded(
-        self, batch_id: str, index: int, user_id: str, sessions_revoked: bool | None
+        self,
+        batch_id: str,
+        index: int,
+        user_id: str,
+        sessions_revoked: bool | None,
+        code: str | None = None,
     ) -> None:
-        """The reset was confirmed: always recorded, whatever an earlier try wrote."""
-        fields: dict[str, Any] = {"Status": "succeeded", "Code": "", "UserId": user_id}
+        """The reset was confirmed: always recorded, whatever an earlier try wrote.
+        `code`: what did not work after it (`sessions_not_revoked`), if anything."""
+        fields: dict[str, Any] = {"Status": "succeeded", "Code": code or "", "UserId": user_id}
         if sessions_revoked is not None:
             fields["SessionsRevoked"] = sessions_revoked
         self._update(batch_id, index, fields, keep_succeeded=False)

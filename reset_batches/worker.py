@@ -5,18 +5,24 @@ The Functions host runs it as the Storage queue extension does (host.json
 raises is made visible again after `visibilityTimeout`, and after its `maxDequeueCount`th
 failed attempt it is moved to `reset-batch-poison` instead. So the worker:
 
-- finds the item's row; one already `succeeded` is done: a message delivered again makes
-  no second reset (which would set a password no link opens);
-- runs the reset step (the service of a single reset, wired by the composition root);
-- success: marks the row `succeeded`, returns;
-- a refusal (4xx: `protected_user`, `user_not_found`, `forbidden`...): marks the row
-  `failed` with its code and returns: trying again cannot change the answer;
+- finds the item's row; one already final (`succeeded`, or `failed`) is done: a message
+  delivered again makes no second reset (which would set a password no link opens, or
+  reset a user the batch gave up on);
+- runs the reset step (the reset service of a single reset: reset_batches/step.py),
+  which resets, stores the sealed password (the last confirmed reset's, over any an
+  earlier attempt stored) and retires the user's older links;
+- success: marks the row `succeeded` (with the code of a caveat, if any), returns. A
+  worker that dies before this leaves the row pending: the message comes back and its
+  next attempt is a whole new reset, sealed to the same link;
+- a refusal (4xx: `protected_user`, `user_not_found`, `forbidden`, `secret_gone`...):
+  marks the row `failed` with its code, withdraws the user's link (it reads as gone, not
+  as not ready) and returns: trying again cannot change the answer;
 - throttling or a server-side failure (429, 5xx): before the last attempt, keeps the row
   `pending` with the code (the caller sees `throttled`) and raises `RetryLater`, so the
   host tries again after its visibility timeout; on the last attempt
-  (`dequeue_count >= maxDequeueCount`) marks the row `failed` with that code, then raises
-  `GaveUp`, so the host moves the message to the poison queue: the row is final and the
-  message is kept for an operator.
+  (`dequeue_count >= maxDequeueCount`) marks the row `failed` with that code, withdraws
+  the link, then raises `GaveUp`, so the host moves the message to the poison queue: the
+  row is final and the message is kept for an operator.
 
 The step's own retries (Partner Center's Retry-After inside the reset's deadline) come
 first; the queue's visibility timeout is the longer wait between whole attempts.
@@ -30,12 +36,13 @@ from typing import Protocol
 
 import azure.functions as func
 
+from reset_batches.errors import batch_problem
+from reset_batches.links import BatchLinks
 from reset_batches.messages import MalformedMessage, decode_item
 from reset_batches.records import BatchItem, ItemOutcome
 from reset_batches.store import BatchStore
 from shared.context import Deadline, request_scope
-from shared.errors import ConfigurationError, DomainError
-from shared.problems import problem_for
+from shared.errors import DomainError
 from shared.unexpected import unexpected_error
 
 logger = logging.getLogger("reset_batches.worker")
@@ -60,7 +67,7 @@ class GaveUp(Exception):
 
 def outcome_of(error: DomainError) -> ItemOutcome:
     """A domain error as an item's outcome: its code and status from the one table."""
-    problem = problem_for(error)
+    problem = batch_problem(error)
     return ItemOutcome.failed(problem.code, problem.status, retry_after=error.retry_after)
 
 
@@ -75,6 +82,7 @@ class BatchWorker:
         self,
         store: BatchStore,
         step: ResetStep,
+        links: BatchLinks,
         *,
         deadline_seconds: float,
         deadline_clock: Callable[[], float],
@@ -82,6 +90,7 @@ class BatchWorker:
     ) -> None:
         self._store = store
         self._step = step
+        self._links = links
         self._deadline_seconds = deadline_seconds
         self._deadline_clock = deadline_clock
         self._max_dequeue_count = max_dequeue_count
@@ -105,16 +114,19 @@ class BatchWorker:
                 "batch %s item %d: no such row; the message is dropped", item.batch_id, item.index
             )
             return
-        if row.status == "succeeded":
+        if row.status != "pending":
             logger.info(
-                "batch %s item %d succeeded already: not reset again", item.batch_id, item.index
+                "batch %s item %d is %s already: not reset again",
+                item.batch_id,
+                item.index,
+                row.status,
             )
             return
         outcome = self._attempt(item)
         if outcome.status == "succeeded":
             assert outcome.user_id is not None, "a reset that succeeded names its user"
             self._store.mark_succeeded(
-                item.batch_id, item.index, outcome.user_id, outcome.sessions_revoked
+                item.batch_id, item.index, outcome.user_id, outcome.sessions_revoked, outcome.code
             )
             logger.info("batch %s item %d succeeded", item.batch_id, item.index)
             return
@@ -131,10 +143,17 @@ class BatchWorker:
                 self._max_dequeue_count,
             )
             raise RetryLater(f"{code} on attempt {attempt}")
-        self._store.mark_failed(item.batch_id, item.index, code, outcome.user_id)
-        logger.warning("batch %s item %d failed: %s", item.batch_id, item.index, code)
+        self._give_up(item, code, outcome.user_id)
         if outcome.retryable:
             raise GaveUp(f"{code} on the last attempt ({attempt})")
+
+    def _give_up(self, item: BatchItem, code: str, user_id: str | None) -> None:
+        """The row is final, `failed` with its code; the user's link, never to be sealed
+        now, goes (one an earlier attempt sealed holds a confirmed password and stays)."""
+        self._store.mark_failed(item.batch_id, item.index, code, user_id)
+        if item.link_id is not None:
+            self._links.withdraw(item.link_id)
+        logger.warning("batch %s item %d failed: %s", item.batch_id, item.index, code)
 
     def _attempt(self, item: BatchItem) -> ItemOutcome:
         try:
@@ -143,13 +162,3 @@ class BatchWorker:
             return outcome_of(error)
         except Exception as error:  # noqa: BLE001 - a bug is one item's internal_error
             return outcome_of(unexpected_error(error, logger=logger, during="batch item"))
-
-
-class UnwiredResetStep:
-    """The step until batch items run through the reset service (its delivery wiring):
-    each attempt is a configuration error, so no item is ever reported as reset."""
-
-    def reset_one(self, item: BatchItem) -> ItemOutcome:
-        raise ConfigurationError(
-            "Batch items are not run through the reset service yet: nothing was reset."
-        )

@@ -336,7 +336,11 @@ def link_table(harness: Harness, azurite_connection_string: str) -> Iterator[Lin
     proxy), links at LINK_ORIGIN, and the table starts empty."""
     found = _TABLE_ENDPOINT.search(azurite_connection_string)
     assert found is not None, "Azurite's connection string names its table endpoint"
-    table = open_table(connection_string=azurite_connection_string, retry_backoff=0.01)
+    table = open_table(
+        connection_string=azurite_connection_string,
+        timeouts=composition.TIMINGS.table_timeouts,
+        retry_backoff=0.01,
+    )
     try:
         table.create_table()
     except ResourceExistsError:

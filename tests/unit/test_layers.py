@@ -32,6 +32,7 @@ _PLACED: dict[str, tuple[str, ...]] = {
         "reset_batches.request",
         "reset_batches.routes",
         "reset_batches.status",
+        "reset_batches.step",
         "reset_batches.worker",
         "reset_password.audit",
         "reset_password.dependencies",

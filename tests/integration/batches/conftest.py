@@ -1,7 +1,8 @@
 """Batches against Azurite through the real azure-storage-queue and azure-data-tables
 code: the registered functions called as the worker calls them, the queue trigger driven
-by the local host stand-in (dev/queue_host.py) poll by poll, and the reset step a fake
-the test scripts (the reset service is wired to batches in a later step)."""
+by the local host stand-in (dev/queue_host.py) poll by poll. Two harnesses: `wired`
+runs each item through the reset service against the emulators, as deployed; `batches`
+swaps in a reset step the spec scripts, for the worker's own rules (retries, poison)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from azure.functions.queue import QueueMessage
 from azure.storage.queue import QueueClient
 
 from dev.emulators.samples import SAMPLE_CUSTOMER_ID
-from dev.queue_host import LocalQueueHost, QueueOptions, queue_functions
+from dev.link_client import open_sealed
+from dev.queue_host import LocalQueueHost, Outcome, QueueOptions, queue_functions
 from reset_batches.queue import POISON_QUEUE_NAME, QUEUE_NAME
 from reset_batches.records import BatchItem, ItemOutcome
+from secret_links.crypto import SealedPassword
 from tests.integration.conftest import Answer, Harness
 
 PUBLIC_BASE_URL = "http://localhost:7071"
@@ -58,7 +61,8 @@ class FakeResetStep:
 class BatchHarness:
     harness: Harness
     connection: str
-    step: FakeResetStep
+    # The scripted step (`batches`); None where the reset service runs (`wired`).
+    step: FakeResetStep | None
     # Raw text, as it lies in the queue (base64).
     queue: QueueClient
     poison: QueueClient
@@ -151,6 +155,48 @@ class BatchHarness:
                 lines.append(json.dumps(getattr(record, "custom_dimensions", None), default=str))
         return "\n".join(lines)
 
+    @property
+    def fake(self) -> FakeResetStep:
+        assert self.step is not None, "the `batches` harness scripts its step"
+        return self.step
+
+    def run_all(self, **changes: Any) -> list[Outcome]:
+        """The local host stand-in polls until the queue is empty (retries come back at
+        once): what became of each message it took, in order."""
+        host = self.host(**changes)
+        outcomes: list[Outcome] = []
+        for _ in range(100):
+            taken = host.poll_once()
+            if not taken and self.queued() == 0:
+                return outcomes
+            outcomes += taken
+        raise AssertionError("the queue did not drain")
+
+    def reveal(self, url: str) -> Answer:
+        """A link's one reveal, through the registered function as the page calls it."""
+        link_id = url.split("#", 1)[0].rpartition("/")[2]
+        return self.harness.call(
+            "secret_link_reveal",
+            method="POST",
+            route=f"secrets/{link_id}/reveal",
+            route_params={"linkId": link_id},
+            body=b"{}",
+            headers={"Content-Type": "application/json"},
+        )
+
+    def open_link(self, url: str) -> str:
+        """The password a link opens (its one view spent), decrypted as a browser would."""
+        revealed = self.reveal(url)
+        assert revealed.status == 200, revealed.json
+        link_id = url.split("#", 1)[0].rpartition("/")[2]
+        key = url.split("#", 1)[1]
+        return open_sealed(SealedPassword.from_json(revealed.json), link_id=link_id, key_text=key)
+
+    def resets_of(self, user_id: str) -> int:
+        """How many resets of the user Partner Center's emulator applied."""
+        applied = self.harness.stack.partner_center.applied_resets
+        return sum(1 for reset in applied if reset.user_id.lower() == user_id.lower())
+
     def host(self, **changes: Any) -> LocalQueueHost:
         """The local host stand-in on the batch queue: host.json's options, with retries
         visible again at once (visibilityTimeout 0) unless a spec says otherwise."""
@@ -191,8 +237,21 @@ def _clear(queue: QueueClient) -> None:
 def batches(
     harness: Harness, azurite_connection_string: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[BatchHarness]:
+    """Batches whose items a scripted step answers."""
     step = FakeResetStep()
     monkeypatch.setattr("composition.batch_reset_step", lambda reset: step)
+    yield from _batch_storage(harness, azurite_connection_string, step)
+
+
+@pytest.fixture
+def wired(harness: Harness, azurite_connection_string: str) -> Iterator[BatchHarness]:
+    """Batches whose items the reset service runs, against the emulators."""
+    yield from _batch_storage(harness, azurite_connection_string, None)
+
+
+def _batch_storage(
+    harness: Harness, azurite_connection_string: str, step: FakeResetStep | None
+) -> Iterator[BatchHarness]:
     harness.configure(
         AzureWebJobsStorage=azurite_connection_string, PUBLIC_BASE_URL=PUBLIC_BASE_URL
     )

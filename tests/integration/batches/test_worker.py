@@ -12,15 +12,12 @@ import json
 
 import pytest
 
-import composition
 from dev.emulators.samples import SAMPLE_USER_ID, SAMPLE_USER_UPN
 from reset_batches.records import ItemOutcome
 from reset_batches.worker import MAX_DEQUEUE_COUNT, GaveUp, RetryLater
 from shared.errors import UserNotFound
 from tests.integration.batches.conftest import RESOLVED_USER, BatchHarness, users
 
-# Read before any spec swaps in its fake.
-COMPOSED_STEP = composition.batch_reset_step
 THROTTLED = ItemOutcome.failed("throttled", 429, retry_after=30)
 PROTECTED = ItemOutcome.failed("protected_user", 403, user_id=SAMPLE_USER_ID)
 
@@ -48,7 +45,7 @@ def test_a_reset_that_succeeds_marks_its_row_and_completes_the_batch(
     }
     assert status["items"][1]["userId"] == RESOLVED_USER
     # The step got the item as the message names it.
-    (upn_item,) = [item for item in batches.step.calls if item.user.sent == SAMPLE_USER_UPN]
+    (upn_item,) = [item for item in batches.fake.calls if item.user.sent == SAMPLE_USER_UPN]
     assert upn_item.user.ref.upn == SAMPLE_USER_UPN and upn_item.revoke_sessions
     assert upn_item.batch_id == batch_id and upn_item.index == 1
 
@@ -56,7 +53,7 @@ def test_a_reset_that_succeeds_marks_its_row_and_completes_the_batch(
 def test_a_refusal_fails_the_row_with_its_code_and_is_not_tried_again(
     batches: BatchHarness,
 ) -> None:
-    batches.step.answer(SAMPLE_USER_ID, PROTECTED)
+    batches.fake.answer(SAMPLE_USER_ID, PROTECTED)
     batch_id = batches.submit({"users": [SAMPLE_USER_ID], "delivery": "none"}).json["batchId"]
     assert batches.host().poll_once() == ["succeeded"]
     assert batches.queued() == 0 and batches.poisoned() == 0
@@ -84,7 +81,7 @@ def test_the_steps_domain_error_is_the_rows_code(batches: BatchHarness) -> None:
 def test_throttling_raises_so_the_host_tries_again_and_the_caller_sees_why(
     batches: BatchHarness,
 ) -> None:
-    batches.step.answer(SAMPLE_USER_ID, THROTTLED)
+    batches.fake.answer(SAMPLE_USER_ID, THROTTLED)
     batch_id = batches.submit({"users": [SAMPLE_USER_ID], "delivery": "none"}).json["batchId"]
     with pytest.raises(RetryLater):
         batches.deliver(dequeue_count=1)
@@ -96,13 +93,13 @@ def test_throttling_raises_so_the_host_tries_again_and_the_caller_sees_why(
 def test_after_the_last_dequeue_the_row_is_failed_and_the_message_poisoned(
     batches: BatchHarness,
 ) -> None:
-    batches.step.answer(SAMPLE_USER_ID, THROTTLED)
+    batches.fake.answer(SAMPLE_USER_ID, THROTTLED)
     batch_id = batches.submit({"users": [SAMPLE_USER_ID], "delivery": "none"}).json["batchId"]
     (message,) = batches.messages()
     host = batches.host()
     outcomes = [host.poll_once() for _ in range(MAX_DEQUEUE_COUNT)]
     assert outcomes == [["retried"]] * (MAX_DEQUEUE_COUNT - 1) + [["poisoned"]]
-    assert batches.step.resets_of(SAMPLE_USER_ID) == MAX_DEQUEUE_COUNT
+    assert batches.fake.resets_of(SAMPLE_USER_ID) == MAX_DEQUEUE_COUNT
     assert batches.queued() == 0 and batches.poisoned() == 1
     assert batches.messages() == [message]
     row = item_of(batches, batch_id)
@@ -111,7 +108,7 @@ def test_after_the_last_dequeue_the_row_is_failed_and_the_message_poisoned(
 
 
 def test_the_last_attempt_raises_after_failing_the_row(batches: BatchHarness) -> None:
-    batches.step.answer(SAMPLE_USER_ID, ItemOutcome.failed("upstream_error", 502))
+    batches.fake.answer(SAMPLE_USER_ID, ItemOutcome.failed("upstream_error", 502))
     batch_id = batches.submit({"users": [SAMPLE_USER_ID], "delivery": "none"}).json["batchId"]
     with pytest.raises(GaveUp):
         batches.deliver(dequeue_count=MAX_DEQUEUE_COUNT)
@@ -121,7 +118,7 @@ def test_the_last_attempt_raises_after_failing_the_row(batches: BatchHarness) ->
 def test_throttling_that_clears_before_the_last_try_ends_in_success(
     batches: BatchHarness,
 ) -> None:
-    batches.step.answer(SAMPLE_USER_ID, THROTTLED, THROTTLED, ItemOutcome.succeeded(SAMPLE_USER_ID))
+    batches.fake.answer(SAMPLE_USER_ID, THROTTLED, THROTTLED, ItemOutcome.succeeded(SAMPLE_USER_ID))
     batch_id = batches.submit({"users": [SAMPLE_USER_ID], "delivery": "none"}).json["batchId"]
     host = batches.host()
     assert [host.poll_once() for _ in range(3)] == [["retried"], ["retried"], ["succeeded"]]
@@ -137,17 +134,17 @@ def test_a_message_delivered_again_after_a_success_resets_no_one(batches: BatchH
     # The same message once more, as after a host crash between the run and the delete.
     batches.queue.send_message(base64.b64encode(json.dumps(message).encode()).decode())
     batches.deliver(dequeue_count=2)
-    assert batches.step.resets_of(SAMPLE_USER_ID) == 1
+    assert batches.fake.resets_of(SAMPLE_USER_ID) == 1
     assert item_of(batches, batch_id)["status"] == "succeeded"
 
 
 def test_a_retried_message_makes_a_fresh_reset_until_one_succeeds(batches: BatchHarness) -> None:
-    batches.step.answer(SAMPLE_USER_ID, THROTTLED, ItemOutcome.succeeded(SAMPLE_USER_ID))
+    batches.fake.answer(SAMPLE_USER_ID, THROTTLED, ItemOutcome.succeeded(SAMPLE_USER_ID))
     batches.submit({"users": [SAMPLE_USER_ID], "delivery": "link"})
     host = batches.host()
     host.poll_once()
     host.poll_once()
-    first, second = batches.step.calls
+    first, second = batches.fake.calls
     # Each attempt is a whole reset of the same item: the step makes its new password.
     assert (first.batch_id, first.index, first.link_id) == (second.batch_id, 0, second.link_id)
 
@@ -174,29 +171,16 @@ def test_a_message_this_function_never_wrote_ends_in_the_poison_queue(
     host = batches.host()
     outcomes = [host.poll_once() for _ in range(MAX_DEQUEUE_COUNT)]
     assert outcomes[-1] == ["poisoned"]
-    assert batches.step.calls == []
+    assert batches.fake.calls == []
 
 
 def test_the_worker_never_logs_a_links_key_or_the_message(batches: BatchHarness) -> None:
     body = batches.submit({"users": users(2), "delivery": "link"}).json
     keys = [item["secretLink"]["url"].split("#", 1)[1] for item in body["items"]]
-    batches.step.answer(body["items"][0]["user"], THROTTLED)
+    batches.fake.answer(body["items"][0]["user"], THROTTLED)
     host = batches.host()
     host.poll_once()
     logs = batches.log_text()
     for key in keys:
         assert key not in logs
     assert batches.stored_text().count("#") == 0
-
-
-def test_until_the_reset_service_is_wired_no_item_is_reported_reset(
-    batches: BatchHarness,
-) -> None:
-    # The composition root's own step: every attempt a configuration error.
-    batches.harness.monkeypatch.setattr("composition.batch_reset_step", COMPOSED_STEP)
-    batches.harness.configure()
-    batch_id = batches.submit({"users": [SAMPLE_USER_ID], "delivery": "none"}).json["batchId"]
-    with pytest.raises(GaveUp):
-        batches.deliver(dequeue_count=MAX_DEQUEUE_COUNT)
-    row = item_of(batches, batch_id)
-    assert (row["status"], row["code"]) == ("failed", "configuration_error")
