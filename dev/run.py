@@ -15,6 +15,7 @@ Everything runs on 127.0.0.1; Ctrl-C stops it all.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import sys
@@ -128,6 +129,7 @@ Domain of a tenant that is no customer: {NON_CUSTOMER_DOMAIN}
 Session revocations (revokeSessions) land in the Graph emulator and are printed on exit.
 
 {_delivery_curls(reset_url, key)}
+{batch_curls(base, key)}
 Or your own password:
   curl -s -X POST "{reset_url}" \\
     -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
@@ -185,6 +187,31 @@ def _delivery_curls(reset_url: str, key: str) -> str:
         "The page shows the password the emulated Partner Center prints here when it resets.\n"
         "A scramble (a generated password, set and forgotten):\n"
         f"{send}    -d '{scramble}'"
+    )
+
+
+def batch_curls(base: str, key: str) -> str:
+    """A batch of three sample users (contract 1d), and its status: the queue host here
+    runs one message per user as the Functions host would, so the status goes from
+    running to completed. The admin is refused by the guard, the others are reset."""
+    from dev.emulators.samples import (
+        SAMPLE_ADMIN_USER_ID,
+        SAMPLE_CUSTOM_DOMAIN_USER_UPN,
+        SAMPLE_CUSTOMER_ID,
+        SAMPLE_USER_ID,
+    )
+
+    users = [SAMPLE_USER_ID, SAMPLE_CUSTOM_DOMAIN_USER_UPN, SAMPLE_ADMIN_USER_ID]
+    body = json.dumps({"users": users, "delivery": "link", "ticketId": "INC0012346"})
+    return (
+        "A batch: three users, a one-time link each (items[].secretLink.url, one per person);\n"
+        "the local queue host resets them one queue message per user, as the host would:\n"
+        f'  curl -s -X POST "{base}/customers/{SAMPLE_CUSTOMER_ID}/resetpasswords" \\\n'
+        f'    -H "x-functions-key: {key}" -H "Content-Type: application/json" \\\n'
+        f"    -d '{body}'\n"
+        "Then its statusUrl from that answer: running while users are pending, then completed\n"
+        "(two succeeded; the Global Administrator failed with protected_user):\n"
+        f'  curl -s "{base}/batches/<batchId>" -H "x-functions-key: {key}"'
     )
 
 
