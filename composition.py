@@ -32,6 +32,15 @@ from credentials.partner_center_tokens import PartnerCenterTokens
 from credentials.probe import CredentialProbe
 from credentials.secret_cache import SecretCache
 from credentials.tenant_tokens import TenantTokens
+from reset_batches import queue as batch_queue
+from reset_batches.accept import BatchAcceptance
+from reset_batches.dependencies import BatchDependencies
+from reset_batches.links import BatchLinks
+from reset_batches.queue import BatchQueue, open_queue
+from reset_batches.step import ServiceResetStep
+from reset_batches.store import TABLE_NAME as BATCH_TABLE
+from reset_batches.store import BatchStore
+from reset_batches.worker import BatchWorker, ResetStep
 from reset_password.caller_policy import CustomerPolicy
 from reset_password.delivery import LinkStorage, PasswordDelivery
 from reset_password.dependencies import ResetDependencies
@@ -51,11 +60,13 @@ from shared.caller_auth import CallerTokenValidator, TokenRules
 from shared.log import install_correlation_logging
 from shared.retry import RetryPolicy
 from shared.settings import (
+    BatchSettings,
     CallerTokenSettings,
     CredentialSettings,
     SecretLinkSettings,
     Settings,
     SettingsError,
+    load_batch_settings,
     load_credential_settings,
     load_health_route_settings,
     load_health_settings,
@@ -93,6 +104,8 @@ class Timings:
     # and the SDK's wait before it, also cut to what is left of the request's deadline).
     key_vault_timeouts: tuple[float, float] = (3.0, 10.0)
     table_timeouts: tuple[float, float] = (3.0, 10.0)
+    # Queue storage (the batch messages), through the Azure SDK (each attempt).
+    queue_timeouts: tuple[float, float] = (3.0, 10.0)
     caller_key_refresh_floor: float = caller_auth.KEY_REFRESH_FLOOR_SECONDS
     caller_key_wait: float = caller_auth.KEY_LOCK_WAIT_SECONDS
     secret_write_retry_delays: tuple[float, ...] = secret_cache.WRITE_RETRY_DELAYS
@@ -111,6 +124,8 @@ class Timings:
     table_retry_backoff: float = secret_link_store.SDK_RETRY_BACKOFF
     # How old a remembered name or miss is: a test moves it past LOOKUP_MISS_CACHE_SECONDS.
     lookup_clock: Callable[[], float] = time.monotonic
+    # The Azure SDK's own backoff between its Queue storage attempts (batches).
+    queue_retry_backoff: float = batch_queue.SDK_RETRY_BACKOFF
 
 
 # Read when the graph is built.
@@ -137,6 +152,7 @@ _credentials: Credentials | None = None
 _reset: _ResetGraph | None = None
 _secret_links: _LinkGraph | None = None
 _health_access: HealthRouteAccess | None = None
+_batches: BatchDependencies | None = None
 
 
 def credentials() -> Credentials:
@@ -219,14 +235,41 @@ def _links() -> _LinkGraph:
         return _secret_links
 
 
+def batches() -> BatchDependencies:
+    """The batch functions' graph; raises SettingsError naming any bad setting: the batch
+    storage's, and the reset's and the links' it builds on (the same objects)."""
+    global _batches  # noqa: PLW0603
+    built = _batches
+    if built is not None:
+        return built
+    settings = load_batch_settings()
+    base_url = load_secret_link_settings().link_base_url
+    reset = reset_dependencies()
+    links = secret_links()
+    with _lock:
+        if _batches is None:
+            _batches = _build_batches(settings, reset, links, base_url)
+        return _batches
+
+
+def batch_reset_step(reset: ResetDependencies) -> ResetStep:
+    """What runs one batch item: the single reset's service and CALLER_POLICY, the very
+    same objects (a spec of the worker's own rules hands in a scripted step)."""
+    return ServiceResetStep(reset.reset_service, reset.customer_policy)
+
+
 def rebuild(*, keep_credentials: bool = False) -> None:
     """Forget the graph: the next request starts cold, as in a new worker.
 
     `keep_credentials` forgets only the reset route's graph, for a test that changes a
     setting of the route alone and wants the secrets and tokens warm.
     """
-    global _credentials, _reset, _health_access, _secret_links  # noqa: PLW0603
+    global _credentials, _reset, _health_access, _secret_links, _batches  # noqa: PLW0603
     with _lock:
+        if _batches is not None:
+            _batches.acceptance.close()
+            _batches.store.close()
+            _batches = None
         if _secret_links is not None:
             _secret_links.routes.store.close()
             _secret_links = None
@@ -385,8 +428,64 @@ def _build_secret_links(settings: SecretLinkSettings) -> _LinkGraph:
     )
 
 
+def _build_batches(
+    settings: BatchSettings,
+    reset: ResetDependencies,
+    links: SecretLinkDependencies,
+    base_url: str,
+) -> BatchDependencies:
+    if settings.storage_connection_string is not None:
+        try:
+            table = open_table(
+                connection_string=settings.storage_connection_string,
+                table_name=BATCH_TABLE,
+                timeouts=TIMINGS.table_timeouts,
+                retry_backoff=TIMINGS.table_retry_backoff,
+            )
+            queue = open_queue(
+                connection_string=settings.storage_connection_string,
+                timeouts=TIMINGS.queue_timeouts,
+                retry_backoff=TIMINGS.queue_retry_backoff,
+            )
+        except ValueError:
+            raise SettingsError(
+                ["AzureWebJobsStorage is not a storage connection string"]
+            ) from None
+    else:
+        credential = _storage_credential(settings)
+        table = open_table(
+            endpoint=settings.table_endpoint,
+            credential=credential,
+            table_name=BATCH_TABLE,
+            timeouts=TIMINGS.table_timeouts,
+            retry_backoff=TIMINGS.table_retry_backoff,
+        )
+        queue = open_queue(
+            endpoint=settings.queue_endpoint,
+            credential=credential,
+            timeouts=TIMINGS.queue_timeouts,
+            retry_backoff=TIMINGS.queue_retry_backoff,
+        )
+    store = BatchStore(table)
+    batch_links = BatchLinks(PasswordDelivery(link_storage), links.store)
+    return BatchDependencies(
+        caller_tokens=reset.caller_tokens,
+        customer_policy=reset.customer_policy,
+        acceptance=BatchAcceptance(store, BatchQueue(queue), batch_links, clock=TIMINGS.link_clock),
+        store=store,
+        worker=BatchWorker(
+            store,
+            batch_reset_step(reset),
+            batch_links,
+            deadline_seconds=reset.deadline_seconds,
+            deadline_clock=TIMINGS.deadline_clock,
+        ),
+        base_url=base_url,
+    )
+
+
 def _storage_credential(
-    settings: SecretLinkSettings,
+    settings: SecretLinkSettings | BatchSettings,
 ) -> ManagedIdentityCredential | DefaultAzureCredential:
     """As the Functions host reaches its storage: the managed identity the app settings
     name (AzureWebJobsStorage__credential, __clientId), else developer credentials."""

@@ -9,6 +9,7 @@ import azure.functions as func
 
 import composition
 from credentials import health_route, rotation
+from reset_batches import routes as batch_routes
 from reset_password import routes as reset_routes
 from secret_links.routes import secret_links_blueprint
 from worker import liveness
@@ -21,3 +22,4 @@ app.register_functions(
 )
 app.register_functions(rotation.blueprint(composition.credentials, composition.credentials_health))
 app.register_functions(secret_links_blueprint(composition.secret_links))
+app.register_functions(batch_routes.blueprint(composition.batches))

@@ -19,7 +19,10 @@ real host (ASP.NET Core routing in front of the worker's gRPC channel) does:
 - an exception in the function is a bare 500.
 
 It runs on the emulators' server (dev/emulators/base.py), with request recording off.
-It is dev tooling only: never deployed (see .funcignore).
+Queue triggers (the batch worker) are driven against Azurite by dev/queue_host.py, as the
+host's queue extension drives them (polling, visibility timeout, dequeue count, poison
+queue, host.json `extensions.queues`). It is dev tooling only: never deployed (see
+.funcignore).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ Everything runs on 127.0.0.1; Ctrl-C stops it all.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import sys
@@ -60,7 +61,8 @@ def main() -> int:
         SAMPLE_USER_ID,
     )
     from dev.emulators.stack import EmulatorStack
-    from dev.localhost import LocalFunctionsHost, index_http_functions
+    from dev.localhost import LocalFunctionsHost, http_functions
+    from dev.queue_host import LocalQueueHost, QueueOptions, connection_string, queue_functions
     from dev.rehearsal import operator_environment, render, steps
 
     key = args.key or secrets.token_urlsafe(24)
@@ -83,9 +85,17 @@ def main() -> int:
         logging.getLogger().addHandler(TraceForwarder(stack.log_analytics))
         import function_app
 
-        host = LocalFunctionsHost(
-            index_http_functions(function_app.app), key, port=args.port
-        ).start()
+        # Indexed once (get_functions() runs once per app): the HTTP triggers are served,
+        # the queue triggers (batches) polled on Azurite as the host's extension does.
+        functions = list(function_app.app.get_functions())
+        host = LocalFunctionsHost(http_functions(functions), key, port=args.port).start()
+        queue_options = QueueOptions.from_host_json()
+        queue_hosts = [
+            LocalQueueHost(
+                function, connection_string(function.connection, os.environ), queue_options
+            ).start()
+            for function in queue_functions(functions)
+        ]
         base = f"http://localhost:{args.port}/api"
         sample_link = _sample_link(SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID)
         _show_passwords_set(stack)
@@ -103,7 +113,8 @@ Function host ready on {base}   (function key: {key})
 Emulators: Partner Center {stack.partner_center.url}, identity {stack.identity.url},
            Key Vault {stack.key_vault.url}, managed identity {stack.managed_identity.url},
            Graph {stack.graph.url}, Log Analytics {stack.log_analytics.url},
-           Azurite tables http://127.0.0.1:{azurite.table_port}
+           Azurite tables http://127.0.0.1:{azurite.table_port},
+           queues http://127.0.0.1:{azurite.queue_port} (polled for the queue triggers)
 Vault: {vault}
 
 Sample customer {SAMPLE_CUSTOMER_ID} (Contoso, {SAMPLE_CUSTOMER_DOMAIN}, {SAMPLE_CUSTOM_DOMAIN}):
@@ -118,6 +129,7 @@ Domain of a tenant that is no customer: {NON_CUSTOMER_DOMAIN}
 Session revocations (revokeSessions) land in the Graph emulator and are printed on exit.
 
 {_delivery_curls(reset_url, key)}
+{batch_curls(base, key)}
 Or your own password:
   curl -s -X POST "{reset_url}" \\
     -H "x-functions-key: {key}" -H "Content-Type: application/json" \\
@@ -141,6 +153,8 @@ Ctrl-C stops everything.
         except KeyboardInterrupt:
             print("stopping")
         finally:
+            for queue_host in queue_hosts:
+                queue_host.stop()
             host.stop()
             for revocation in stack.graph.revocations:
                 print(f"revoked sessions of {revocation.user_id} in {revocation.tenant_id}")
@@ -173,6 +187,31 @@ def _delivery_curls(reset_url: str, key: str) -> str:
         "The page shows the password the emulated Partner Center prints here when it resets.\n"
         "A scramble (a generated password, set and forgotten):\n"
         f"{send}    -d '{scramble}'"
+    )
+
+
+def batch_curls(base: str, key: str) -> str:
+    """A batch of three sample users (contract 1d), and its status: the queue host here
+    runs one message per user as the Functions host would, so the status goes from
+    running to completed. The admin is refused by the guard, the others are reset."""
+    from dev.emulators.samples import (
+        SAMPLE_ADMIN_USER_ID,
+        SAMPLE_CUSTOM_DOMAIN_USER_UPN,
+        SAMPLE_CUSTOMER_ID,
+        SAMPLE_USER_ID,
+    )
+
+    users = [SAMPLE_USER_ID, SAMPLE_CUSTOM_DOMAIN_USER_UPN, SAMPLE_ADMIN_USER_ID]
+    body = json.dumps({"users": users, "delivery": "link", "ticketId": "INC0012346"})
+    return (
+        "A batch: three users, a one-time link each (items[].secretLink.url, one per person);\n"
+        "the local queue host resets them one queue message per user, as the host would:\n"
+        f'  curl -s -X POST "{base}/customers/{SAMPLE_CUSTOMER_ID}/resetpasswords" \\\n'
+        f'    -H "x-functions-key: {key}" -H "Content-Type: application/json" \\\n'
+        f"    -d '{body}'\n"
+        "Then its statusUrl from that answer: running while users are pending, then completed\n"
+        "(two succeeded; the Global Administrator failed with protected_user):\n"
+        f'  curl -s "{base}/batches/<batchId>" -H "x-functions-key: {key}"'
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,16 +42,27 @@ class ResetTrail:
     caller: Caller = field(default_factory=Caller)
     order: ResetOrder | None = None
     outcome: ResetOutcome | None = None
+    # The batch this reset is one user of (contract 1d); None for a single reset.
+    batch_id: str | None = None
 
     def emit(self, answered: Answered) -> None:
         emit_audit(self.record(answered))
 
     def record(self, answered: Answered) -> dict[str, Any]:
+        refusal = answered.refusal
+        code = refusal.code if refusal is not None else None
+        return self.settled(code, answered.response.status_code, answered.correlation_id)
+
+    def settled(
+        self, refusal_code: str | None, http_status: int, correlation_id: uuid.UUID
+    ) -> dict[str, Any]:
+        """The record of a reset that ended with `http_status` (the answer's, or for a
+        batch user the answer a single reset would have had), refused with
+        `refusal_code` or not."""
         customer_sent, user_sent = self.path.audited()
         order = self.order
         # An unexpected error in the service leaves only what the order says.
         outcome = self.outcome if self.outcome is not None else ResetOutcome()
-        refusal = answered.refusal
         return {
             "caller": self.caller.audit_fields(),
             "customerRequested": customer_sent,
@@ -65,9 +77,9 @@ class ResetTrail:
             "sessionsRevoked": outcome.sessions_revoked,
             # Codes only: what went wrong after the reset, for alerts on failed revocations.
             "warnings": [warning.code for warning in outcome.warnings],
-            "outcome": refusal.code if refusal is not None else outcome.status,
-            "httpStatus": answered.response.status_code,
-            "correlationId": str(answered.correlation_id),
+            "outcome": refusal_code if refusal_code is not None else outcome.status,
+            "httpStatus": http_status,
+            "correlationId": str(correlation_id),
             "requestId": str(outcome.request_id) if outcome.request_id else None,
             "attempts": outcome.calls.attempts,
             "durationMs": round((time.monotonic() - self.started) * 1000, 1),
@@ -78,4 +90,5 @@ class ResetTrail:
             "passwordSet": outcome.password_set,
             # The link's ID only: its key never leaves the reset's answer.
             "secretLinkId": outcome.secret_link_id,
+            "batchId": self.batch_id,
         }

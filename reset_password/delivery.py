@@ -6,7 +6,9 @@ link keeps only its ciphertext. A link lives in two steps, apart on purpose:
 
 1. `create_link`, before any reset: a new key, and the pending row holding its public
    half (storage unreachable then: nothing is reset). The reset route does it just
-   before its PATCH; a batch does it when it accepts the batch and answers its links.
+   before its PATCH; a batch does it when it accepts the batch and answers its links,
+   before any name is resolved, and its reset files the link under the user's IDs
+   just before the PATCH (`prepare`), as if it had been made then.
 2. `deliver`, once Partner Center confirmed: the password sealed to the link's public
    key and stored; then the user's older links are deleted (only the newest opens the
    password now set). A failed store is `SecretLinkNotStored`: the password was set and
@@ -114,7 +116,9 @@ class PasswordDelivery:
         if source.delivery == "none":
             return parcel
         if source.link_id is not None:
-            point = storage.store.public_point(source.link_id)
+            # Made before the IDs were known: filed under them now (SecretGone when the
+            # link expired or was withdrawn: then nothing is reset).
+            point = storage.store.attach(source.link_id, customer_id=customer_id, user_id=user_id)
             return replace(parcel, link_id=source.link_id, public_point=point)
         issued, point = self.create_link(customer_id=customer_id, user_id=user_id)
         return replace(parcel, link_id=issued.link_id, public_point=point, issued=issued)

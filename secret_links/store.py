@@ -222,6 +222,50 @@ class SecretLinkStore:
             )
         return pending
 
+    def attach(self, link_id: str, *, customer_id: str, user_id: str) -> bytes:
+        """A link made before its user's IDs were known (a batch answers its links before
+        any name is resolved) is filed under them once the lookups named them, just before
+        its reset: the user's index holds it from now, so this reset's delivery retires
+        the user's older links and a later link retires it, and its reveal is audited
+        with the real IDs. Its public key, to seal the password to; SecretGone when the
+        link is not live (expired, revealed, withdrawn)."""
+        partition = _user_partition(customer_id, user_id)
+        customer, user = _guid(customer_id, "customer_id"), _guid(user_id, "user_id")
+        for _ in range(REVEAL_ATTEMPTS):
+            entity = self._live_link(link_id)
+            filed = _user_partition(str(entity["CustomerId"]), str(entity["UserId"]))
+            with _reaching_storage("filing a link under its user"):
+                # The index first, so no link exists that the index does not know; dated
+                # now, as a link made for this reset would be.
+                self._table.upsert_entity(
+                    {
+                        "PartitionKey": partition,
+                        "RowKey": link_id,
+                        "CreatedAt": self._now(),
+                        "ExpiresAt": entity["ExpiresAt"],
+                    }
+                )
+                try:
+                    self._table.update_entity(
+                        {
+                            "PartitionKey": link_id,
+                            "RowKey": LINK_ROW,
+                            "CustomerId": customer,
+                            "UserId": user,
+                        },
+                        mode=UpdateMode.MERGE,
+                        etag=entity.metadata["etag"],
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                except ResourceModifiedError:
+                    continue
+                except ResourceNotFoundError:
+                    raise SecretGone from None
+                if filed != partition:
+                    self._table.delete_entity(filed, link_id)
+            return b64url_decode(str(entity["PublicKey"]))
+        raise SecretGone
+
     def public_point(self, link_id: str) -> bytes:
         """The link's public key, to seal its password to; SecretGone when it is not live."""
         entity = self._live_link(link_id)

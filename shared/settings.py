@@ -397,6 +397,75 @@ class SecretLinkSettings(BaseModel):
         return (self.storage_credential or "").strip().lower() == "managedidentity"
 
 
+class BatchSettings(BaseModel):
+    """Batches (contract 1d): the queue `reset-batch` and the table `batches`, in the host's
+    storage account, reached as the Functions host reaches it (the queue trigger reads the
+    same queue through the `AzureWebJobsStorage` connection).
+
+    Apart from the reset's and the links' settings: a bad storage setting stops batches
+    and nothing else.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=False, extra="ignore")
+
+    # A connection string locally (Azurite), identity-based in Azure: the account name, or
+    # each service's URI, with the credential the host uses.
+    storage_connection_string: OptionalText = Field(None, alias="AzureWebJobsStorage", repr=False)
+    storage_account_name: OptionalText = Field(None, alias="AzureWebJobsStorage__accountName")
+    storage_queue_service_uri: OptionalText = Field(
+        None, alias="AzureWebJobsStorage__queueServiceUri"
+    )
+    storage_table_service_uri: OptionalText = Field(
+        None, alias="AzureWebJobsStorage__tableServiceUri"
+    )
+    storage_credential: OptionalText = Field(None, alias="AzureWebJobsStorage__credential")
+    storage_client_id: OptionalText = Field(None, alias="AzureWebJobsStorage__clientId")
+
+    @field_validator("storage_queue_service_uri", "storage_table_service_uri")
+    @classmethod
+    def _service_uri(cls, value: str | None) -> str | None:
+        return None if value is None else service_url(value)
+
+    @field_validator("storage_account_name")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and not _STORAGE_ACCOUNT.fullmatch(value.strip()):
+            raise ValueError("must be a storage account name (3-24 lowercase letters and digits)")
+        return None if value is None else value.strip()
+
+    @model_validator(mode="after")
+    def _complete(self) -> BatchSettings:
+        if self.storage_connection_string is None and (
+            self.queue_endpoint is None or self.table_endpoint is None
+        ):
+            raise ValueError(
+                "AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__accountName "
+                "(identity-based) is required for the reset-batch queue and the batches table"
+            )
+        return self
+
+    @property
+    def queue_endpoint(self) -> str | None:
+        """The account's queue endpoint for identity-based access (no connection string)."""
+        if self.storage_queue_service_uri is not None:
+            return self.storage_queue_service_uri
+        if self.storage_account_name is not None:
+            return f"https://{self.storage_account_name}.queue.core.windows.net"
+        return None
+
+    @property
+    def table_endpoint(self) -> str | None:
+        if self.storage_table_service_uri is not None:
+            return self.storage_table_service_uri
+        if self.storage_account_name is not None:
+            return f"https://{self.storage_account_name}.table.core.windows.net"
+        return None
+
+    @property
+    def storage_uses_managed_identity(self) -> bool:
+        return (self.storage_credential or "").strip().lower() == "managedidentity"
+
+
 def tenant(value: str) -> str:
     """A tenant ID (GUID) or a tenant domain name; ValueError otherwise."""
     if not _TENANT.fullmatch(value.strip()):
@@ -506,6 +575,7 @@ SETTING_NAMES: tuple[str, ...] = tuple(
             HealthRouteSettings,
             SecretLinkSettings,
             TelemetrySettings,
+            BatchSettings,
         )
         for field in model.model_fields.values()
         if field.alias
@@ -560,6 +630,11 @@ def load_health_route_settings(
 def load_secret_link_settings(environ: Mapping[str, str] | None = None) -> SecretLinkSettings:
     """The one-time links' settings (their page, their table, generated passwords)."""
     return _load(SecretLinkSettings, environ)
+
+
+def load_batch_settings(environ: Mapping[str, str] | None = None) -> BatchSettings:
+    """Where batches keep their queue and their status table (the host's storage)."""
+    return _load(BatchSettings, environ)
 
 
 def _load(model: type[_Model], environ: Mapping[str, str] | None) -> _Model:

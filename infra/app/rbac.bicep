@@ -59,7 +59,8 @@ resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// Host storage: queues the host uses for its own coordination.
+// Host storage: queues the host uses for its own coordination, and the batch queue
+// reset-batch (the route sends one message per user; the trigger reads, deletes and poisons).
 resource queueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, identityPrincipalId, roles.storageQueueDataContributor)
   scope: storage
@@ -70,8 +71,8 @@ resource queueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
   }
 }
 
-// Host storage: tables the host writes its diagnostic events to, and the app's one-time
-// password links (table secretlinks).
+// Host storage: tables the host writes its diagnostic events to, the app's one-time
+// password links (table secretlinks) and the status of its batches (table batches).
 resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, identityPrincipalId, roles.storageTableDataContributor)
   scope: storage

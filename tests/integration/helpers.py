@@ -4,13 +4,17 @@ home, so a spec module imports helpers from here and never from another spec mod
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
+from azure.functions.queue import QueueMessage
 from azure.functions.timer import TimerRequest
+from azure.storage.queue import QueueClient
 
-from dev.emulators.samples import SAMPLE_USER_UPN
+from dev.emulators.samples import SAMPLE_CUSTOMER_ID, SAMPLE_USER_UPN
 from dev.localhost import decode_path
+from reset_batches.queue import QUEUE_NAME
 from tests.integration.conftest import CANARY_PASSWORD, Answer, Harness
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "correlationId"}
@@ -25,6 +29,13 @@ def assert_problem(answer: Answer, status: int, code: str) -> dict[str, Any]:
     assert body["status"] == status
     assert body["code"] == code
     assert answer.headers["x-correlation-id"] == body["correlationId"]
+    return body
+
+
+def without_correlation(answer: Answer) -> dict[str, Any]:
+    """An answer's JSON without its correlation ID (which differs per request)."""
+    body = answer.json
+    body.pop("correlationId")
     return body
 
 
@@ -110,3 +121,31 @@ def partner_center_calls(harness: Harness) -> list[tuple[str, str]]:
 def checks(answer: Answer) -> dict[str, dict[str, Any]]:
     """The credentials health answer's checks, by name."""
     return {check["name"]: check for check in answer.json["checks"]}
+
+
+def run_batch(harness: Harness, connection_string: str, body: dict[str, Any]) -> Answer:
+    """A batch of the sample customer accepted, then each of its users run by the queue
+    function as the host hands a message over (its storage: `connection_string`, which
+    AzureWebJobsStorage must name already). Other batches' messages are left alone."""
+    answer = harness.call(
+        "reset_password_batch",
+        method="POST",
+        route=f"customers/{SAMPLE_CUSTOMER_ID}/resetpasswords",
+        route_params={"customer": SAMPLE_CUSTOMER_ID},
+        body=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status == 202, answer.json
+    function = harness.registered["reset_batch_item"].get_user_function()
+    with QueueClient.from_connection_string(connection_string, QUEUE_NAME) as queue:
+        for message in queue.receive_messages(max_messages=32, visibility_timeout=60):
+            text = base64.b64decode(message.content)
+            if json.loads(text).get("batchId") != answer.json["batchId"]:
+                continue
+            function(
+                message=QueueMessage(  # type: ignore[no-untyped-call]
+                    id=message.id, body=text, dequeue_count=1, pop_receipt=message.pop_receipt
+                )
+            )
+            queue.delete_message(message)
+    return answer

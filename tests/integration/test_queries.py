@@ -21,7 +21,9 @@ from azure.functions.timer import TimerRequest
 from dev import kql
 from dev.emulators.app_insights import IngestionEmulator
 from dev.emulators.managed_identity import MANAGED_IDENTITY_CLIENT_ID
-from tests.integration.conftest import CANARY_PASSWORD, Harness
+from dev.emulators.samples import SAMPLE_USER_ID
+from tests.integration.conftest import CANARY_PASSWORD, LINK_ORIGIN, Harness
+from tests.integration.helpers import run_batch
 from worker.telemetry import SDK_EXTRAS_OFF, start_log_export, stop_log_export
 
 QUERIES = kql.queries()
@@ -30,12 +32,8 @@ SELECTORS = ("logger", "event")
 AUDIT = ("audit.password_reset", "password_reset.audit")
 # Fields the contract gives a record that the code does not write yet, each with the work
 # that writes it: queries may read them ahead of it. Remove an entry once a scenario of
-# `written` below produces the field (a batch, for batchId).
-PENDING = {
-    AUDIT: {
-        "batchId": "the batches (issue 23; contract 1d and 5) write it",
-    }
-}
+# `written` below produces the field.
+PENDING: dict[tuple[str, str], dict[str, str]] = {}
 
 Written = dict[tuple[str, str], dict[str, set[str]]]
 
@@ -113,10 +111,15 @@ def test_a_filter_on_message_text_is_seen(everything: dict[str, kql.QueryCheck])
 
 
 @pytest.fixture
-def written(harness: Harness, ingestion: IngestionEmulator, tmp_path: Path) -> Iterator[Written]:
+def written(
+    harness: Harness, ingestion: IngestionEmulator, tmp_path: Path, azurite_connection_string: str
+) -> Iterator[Written]:
     """(logger, event) -> field -> the values it arrived with, from what the app exported:
-    a reset with a ticket, a dry run, a refused request, a rotation run and a probe."""
+    a reset with a ticket, a dry run, a refused request, a batch of one user run by the
+    queue function, a rotation run and a probe."""
     harness.configure(
+        AzureWebJobsStorage=azurite_connection_string,
+        PUBLIC_BASE_URL=LINK_ORIGIN,
         APPLICATIONINSIGHTS_CONNECTION_STRING=ingestion.connection_string,
         APPLICATIONINSIGHTS_AUTHENTICATION_STRING=(
             f"ClientId={MANAGED_IDENTITY_CLIENT_ID};Authorization=AAD"
@@ -130,6 +133,8 @@ def written(harness: Harness, ingestion: IngestionEmulator, tmp_path: Path) -> I
         assert harness.reset(body).status == 200
         assert harness.reset(params={"dryRun": "true"}).status == 200
         assert harness.reset(customer="not-a-customer").status == 400
+        batch = {"users": [SAMPLE_USER_ID], "delivery": "link", "ticketId": "INC0043"}
+        run_batch(harness, azurite_connection_string, batch)
         harness.registered["rotate_refresh_token"].get_user_function()(TimerRequest())
         probe = {"probe": "true"}
         harness.call(

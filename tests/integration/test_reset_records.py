@@ -158,7 +158,12 @@ def test_every_http_route_answers_through_the_one_edge(
 
     monkeypatch.setattr(Edge, "answer", spy)
     routes = http_routes(harness)
-    values = {"customer": SAMPLE_CUSTOMER_ID, "user": SAMPLE_USER_UPN, "linkId": "unknown"}
+    values = {
+        "customer": SAMPLE_CUSTOMER_ID,
+        "user": SAMPLE_USER_UPN,
+        "linkId": "unknown",
+        "batchId": "unknown",
+    }
     for name, trigger in routes:
         route = str(trigger.route)
         harness.call(

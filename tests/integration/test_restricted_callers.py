@@ -29,13 +29,14 @@ from dev.emulators.samples import (
     SAMPLE_USER_ID,
     SAMPLE_USER_UPN,
 )
-from tests.integration.conftest import Answer, Harness
+from tests.integration.conftest import Harness
 from tests.integration.helpers import (
     assert_problem,
     bearer,
     discoveries,
     partner_center_calls,
     reset_by_upn,
+    without_correlation,
 )
 
 UNVERIFIED_DOMAIN = "nobody-verified-this.example"
@@ -64,12 +65,6 @@ def upstream_calls_but_discovery(harness: Harness) -> list[tuple[str, str]]:
         for r in server.requests
         if not r.path.endswith("/v2.0/.well-known/openid-configuration")
     ]
-
-
-def without_correlation(answer: Answer) -> dict[str, Any]:
-    body = answer.json
-    body.pop("correlationId")
-    return body
 
 
 def forget_requests(harness: Harness) -> None:

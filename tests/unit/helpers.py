@@ -26,7 +26,7 @@ from shared.errors import InvalidRequest
 ROOT = Path(__file__).resolve().parents[2]
 # The product code: the app's two root modules and its packages (never dev/, ops/, tests/).
 ROOT_MODULES = ("function_app", "composition")
-PACKAGES = ("credentials", "reset_password", "secret_links", "shared", "worker")
+PACKAGES = ("credentials", "reset_password", "reset_batches", "secret_links", "shared", "worker")
 
 
 def product_modules() -> dict[str, Path]:

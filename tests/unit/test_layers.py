@@ -13,7 +13,7 @@ import pytest
 
 from tests.unit.helpers import MODULES, PACKAGES, ROOT, ROOT_MODULES
 
-FEATURES = ("credentials", "reset_password", "secret_links")
+FEATURES = ("credentials", "reset_password", "reset_batches", "secret_links")
 
 # The layers, lowest first. A module may import its own layer and those below, never one
 # above: function_app -> composition -> routes -> services -> clients -> shared.
@@ -27,6 +27,13 @@ _PLACED: dict[str, tuple[str, ...]] = {
         "credentials.dependencies",
         "credentials.health_route",
         "credentials.rotation",
+        "reset_batches.dependencies",
+        "reset_batches.errors",
+        "reset_batches.request",
+        "reset_batches.routes",
+        "reset_batches.status",
+        "reset_batches.step",
+        "reset_batches.worker",
         "reset_password.audit",
         "reset_password.dependencies",
         "reset_password.request",
@@ -49,6 +56,10 @@ _PLACED: dict[str, tuple[str, ...]] = {
         "credentials.renewal",
         "credentials.secret_cache",
         "credentials.tenant_tokens",
+        "reset_batches.accept",
+        "reset_batches.links",
+        "reset_batches.messages",
+        "reset_batches.records",
         "reset_password.caller_policy",
         "reset_password.delivery",
         "reset_password.generated_password",
@@ -68,6 +79,8 @@ _PLACED: dict[str, tuple[str, ...]] = {
         "credentials.grant",
         "credentials.grant_answer",
         "credentials.key_vault",
+        "reset_batches.queue",
+        "reset_batches.store",
         "reset_password.gdap",
         "reset_password.graph",
         "reset_password.partner_center",
