@@ -253,7 +253,10 @@ def test_each_check_alerts_on_its_own() -> None:
         trace(1, "warning", "refresh_token"),
     ]
     alerts = alerts_over(traces, MONDAY, MONDAY + 3 * DAY)
-    assert sorted(summary(alerts)) == [(1, "app_secret", "warning"), (1, "refresh_token", "warning")]
+    assert sorted(summary(alerts)) == [
+        (1, "app_secret", "warning"),
+        (1, "refresh_token", "warning"),
+    ]
 
 
 @pytest.mark.parametrize("apart", [3, 7])

@@ -2,8 +2,9 @@
 the READMEs' queries, `ops audit`'s) passes Microsoft's Kusto language service against the
 workspace's `AppTraces` schema, with no error; selects its records by their logger and
 event fields, never by message text; and reads only fields the function writes, as they
-arrive in Application Insights: real resets, a rotation run and a probe, exported through
-the real Azure Monitor exporter to the ingestion emulator, their dimensions collected.
+arrive in Application Insights: real resets, both credentials timers' runs and a probe,
+exported through the real Azure Monitor exporter to the ingestion emulator, their
+dimensions collected.
 
 The language service runs once, in one Node process, for all the queries (dev/kql.py).
 """
@@ -115,7 +116,8 @@ def test_a_filter_on_message_text_is_seen(everything: dict[str, kql.QueryCheck])
 @pytest.fixture
 def written(harness: Harness, ingestion: IngestionEmulator, tmp_path: Path) -> Iterator[Written]:
     """(logger, event) -> field -> the values it arrived with, from what the app exported:
-    a reset with a ticket, a dry run, a refused request, a rotation run and a probe."""
+    a reset with a ticket, a dry run, a refused request, a rotation run, a daily checks run
+    and a probe."""
     harness.configure(
         APPLICATIONINSIGHTS_CONNECTION_STRING=ingestion.connection_string,
         APPLICATIONINSIGHTS_AUTHENTICATION_STRING=(
@@ -131,6 +133,7 @@ def written(harness: Harness, ingestion: IngestionEmulator, tmp_path: Path) -> I
         assert harness.reset(params={"dryRun": "true"}).status == 200
         assert harness.reset(customer="not-a-customer").status == 400
         harness.registered["rotate_refresh_token"].get_user_function()(TimerRequest())
+        harness.registered["check_credentials_daily"].get_user_function()(TimerRequest())
         probe = {"probe": "true"}
         harness.call(
             "credentials_health",
