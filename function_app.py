@@ -8,7 +8,7 @@ is made with the providers of its dependencies.
 import azure.functions as func
 
 import composition
-from credentials import health_route, rotation
+from credentials import daily_checks, health_route, rotation
 from reset_batches import routes as batch_routes
 from reset_password import routes as reset_routes
 from secret_links.routes import secret_links_blueprint
@@ -20,6 +20,7 @@ app.register_functions(liveness.blueprint())
 app.register_functions(
     health_route.blueprint(composition.health_route_access, composition.credentials_health)
 )
-app.register_functions(rotation.blueprint(composition.credentials, composition.credentials_health))
+app.register_functions(rotation.blueprint(composition.credentials))
+app.register_functions(daily_checks.blueprint(composition.credentials_health))
 app.register_functions(secret_links_blueprint(composition.secret_links))
 app.register_functions(batch_routes.blueprint(composition.batches))

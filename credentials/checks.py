@@ -1,5 +1,5 @@
-"""The credentials health checks as the rotation timer and the health route run them:
-the facts gathered (with a probe's exchange first, when asked for), then judged
+"""The credentials health checks as the daily timer and the health route run them: the
+facts gathered (with a probe's exchange first, when asked for), then judged
 (credentials/health.py). No HTTP here: the timer must not depend on a route.
 
 Key Vault is read past the cache, each secret's value dropped at once: the check must say
@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from credentials.health import CredentialFacts, ProbeOutcome, Report, assess, settings_report
+from credentials.health import (
+    CredentialFacts,
+    ProbeOutcome,
+    Report,
+    assess,
+    assess_stored,
+    report_of,
+    settings_report,
+)
 from credentials.key_vault import SecretNames
 from credentials.partner_center_tokens import PartnerCenterTokens
 from credentials.probe import CredentialProbe
@@ -39,11 +47,17 @@ class CredentialsHealthDependencies:
 Dependencies = Callable[[], CredentialsHealthDependencies]
 
 
-def check_credentials(dependencies: Dependencies) -> Report:
-    """The checks without a probe (the rotation timer runs them after its own exchange),
-    in the current request scope (its deadline bounds Key Vault)."""
-    report, _ = run_checks(dependencies, probe_floor=None)
-    return report
+def check_stored_credentials(dependencies: Dependencies) -> Report:
+    """The daily timer's checks: what Key Vault holds, judged by the clock, with no
+    exchange (the rotation reports the exchange checks, the one timer that makes one), in
+    the current request scope (its deadline bounds Key Vault). A bad setting is the
+    report's one critical check, naming it."""
+    try:
+        deps = dependencies()
+    except SettingsError as exc:
+        return settings_report(exc.problems)
+    facts = gather(deps, None)
+    return report_of(assess_stored(facts, deps.thresholds, deps.clock()))
 
 
 def run_checks(

@@ -4,7 +4,7 @@ Pure functions: facts (Key Vault's dates for the three secrets, this instance's 
 history, an optional probe exchange's outcome), the thresholds and the time in, checks
 out. Each check says what is wrong and what to do in words of our own; no secret value
 and no upstream string reaches a detail. `credentials/checks.py` gathers the facts,
-`credentials/health_route.py` and the rotation timer report them.
+`credentials/health_route.py` and the timers report them.
 """
 
 from __future__ import annotations
@@ -93,13 +93,31 @@ def worst(statuses: Iterable[Status]) -> Status:
 
 
 def assess(facts: CredentialFacts, thresholds: HealthSettings, now: float) -> Report:
-    checks = (
+    """Every check: what the route answers."""
+    return report_of(
+        (*assess_stored(facts, thresholds, now), *assess_exchanges(facts.history, facts.probe))
+    )
+
+
+def assess_stored(
+    facts: CredentialFacts, thresholds: HealthSettings, now: float
+) -> tuple[Check, ...]:
+    """The checks of what Key Vault holds, judged by the clock: the same in every instance,
+    so the daily timer can run them anywhere."""
+    return (
         check_key_vault(facts.secrets),
         check_refresh_token(facts.refresh_token, facts.history, thresholds, now),
         check_app_secret(facts.app_secret, thresholds, now),
-        check_token_exchange(facts.history, facts.probe),
-        check_mfa(facts.history),
     )
+
+
+def assess_exchanges(history: ExchangeHistory, probe: ProbeOutcome | None) -> tuple[Check, ...]:
+    """The checks of this instance's exchanges (and a probe's): known only where one was
+    made, so the timer that exchanges (the rotation) reports them."""
+    return (check_token_exchange(history, probe), check_mfa(history))
+
+
+def report_of(checks: tuple[Check, ...]) -> Report:
     return Report(worst(check.status for check in checks), checks)
 
 

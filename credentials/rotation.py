@@ -1,16 +1,14 @@
 """Timer: exchange the refresh token on a schedule so an idle function keeps its
 credentials (a refresh token dies after 90 days unused), and store the new one.
 
-Failures are logged as one `ALERT` line naming the AADSTS code and the fix, for people
-reading the log. After the rotation the credentials health checks run (no second
-exchange), and each check that is not ok is logged as one more `ALERT` line: an expiring
-app secret or a refresh token that stopped being renewed is heard of weeks before resets
-fail.
-
-For the alert rules, each run also writes one structured `credentials.health` record per
-check, ok ones included, the rotation itself being the check `rotation`: fields `check`,
-`status` and `detail`, selected on its logger and event (infra/queries/), never on the
-text. The ok records are what lets a rule tell a change of state from a repeat.
+Its outcome is the check `rotation`: a failure is logged as one `ALERT` line naming the
+AADSTS code and the fix, for people reading the log. After it, the checks only an
+exchange can answer, judged from the one it just made: `token_exchange` and `mfa` (the
+sign-in's methods in the access token it got). Each check is one `credentials.health`
+record, ok ones included, and one more ALERT line when it is not ok
+(credentials/health_records.py). The checks of what Key Vault holds are the daily timer's
+(credentials/daily_checks.py): every check has one writer, so the alert rule compares a
+record with its own timer's previous run.
 """
 
 from __future__ import annotations
@@ -20,85 +18,54 @@ import uuid
 
 import azure.functions as func
 
-from credentials.checks import HEALTH_DEADLINE_SECONDS, check_credentials
-from credentials.dependencies import CredentialsProvider, HealthProvider
-from credentials.health import Status
+from credentials.dependencies import CredentialsProvider
+from credentials.health import Status, assess_exchanges, report_of
+from credentials.health_records import alert, record, report_check
 from credentials.partner_center_tokens import PartnerCenterTokens
 from credentials.renewal import Renewal, StoreLate, renew
 from shared.context import Deadline, request_scope
 from shared.errors import DomainError
-from shared.log import log_event
 from shared.problems import problem_for
 from shared.settings import SettingsError, rotation_schedule
 
 logger = logging.getLogger("token_rotation")
-HEALTH_EVENT = "credentials.health"
 ROTATION_CHECK = "rotation"
-_LEVELS = {"ok": logging.INFO, "warning": logging.WARNING, "critical": logging.ERROR}
 
 SCHEDULE = rotation_schedule()
 ROTATION_DEADLINE_SECONDS = 60.0
 
 
-def blueprint(credentials: CredentialsProvider, health: HealthProvider) -> func.Blueprint:
-    """`credentials`: what the rotation exchanges with; `health`: what the checks after
-    it read (a bad threshold setting does not stop the rotation)."""
+def blueprint(credentials: CredentialsProvider) -> func.Blueprint:
+    """`credentials`: what the rotation exchanges with."""
     bp = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
 
     @bp.function_name("rotate_refresh_token")
     @bp.timer_trigger(arg_name="timer", schedule=SCHEDULE, run_on_startup=False, use_monitor=True)
     def rotate_refresh_token(timer: func.TimerRequest) -> None:
-        rotate_now(credentials, health)
+        rotate_now(credentials)
 
     return bp
 
 
-def rotate_now(credentials: CredentialsProvider, health: HealthProvider) -> bool:
-    """One rotation; True when a new refresh token was obtained and stored."""
+def rotate_now(credentials: CredentialsProvider) -> bool:
+    """One rotation, and the exchange checks after it; True when a new refresh token was
+    obtained and stored."""
     try:
         tokens = credentials().tokens
     except SettingsError as exc:
-        _alert("critical", "refresh token rotation skipped: " + "; ".join(exc.problems))
+        _outcome("critical", "refresh token rotation skipped: " + "; ".join(exc.problems))
         return False
     with request_scope(uuid.uuid4(), Deadline(ROTATION_DEADLINE_SECONDS)) as scope:
         rotated = _rotate(tokens, scope.deadline)
-    with request_scope(uuid.uuid4(), Deadline(HEALTH_DEADLINE_SECONDS)):
-        alert_on_credentials_health(health)
+        # No second exchange: the history holds the one just made.
+        record(report_of(assess_exchanges(tokens.history(), None)))
     return rotated
 
 
-def alert_on_credentials_health(health: HealthProvider) -> None:
-    """One ALERT line per check that is not ok (critical as errors, warnings as warnings),
-    and one `credentials.health` record per check, ok or not."""
-    try:
-        report = check_credentials(health)
-    except Exception as exc:  # noqa: BLE001 - the timer must finish and say why
-        detail = f"credentials health check failed ({type(exc).__name__})."
-        logger.error("ALERT: %s", detail)
-        report_check("checks", "critical", detail)
-        return
-    for check in report.checks:
-        if check.status != "ok":
-            logger.log(
-                _LEVELS[check.status],
-                "ALERT: credentials %s %s: %s",
-                check.name,
-                check.status,
-                check.detail,
-            )
-        report_check(check.name, check.status, check.detail)
-
-
-def report_check(check: str, status: Status, detail: str) -> None:
-    """The structured record of one check in one run (`detail` in our own words)."""
-    fields = {"check": check, "status": status, "detail": detail}
-    log_event(logger, _LEVELS[status], HEALTH_EVENT, fields)
-
-
-def _alert(status: Status, detail: str) -> None:
+def _outcome(status: Status, detail: str) -> None:
     """The rotation's outcome: an ALERT line unless ok, and its `rotation` record."""
     if status != "ok":
-        logger.log(_LEVELS[status], "ALERT: %s", detail)
+        alert(status, detail)
     report_check(ROTATION_CHECK, status, detail)
 
 
@@ -108,11 +75,11 @@ def _rotate(tokens: PartnerCenterTokens, deadline: Deadline) -> bool:
     failure = renewal.failure
     if isinstance(failure, DomainError):
         code = problem_for(failure).code
-        _alert("critical", f"refresh token rotation failed ({code}): {failure.detail}")
+        _outcome("critical", f"refresh token rotation failed ({code}): {failure.detail}")
         return False
     if failure is not None:
         # The type only: an unexpected exception's message may hold anything.
-        _alert(
+        _outcome(
             "critical", f"refresh token rotation failed unexpectedly ({type(failure).__name__})."
         )
         return False
@@ -136,11 +103,11 @@ def _stored(renewal: Renewal) -> bool:
         return False
     failure = renewal.store_failure
     if isinstance(failure, StoreLate):
-        _alert("critical", "storing the new refresh token in Key Vault did not finish in time.")
+        _outcome("critical", "storing the new refresh token in Key Vault did not finish in time.")
     elif isinstance(failure, DomainError):
-        _alert("critical", f"the new refresh token could not be stored: {failure.detail}")
+        _outcome("critical", f"the new refresh token could not be stored: {failure.detail}")
     elif failure is not None:
-        _alert("critical", f"storing the new refresh token failed ({type(failure).__name__}).")
+        _outcome("critical", f"storing the new refresh token failed ({type(failure).__name__}).")
     else:
         message = "Refresh token rotated and stored in Key Vault."
         logger.info(message)

@@ -140,6 +140,9 @@ param rotateRefreshToken bool = true
 @description('REFRESH_TOKEN_ROTATION_SCHEDULE: NCRONTAB schedule of the rotation timer (default Mondays 03:00 UTC).')
 param refreshTokenRotationSchedule string = '0 0 3 * * 1'
 
+@description('CREDENTIALS_CHECK_SCHEDULE: NCRONTAB schedule of the daily credentials checks, every day (day, month and weekday *), at most once a minute; the app keeps the default when it is not (default 03:30 UTC every day).')
+param credentialsCheckSchedule string = '0 30 3 * * *'
+
 @description('CALLER_TENANT_ID: tenant whose Entra ID tokens callers must present; set together with callerAudience. Empty leaves caller tokens off.')
 param callerTenantId string = ''
 
@@ -485,6 +488,7 @@ module api 'app/function.bicep' = {
     secretCacheSeconds: secretCacheSeconds
     rotateRefreshToken: rotateRefreshToken
     refreshTokenRotationSchedule: refreshTokenRotationSchedule
+    credentialsCheckSchedule: credentialsCheckSchedule
     callerTenantId: callerTenantId
     callerAudience: callerAudience
     callerRequiredRole: callerRequiredRole

@@ -303,6 +303,70 @@ class HealthRouteSettings(CallerTokenSettings):
         return value
 
 
+# NCRONTAB, second minute hour day month weekday: one field of the time of day, each item
+# `*`, `*/step`, `n`, `a-b` or `a-b/step`, items separated by commas.
+_CRON_ITEM = re.compile(r"^(?:\*(?:/([0-9]+))?|([0-9]+)(?:-([0-9]+)(?:/([0-9]+))?)?)$")
+DEFAULT_CHECK_SCHEDULE = "0 30 3 * * *"
+
+
+def _time_field(text: str, highest: int) -> bool:
+    """One NCRONTAB field over 0..highest."""
+    for item in text.split(","):
+        found = _CRON_ITEM.fullmatch(item)
+        if found is None:
+            return False
+        step_all, first, last, step = found.groups()
+        steps = [int(s) for s in (step_all, step) if s is not None]
+        if any(not 1 <= s <= highest for s in steps):
+            return False
+        if first is not None and not int(first) <= int(last or first) <= highest:
+            return False
+    return True
+
+
+def daily_schedule(value: str) -> str:
+    """An NCRONTAB schedule that runs every day, at most once a minute (its fields joined
+    by one space); ValueError naming the rule otherwise.
+
+    The credentials alert rule compares each check's record with the one before it and
+    looks back two days at most: runs further apart would mail at every run. The days are
+    therefore `* * *`, and the seconds one number, so a slip cannot run it every second.
+    """
+    fields = value.split()
+    if not (
+        len(fields) == 6
+        and fields[3:] == ["*", "*", "*"]
+        and fields[0].isascii()
+        and fields[0].isdigit()
+        and int(fields[0]) <= 59
+        and _time_field(fields[1], 59)
+        and _time_field(fields[2], 23)
+    ):
+        raise ValueError(
+            "must be an NCRONTAB schedule that runs every day, at most once a minute: "
+            f"'second minute hour * * *', such as '{DEFAULT_CHECK_SCHEDULE}'"
+        )
+    return " ".join(fields)
+
+
+class CheckScheduleSettings(BaseModel):
+    """When the daily credentials checks run: the timer's schedule, read when the host
+    indexes the functions. Apart from every other setting: a bad one stops nothing else."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=False, extra="ignore")
+
+    credentials_check_schedule: str = Field(
+        DEFAULT_CHECK_SCHEDULE, alias="CREDENTIALS_CHECK_SCHEDULE"
+    )
+
+    @field_validator("credentials_check_schedule", mode="before")
+    @classmethod
+    def _daily(cls, value: object) -> object:
+        if isinstance(value, str):
+            return daily_schedule(value) if value.strip() else DEFAULT_CHECK_SCHEDULE
+        return value
+
+
 _HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})(?::[0-9]{1,5})?$")
 _STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 
@@ -576,6 +640,7 @@ SETTING_NAMES: tuple[str, ...] = tuple(
             SecretLinkSettings,
             TelemetrySettings,
             BatchSettings,
+            CheckScheduleSettings,
         )
         for field in model.model_fields.values()
         if field.alias
@@ -637,6 +702,13 @@ def load_batch_settings(environ: Mapping[str, str] | None = None) -> BatchSettin
     return _load(BatchSettings, environ)
 
 
+def load_check_schedule_settings(
+    environ: Mapping[str, str] | None = None,
+) -> CheckScheduleSettings:
+    """The daily credentials checks' schedule (CREDENTIALS_CHECK_SCHEDULE)."""
+    return _load(CheckScheduleSettings, environ)
+
+
 def _load(model: type[_Model], environ: Mapping[str, str] | None) -> _Model:
     raw: dict[str, Any] = dict(read_environment(environ))
     try:
@@ -652,6 +724,16 @@ def rotation_schedule(environ: Mapping[str, str] | None = None) -> str:
     """The timer's NCRONTAB schedule; read at indexing time, when the host resolves it."""
     source = os.environ if environ is None else environ
     return source.get("REFRESH_TOKEN_ROTATION_SCHEDULE") or DEFAULT_ROTATION_SCHEDULE
+
+
+def credentials_check_schedule(environ: Mapping[str, str] | None = None) -> str:
+    """The daily checks timer's schedule, read at indexing time. A malformed one is
+    replaced by the default, so the checks still run every day (a schedule the host
+    refused would stop them altogether); worker/startup.py names it at start-up."""
+    try:
+        return load_check_schedule_settings(environ).credentials_check_schedule
+    except SettingsError:
+        return DEFAULT_CHECK_SCHEDULE
 
 
 def _describe(exc: ValidationError) -> list[str]:

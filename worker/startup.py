@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from shared.settings import Settings, SettingsError, load_health_route_settings, load_settings
+from shared.settings import (
+    Settings,
+    SettingsError,
+    load_check_schedule_settings,
+    load_health_route_settings,
+    load_settings,
+)
 
 logger = logging.getLogger("startup")
 
@@ -18,18 +24,20 @@ def quiet_sdk_logging() -> None:
 
 
 def report_settings_problems() -> list[str]:
-    """Log each settings problem at start-up (requests then answer 500 naming them),
-    and the protected roles in force, so an operator sees what the guard refuses."""
+    """Log each settings problem at start-up (requests then answer 500 naming them; a
+    malformed timer schedule is replaced by its default), and the protected roles in
+    force, so an operator sees what the guard refuses."""
     settings: Settings | None = None
     problems: list[str] = []
     try:
         settings = load_settings()
     except SettingsError as exc:
         problems += exc.problems
-    try:
-        load_health_route_settings()
-    except SettingsError as exc:
-        problems += exc.problems
+    for load in (load_health_route_settings, load_check_schedule_settings):
+        try:
+            load()
+        except SettingsError as exc:
+            problems += exc.problems
     # A caller-token problem breaks both routes: named once.
     problems = list(dict.fromkeys(problems))
     for problem in problems:

@@ -37,7 +37,8 @@ var actionGroups = empty(alertEmail) ? [] : [
   resourceId('Microsoft.Insights/actionGroups', actionGroupName)
 ]
 var ruleNamePrefix = 'alert-pwreset'
-// The credentials rule looks at each check's previous run: as far back as a log alert can.
+// The credentials rule looks at each check's previous run: as far back as a log alert can, which
+// the daily checks' previous run is always within (CREDENTIALS_CHECK_SCHEDULE runs every day).
 var credentialsLookBack = 'P2D'
 // How often the credentials rule runs; its query counts a record once, in the run during which
 // it arrived, so the query is told the same period.
@@ -64,15 +65,16 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(a
   }
 }
 
-// A check of the rotation timer turned warning or critical. Stateless: its query reports each
-// change once, and a "resolved" mail would wrongly read as "the credentials are fine again".
+// A check of the credentials timers (the daily checks, the weekly rotation) turned warning or
+// critical. Stateless: its query reports each change once, and a "resolved" mail would wrongly
+// read as "the credentials are fine again".
 resource credentialsHealth 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   name: '${ruleNamePrefix}-credentials-${nameSuffix}'
   location: location
   tags: tags
   properties: {
     displayName: 'Password reset: credentials health changed'
-    description: 'A credentials check of the rotation timer turned warning or critical (dimensions check and status). infra/README.md#alerts says what to do.'
+    description: 'A credentials check of the daily checks or the weekly rotation turned warning or critical (dimensions check and status). infra/README.md#alerts says what to do.'
     severity: 2
     enabled: true
     scopes: [

@@ -85,6 +85,9 @@ param rotateRefreshToken bool
 @description('REFRESH_TOKEN_ROTATION_SCHEDULE')
 param refreshTokenRotationSchedule string
 
+@description('CREDENTIALS_CHECK_SCHEDULE')
+param credentialsCheckSchedule string
+
 @description('CALLER_TENANT_ID; empty leaves the setting out.')
 param callerTenantId string
 
@@ -154,9 +157,11 @@ param zoneRedundant bool
 @description('Always-ready instances for the HTTP functions; raised to 2 when zoneRedundant.')
 param alwaysReadyHttpInstances int
 
-// Timer trigger of the weekly refresh-token exchange (reset_password/token_rotation.py); outside
-// the HTTP group it scales, and is kept ready, as its own group.
+// Timer triggers outside the HTTP group scale, and are kept ready, each as a group of its own:
+// the weekly refresh-token exchange (credentials/rotation.py) and the daily credentials checks
+// (credentials/daily_checks.py).
 var rotationFunctionName = 'rotate_refresh_token'
+var checksFunctionName = 'check_credentials_daily'
 
 // A zone-redundant Flex Consumption app needs at least two always-ready instances in every scale
 // group, so that each zone has one.
@@ -171,6 +176,12 @@ var httpAlwaysReadyGroup = (httpAlwaysReady > 0) ? [
 var rotationAlwaysReadyGroup = zoneRedundant ? [
   {
     name: 'function:${rotationFunctionName}'
+    instanceCount: zoneRedundantMinimum
+  }
+] : []
+var checksAlwaysReadyGroup = zoneRedundant ? [
+  {
+    name: 'function:${checksFunctionName}'
     instanceCount: zoneRedundantMinimum
   }
 ] : []
@@ -272,6 +283,10 @@ var baseAppSettings = [
   {
     name: 'REFRESH_TOKEN_ROTATION_SCHEDULE'
     value: refreshTokenRotationSchedule
+  }
+  {
+    name: 'CREDENTIALS_CHECK_SCHEDULE'
+    value: credentialsCheckSchedule
   }
   {
     name: 'CALLER_REQUIRED_ROLE'
@@ -420,7 +435,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         }
       }
       scaleAndConcurrency: {
-        alwaysReady: concat(httpAlwaysReadyGroup, rotationAlwaysReadyGroup)
+        alwaysReady: concat(httpAlwaysReadyGroup, rotationAlwaysReadyGroup, checksAlwaysReadyGroup)
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
         triggers: {

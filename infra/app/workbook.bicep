@@ -107,7 +107,7 @@ var credentialsLatest = {
   name: 'credentials-latest'
   content: {
     version: 'KqlItem/1.0'
-    title: 'Latest status of each check (rotation timer)'
+    title: 'Latest status of each check (daily checks and weekly rotation)'
     query: loadTextContent('../queries/workbook-credentials-latest.kql')
     queryType: 0
     resourceType: workspaceType
@@ -223,7 +223,7 @@ var workbookContent = {
       type: 1
       name: 'title'
       content: {
-        json: '# Password resets\nWhat the reset function did: from its audit records and the rotation timer\'s credentials checks in the Log Analytics workspace. infra/README.md explains each page.'
+        json: '# Password resets\nWhat the reset function did: from its audit records and the credentials timers\' checks in the Log Analytics workspace. infra/README.md explains each page.'
       }
     }
     {

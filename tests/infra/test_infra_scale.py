@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from infra_bicep import (
     MAIN,
     ROOT,
@@ -27,6 +28,12 @@ SCALE = {
     "httpPerInstanceConcurrency": ("HTTP_PER_INSTANCE_CONCURRENCY", 16, 1, 1000),
     "pythonThreadpoolThreadCount": ("PYTHON_THREADPOOL_THREAD_COUNT", 16, 1, 32),
     "alwaysReadyHttpInstances": ("ALWAYS_READY_HTTP_INSTANCES", 0, 0, 1000),
+}
+# The timers, each a scale group of its own: module in credentials/ -> (its always-ready group,
+# the variable naming its function).
+TIMER_GROUPS = {
+    "rotation.py": ("rotationAlwaysReadyGroup", "rotationFunctionName"),
+    "daily_checks.py": ("checksAlwaysReadyGroup", "checksFunctionName"),
 }
 
 
@@ -68,6 +75,7 @@ def test_scale_and_concurrency_come_from_parameters() -> None:
     assert function(scale["alwaysReady"], "concat") == {
         "arg_1": "httpAlwaysReadyGroup",
         "arg_2": "rotationAlwaysReadyGroup",
+        "arg_3": "checksAlwaysReadyGroup",
     }
 
 
@@ -92,20 +100,22 @@ def test_zone_redundancy_keeps_two_always_ready_instances_per_group() -> None:
     assert http is not None
     assert http["true_value"] == [{"name": "http", "instanceCount": "httpAlwaysReady"}]
     assert http["false_value"] == []
-    timer = operator(variables["rotationAlwaysReadyGroup"], "conditional")
-    assert timer is not None and timer["condition"] == "zoneRedundant"
-    assert timer["true_value"] == [
-        {"name": "function:${rotationFunctionName}", "instanceCount": "zoneRedundantMinimum"}
-    ]
-    assert timer["false_value"] == []
+    for group, name in TIMER_GROUPS.values():
+        timer = operator(variables[group], "conditional")
+        assert timer is not None and timer["condition"] == "zoneRedundant"
+        assert timer["true_value"] == [
+            {"name": f"function:${{{name}}}", "instanceCount": "zoneRedundantMinimum"}
+        ]
+        assert timer["false_value"] == []
 
 
-def test_the_timer_group_is_the_function_the_app_registers() -> None:
+@pytest.mark.parametrize("module", sorted(TIMER_GROUPS))
+def test_each_timer_group_is_the_function_the_app_registers(module: str) -> None:
     # Outside the HTTP group a function scales (and is kept ready) on its own, by its name.
-    source = (ROOT / "credentials" / "rotation.py").read_text()
+    source = (ROOT / "credentials" / module).read_text()
     registered = re.findall(r'function_name\("(\w+)"\)', source)
     variables = parse(module_file("api"))["variables"]
-    assert registered == [variables["rotationFunctionName"]["value"]]
+    assert registered == [variables[TIMER_GROUPS[module][1]]["value"]]
 
 
 def test_zone_redundancy_reaches_the_plan_and_host_storage() -> None:

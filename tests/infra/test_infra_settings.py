@@ -92,6 +92,8 @@ OPERATOR_SETTINGS: dict[str, tuple[str, object]] = {
     "HEALTH_PROBE_MIN_SECONDS": ("healthProbeMinSeconds", 300),
     # Not in the contract's table, but read by the app (credentials/rotation.py).
     "REFRESH_TOKEN_ROTATION_SCHEDULE": ("refreshTokenRotationSchedule", "0 0 3 * * 1"),
+    # Not in the contract's table either: the daily credentials checks' timer.
+    "CREDENTIALS_CHECK_SCHEDULE": ("credentialsCheckSchedule", "0 30 3 * * *"),
     # The Python worker's own setting.
     "PYTHON_THREADPOOL_THREAD_COUNT": ("pythonThreadpoolThreadCount", 16),
     # One-time password links (contract section 1c).

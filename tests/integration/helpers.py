@@ -1,11 +1,13 @@
 """What many integration specs do the same way: read a problem answer or the audit, call
-the UPN route or the rotation timer, hold a caller token, warm the function up. One
-home, so a spec module imports helpers from here and never from another spec module."""
+the UPN route or a timer, read the credentials records, hold a caller token, warm the
+function up. One home, so a spec module imports helpers from here and never from another
+spec module."""
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 from typing import Any
 
 from azure.functions.queue import QueueMessage
@@ -51,6 +53,37 @@ def audit_records(harness: Harness) -> list[dict[str, Any]]:
 def run_timer(harness: Harness) -> None:
     """One run of the rotation timer, as the host starts it."""
     harness.registered["rotate_refresh_token"].get_user_function()(TimerRequest())
+
+
+def run_daily_checks(harness: Harness) -> None:
+    """One run of the daily credentials checks timer, as the host starts it."""
+    harness.registered["check_credentials_daily"].get_user_function()(TimerRequest())
+
+
+HEALTH_LOGGER = "token_rotation"
+HEALTH_EVENT = "credentials.health"
+
+
+def health_records(harness: Harness) -> list[logging.LogRecord]:
+    """The timers' `credentials.health` records, selected as the alert rule selects them:
+    by their logger and event fields, never their text."""
+    return [
+        record
+        for record in harness.caplog.records
+        if getattr(record, "logger", None) == HEALTH_LOGGER
+        and getattr(record, "event", None) == HEALTH_EVENT
+    ]
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """A structured record's fields, as they are exported."""
+    value: dict[str, Any] = record.custom_dimensions  # type: ignore[attr-defined]
+    return value
+
+
+def health_statuses(harness: Harness) -> dict[str, str]:
+    """Each recorded check's status, by check (the last record of each)."""
+    return {record_fields(r)["check"]: record_fields(r)["status"] for r in health_records(harness)}
 
 
 def bearer(harness: Harness, claims: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, str]:

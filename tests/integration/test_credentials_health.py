@@ -1,4 +1,4 @@
-"""GET /api/health/credentials and the rotation timer's ALERT lines, against the emulators:
+"""GET /api/health/credentials and the timers' ALERT lines, against the emulators:
 each status from real Key Vault dates and real token exchanges, the probe's one exchange,
 the query rules, and no secret in any answer or log line."""
 
@@ -17,7 +17,7 @@ from dev.emulators.samples import (
     SECRET_NAME_REFRESH_TOKEN,
 )
 from tests.integration.conftest import Answer, Harness
-from tests.integration.helpers import checks, run_timer
+from tests.integration.helpers import checks, run_daily_checks, run_timer
 
 DAY = 86400.0
 ROUTE = "health/credentials"
@@ -160,6 +160,7 @@ def test_no_secret_reaches_the_answer_or_the_log(canaries: Harness, scenario: st
 def test_no_secret_reaches_the_timers_log(canaries: Harness, scenario: str) -> None:
     SCENARIOS[scenario][0](canaries)
     run_timer(canaries)
+    run_daily_checks(canaries)
     assert_no_secret_anywhere(canaries)
 
 
@@ -339,56 +340,60 @@ def test_the_v1_token_request_names_the_configured_resource(harness: Harness) ->
     assert request.form()["resource"] == CHINA_RESOURCE
 
 
-# --- the rotation timer ------------------------------------------------------------------
+# --- the timers' ALERT lines ------------------------------------------------------------
 
 
-def test_the_timer_logs_no_alert_when_all_is_well(harness: Harness) -> None:
+def test_neither_timer_logs_an_alert_when_all_is_well(harness: Harness) -> None:
     run_timer(harness)
+    run_daily_checks(harness)
     assert alerts(harness) == []
 
 
-def test_the_timer_alerts_on_an_app_secret_near_expiry_as_a_warning(harness: Harness) -> None:
+def test_the_daily_checks_alert_on_an_app_secret_near_expiry_as_a_warning(
+    harness: Harness,
+) -> None:
     _app_secret_expires_in_20_days(harness)
-    run_timer(harness)
+    run_daily_checks(harness)
     [alert] = alerts(harness)
     assert alert.startswith("ALERT: credentials app_secret warning:")
     assert [r.levelno for r in alert_records(harness)] == [logging.WARNING]
 
 
-def test_the_timer_alerts_on_an_app_secret_about_to_expire_as_an_error(harness: Harness) -> None:
+def test_the_daily_checks_alert_on_an_app_secret_about_to_expire_as_an_error(
+    harness: Harness,
+) -> None:
     _app_secret_expires_in_5_days(harness)
-    run_timer(harness)
+    run_daily_checks(harness)
     [alert] = alerts(harness)
     assert alert.startswith("ALERT: credentials app_secret critical:")
     assert [r.levelno for r in alert_records(harness)] == [logging.ERROR]
 
 
-def test_the_timer_alerts_when_the_sign_in_lacked_mfa(harness: Harness) -> None:
+def test_the_rotation_alerts_when_the_sign_in_lacked_mfa(harness: Harness) -> None:
     _sign_in_without_mfa(harness)
     run_timer(harness)
     assert [a.split(":")[1].strip() for a in alerts(harness)] == ["credentials mfa critical"]
 
 
-def test_the_timer_alerts_on_a_refresh_token_it_cannot_renew(harness: Harness) -> None:
-    harness.configure(ROTATE_REFRESH_TOKEN="false")
+def test_the_daily_checks_alert_on_a_refresh_token_that_is_not_renewed(harness: Harness) -> None:
     _refresh_token_61_days_old(harness)
-    run_timer(harness)
+    run_daily_checks(harness)
     assert [a.split(":")[1].strip() for a in alerts(harness)] == [
         "credentials refresh_token warning"
     ]
 
 
-def test_the_timer_alerts_once_per_failing_check(harness: Harness) -> None:
+def test_the_daily_checks_alert_once_per_failing_check(harness: Harness) -> None:
     _app_secret_expires_in_5_days(harness)
-    _sign_in_without_mfa(harness)
-    run_timer(harness)
+    _refresh_token_81_days_old(harness)
+    run_daily_checks(harness)
     assert sorted(a.split(":")[1].strip() for a in alerts(harness)) == [
         "credentials app_secret critical",
-        "credentials mfa critical",
+        "credentials refresh_token critical",
     ]
 
 
-def test_the_timer_alerts_when_key_vault_is_down(harness: Harness) -> None:
+def test_the_daily_checks_alert_when_key_vault_is_down(harness: Harness) -> None:
     _key_vault_down(harness)
-    run_timer(harness)
+    run_daily_checks(harness)
     assert any(a.startswith("ALERT: credentials key_vault critical") for a in alerts(harness))

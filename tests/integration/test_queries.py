@@ -2,8 +2,9 @@
 the READMEs' queries, `ops audit`'s) passes Microsoft's Kusto language service against the
 workspace's `AppTraces` schema, with no error; selects its records by their logger and
 event fields, never by message text; and reads only fields the function writes, as they
-arrive in Application Insights: real resets, a rotation run and a probe, exported through
-the real Azure Monitor exporter to the ingestion emulator, their dimensions collected.
+arrive in Application Insights: real resets, both credentials timers' runs and a probe,
+exported through the real Azure Monitor exporter to the ingestion emulator, their
+dimensions collected.
 
 The language service runs once, in one Node process, for all the queries (dev/kql.py).
 """
@@ -116,7 +117,7 @@ def written(
 ) -> Iterator[Written]:
     """(logger, event) -> field -> the values it arrived with, from what the app exported:
     a reset with a ticket, a dry run, a refused request, a batch of one user run by the
-    queue function, a rotation run and a probe."""
+    queue function, a rotation run, a daily checks run and a probe."""
     harness.configure(
         AzureWebJobsStorage=azurite_connection_string,
         PUBLIC_BASE_URL=LINK_ORIGIN,
@@ -136,6 +137,7 @@ def written(
         batch = {"users": [SAMPLE_USER_ID], "delivery": "link", "ticketId": "INC0043"}
         run_batch(harness, azurite_connection_string, batch)
         harness.registered["rotate_refresh_token"].get_user_function()(TimerRequest())
+        harness.registered["check_credentials_daily"].get_user_function()(TimerRequest())
         probe = {"probe": "true"}
         harness.call(
             "credentials_health",

@@ -1,4 +1,4 @@
-"""How the credentials package is cut: the timer needs no HTTP module, and no class
+"""How the credentials package is cut: the timers need no HTTP module, and no class
 takes more than five collaborators (the house rule that ruff's PLR0913 checks)."""
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
-def test_the_rotation_timer_does_not_import_the_health_route() -> None:
-    assert "credentials.health_route" not in imported_modules(PACKAGE / "rotation.py")
+@pytest.mark.parametrize("timer", ["rotation.py", "daily_checks.py", "health_records.py"])
+def test_the_timers_do_not_import_the_health_route(timer: str) -> None:
+    assert "credentials.health_route" not in imported_modules(PACKAGE / timer)
 
 
 def test_the_credentials_checks_live_outside_every_http_module() -> None:
-    from credentials.checks import check_credentials
+    from credentials.checks import check_stored_credentials
 
-    module = PACKAGE / f"{check_credentials.__module__.rsplit('.', 1)[-1]}.py"
+    module = PACKAGE / f"{check_stored_credentials.__module__.rsplit('.', 1)[-1]}.py"
     assert "azure.functions" not in imported_modules(module)
 
 

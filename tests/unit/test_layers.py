@@ -24,6 +24,7 @@ _PLACED: dict[str, tuple[str, ...]] = {
     # What the host calls (HTTP routes, timers), what they parse, render and audit, and
     # the dependencies they are handed.
     "routes": (
+        "credentials.daily_checks",
         "credentials.dependencies",
         "credentials.health_route",
         "credentials.rotation",
@@ -50,6 +51,7 @@ _PLACED: dict[str, tuple[str, ...]] = {
         "credentials.derived_key",
         "credentials.exchange",
         "credentials.health",
+        "credentials.health_records",
         "credentials.history",
         "credentials.partner_center_tokens",
         "credentials.probe",
