@@ -100,7 +100,8 @@ class Timings:
     token_endpoint_timeouts: tuple[float, float] = (3.0, 10.0)
     # The App Service managed-identity endpoint, through azure-identity.
     managed_identity_timeouts: tuple[float, float] = (3.0, 5.0)
-    # Key Vault and Table storage, through the Azure SDK (each attempt).
+    # Key Vault and Table storage, through the Azure SDK (each attempt; a table attempt,
+    # and the SDK's wait before it, also cut to what is left of the request's deadline).
     key_vault_timeouts: tuple[float, float] = (3.0, 10.0)
     table_timeouts: tuple[float, float] = (3.0, 10.0)
     # Queue storage (the batch messages), through the Azure SDK (each attempt).

@@ -19,16 +19,27 @@ from pydantic.json_schema import SkipJsonSchema
 
 from dev import api_patterns
 from dev.api_schemas import JsonDict, SchemaConversionError
-from reset_password.models import ResetPasswordAnswer, ResetPasswordBody
+from reset_password.models import (
+    MAX_REQUESTED_BY_LENGTH,
+    ResetPasswordAnswer,
+    ResetPasswordBody,
+)
 from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES
+from secret_links.routes import LINK_PROBLEMS
 from shared.problems import PROBLEM_TYPE_BASE, PROBLEMS
 
 Mode = Literal["validation", "serialization"]
 
 
 def problem_statuses() -> dict[str, int]:
-    """Every problem code the function answers, with its status."""
-    return {problem.code: problem.status for problem in PROBLEMS.values()}
+    """Every problem code the function answers, with its status (the one-time link
+    routes' own codes too)."""
+    found = {problem.code: problem.status for problem in PROBLEMS.values()}
+    return found | {problem.code: problem.status for problem in LINK_PROBLEMS.values()}
+
+
+# What the reset routes answer as a problem: the shared table's (shared/problems.py).
+RESET_PROBLEMS = tuple(problem.code for problem in PROBLEMS.values())
 
 
 def problem_codes_by_status(codes: Iterable[str] | None = None) -> dict[int, list[str]]:
@@ -42,7 +53,21 @@ def problem_codes_by_status(codes: Iterable[str] | None = None) -> dict[int, lis
 
 
 _PROBLEM_CODES: list[JsonValue] = [
-    code for codes in problem_codes_by_status().values() for code in codes
+    code for codes in problem_codes_by_status(RESET_PROBLEMS).values() for code in codes
+]
+# What the reveal answers as a problem (secret_links/routes.py): its own two, and the
+# shared table's for a malformed request or storage out of reach.
+REVEAL_PROBLEMS = (
+    *(problem.code for problem in LINK_PROBLEMS.values()),
+    "invalid_request",
+    "payload_too_large",
+    "unsupported_media_type",
+    "configuration_error",
+    "internal_error",
+    "dependency_unavailable",
+)
+_LINK_PROBLEM_CODES: list[JsonValue] = [
+    code for codes in problem_codes_by_status(REVEAL_PROBLEMS).values() for code in codes
 ]
 
 
@@ -59,11 +84,38 @@ class Problem(BaseModel):
 
     type: str
     title: str
-    status: int = Field(json_schema_extra={"enum": list(problem_codes_by_status())})
+    status: int = Field(json_schema_extra={"enum": list(problem_codes_by_status(RESET_PROBLEMS))})
     detail: str
     code: str = Field(json_schema_extra={"enum": _PROBLEM_CODES})
     correlation_id: str = Field(alias="correlationId")
     errors: list[FieldError] = Field(default_factory=list)
+
+
+class LinkProblem(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    type: str
+    title: str
+    status: int = Field(json_schema_extra={"enum": list(problem_codes_by_status(REVEAL_PROBLEMS))})
+    detail: str
+    code: str = Field(json_schema_extra={"enum": _LINK_PROBLEM_CODES})
+    correlation_id: str = Field(alias="correlationId")
+
+
+class RevealBody(BaseModel):
+    """The reveal's body: the empty object."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SealedPassword(BaseModel):
+    """What the reveal answers (secret_links.crypto.SealedPassword.to_json)."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    ephemeral_public_key: str = Field(alias="ephemeralPublicKey")
+    nonce: str
+    ciphertext: str
 
 
 class Health(BaseModel):
@@ -116,6 +168,12 @@ MODELS: Sequence[tuple[type[BaseModel], Mode]] = (
     (Health, "serialization"),
     (CredentialsReport, "serialization"),
 )
+# The one-time link routes' own, in the OpenAPI documents only.
+LINK_MODELS: Sequence[tuple[type[BaseModel], Mode]] = (
+    (RevealBody, "validation"),
+    (SealedPassword, "serialization"),
+    (LinkProblem, "serialization"),
+)
 DESCRIPTIONS: Mapping[str, str] = {
     "ResetPasswordBody": "The reset request. Unknown fields are refused with 400.",
     "ResetPasswordAnswer": "The reset's outcome. Never holds the password.",
@@ -124,6 +182,18 @@ DESCRIPTIONS: Mapping[str, str] = {
     ),
     "FieldError": "One invalid field. The message names the rule, never the value.",
     "ResetWarning": "Something after the reset that did not work; the reset itself did.",
+    "SecretLink": (
+        "The one-time link to the generated password. Answered here once and never again: "
+        "its key is only in the URL's fragment, which a browser never sends."
+    ),
+    "RevealBody": "The empty JSON object {}.",
+    "SealedPassword": (
+        "The password sealed to the link's key (contract 1c), base64url without padding: "
+        "only the key in the link's fragment opens it, in the person's browser."
+    ),
+    "LinkProblem": (
+        "An RFC 9457 problem of a one-time link (application/problem+json). Branch on 'code'."
+    ),
     "Health": "The service is up. No dependency is called.",
     "CredentialsReport": (
         "The Partner Center credentials' health and what to do. Never holds a secret value."
@@ -137,17 +207,39 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
     "ResetPasswordBody": {
         "password": Label(
             "New password",
-            f"The new password: {MIN_LENGTH}-{MAX_LENGTH} characters, at least "
-            f"{REQUIRED_CLASSES} of lowercase, uppercase, digit and symbol, only characters "
-            "Microsoft Entra allows (A-Z, a-z, 0-9, space and the ASCII punctuation). Never "
-            "echoed back or logged. Turn on Secure inputs in the action's settings to hide it "
-            "from run history.",
-            "important",
+            "The new password, when you choose it; leave it out with delivery (both: 400). "
+            f"{MIN_LENGTH}-{MAX_LENGTH} characters, at least {REQUIRED_CLASSES} of lowercase, "
+            "uppercase, digit and symbol, only characters Microsoft Entra allows (A-Z, a-z, "
+            "0-9, space and the ASCII punctuation). Never echoed back or logged, but it passes "
+            "through your systems: prefer delivery. Turn on Secure inputs in the action's "
+            "settings to hide it from run history.",
+            "advanced",
             {
                 "minLength": MIN_LENGTH,
                 "maxLength": MAX_LENGTH,
                 "pattern": api_patterns.password_pattern(),
             },
+        ),
+        "delivery": Label(
+            "Delivery",
+            "Instead of a password (send one or the other, never both): the function generates "
+            "the password, so no ticket, flow run or log ever holds it. 'link': the answer's "
+            "secretLink is a one-time link; send it to the user by another channel than the "
+            "ticket (an SMS to the registered phone, the manager), and the person who opens it "
+            "clicks once to see the password. 'none': a scramble; the password is set and "
+            "forgotten, for a compromised account or a leaver (usually with revokeSessions). "
+            "With delivery, forceChangePassword is always true, and an Idempotency-Key header "
+            "is refused (400): a generated password cannot be sent again, so a retry is a new "
+            "reset with a new link.",
+            "important",
+            {"examples": ["link"]},
+        ),
+        "requestedBy": Label(
+            "Requested by",
+            f"Who asked for the reset (the person or agent the ticket names), 1-"
+            f"{MAX_REQUESTED_BY_LENGTH} characters, the ticketId rule (no Unicode Cc, Cf, Zl, "
+            "Zp). Recorded in the audit event and echoed back.",
+            rules={"examples": ["Grace Hopper"], "pattern": api_patterns.ticket_id_pattern()},
         ),
         "forceChangePassword": Label(
             "Force change at next sign-in",
@@ -178,9 +270,11 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
         "code": Label(
             "Warning code",
             "A stable code: sessions_not_revoked (the revocation failed; the detail says why "
-            "and what to fix), sessions_not_checked (a dry run tries nothing at Graph) or "
+            "and what to fix), sessions_not_checked (a dry run tries nothing at Graph), "
             "gdap_not_checked (a dry run could not read the partner's GDAP relationships; the "
-            "detail names the missing permission or the failure).",
+            "detail names the missing permission or the failure) or older_links_not_deleted "
+            "(the new one-time link works; the user's older ones could not be deleted and open "
+            "passwords that no longer work).",
         ),
         "detail": Label("Warning detail", "What did not work after the reset and what to do."),
     },
@@ -201,6 +295,7 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
             "Whether the user must choose a new password at next sign-in.",
         ),
         "ticketId": Label("Ticket ID", "The ticket ID sent with the request, or null."),
+        "requestedBy": Label("Requested by", "The requestedBy sent with the request, or null."),
         "correlationId": Label(
             "Correlation ID",
             "Quote this GUID to support; it is also in the x-correlation-id header.",
@@ -211,9 +306,55 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
             "true: the user's sessions were revoked; false: asked for but failed (see "
             "warnings); null: not asked, or a dry run.",
         ),
+        "passwordGenerated": Label(
+            "Password generated",
+            "Present with delivery: true when the function generated the password and set "
+            "it; false for a dry run, which generates nothing.",
+        ),
+        "delivery": Label("Delivery", "Present with delivery: 'link' or 'none', as sent."),
+        "secretLink": Label(
+            "One-time link",
+            "Present after a reset with delivery 'link' (never for a dry run): the link to "
+            "send the user. This answer is the only place it exists.",
+        ),
         "warnings": Label(
             "Warnings", "What did not work after the reset; present only when something did not."
         ),
+    },
+    "SecretLink": {
+        "url": Label(
+            "Link",
+            "{PUBLIC_BASE_URL}/api/secrets/{linkId}#{key}: the key that opens the password is "
+            "only in the fragment after '#', which a browser never sends. Send the whole link "
+            "to the user by another channel than the ticket (an SMS to the registered phone, "
+            "the manager); a link preview does not use it up, only a click on its page does.",
+        ),
+        "expiresAt": Label(
+            "Expires at", "When the link stops working (SECRET_LINK_TTL_MINUTES), in UTC."
+        ),
+        "maxViews": Label("Views", "How many times the link shows the password: once."),
+    },
+    "SealedPassword": {
+        "ephemeralPublicKey": Label(
+            "Ephemeral public key", "A fresh P-256 public key, the 65-byte uncompressed point."
+        ),
+        "nonce": Label("Nonce", "The AES-256-GCM nonce, 12 bytes."),
+        "ciphertext": Label("Ciphertext", "The password (UTF-8) encrypted, then the 16-byte tag."),
+    },
+    "LinkProblem": {
+        "type": Label("Problem type", f"A URI naming the problem: {PROBLEM_TYPE_BASE}<code>."),
+        "title": Label("Title", "A short summary of the problem type."),
+        "status": Label(
+            "HTTP status", "The HTTP status code of this answer.", rules={"format": "int32"}
+        ),
+        "detail": Label("Detail", "What went wrong and what to do about it."),
+        "code": Label(
+            "Error code",
+            "secret_gone: opened already, expired, unknown or its reset failed (one answer for "
+            "all); secret_not_ready: a batch link whose reset has not happened yet (try again "
+            "after Retry-After; the link stays usable).",
+        ),
+        "correlationId": Label("Correlation ID", "Quote this GUID to support."),
     },
     "Problem": {
         "type": Label("Problem type", f"A URI naming the problem: {PROBLEM_TYPE_BASE}<code>."),
@@ -270,7 +411,7 @@ def label_schema(name: str, schema: JsonDict, labels: Mapping[str, Label]) -> No
     missing, unknown = set(properties) - set(labels), set(labels) - set(properties)
     if missing or unknown:
         raise SchemaConversionError(
-            f"{name}: label every field in dev/openapi.py; "
+            f"{name}: label every field in dev/api_models.py; "
             f"unlabelled {sorted(missing)}, labels for no field {sorted(unknown)}"
         )
     for prop, label in labels.items():
@@ -310,6 +451,6 @@ def component_schemas(
     for name, schema in found.items():
         label_schema(name, schema, labels.get(name, {}))
         if name not in descriptions:
-            raise SchemaConversionError(f"{name}: describe the model in dev/openapi.py")
+            raise SchemaConversionError(f"{name}: describe the model in dev/api_models.py")
         schema["description"] = descriptions[name]
     return found

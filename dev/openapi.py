@@ -1,4 +1,5 @@
-"""Generates the published API documents from the pydantic models and the error classes.
+"""Generates the published API documents from the app's routes, the pydantic models and
+the error classes.
 
 python -m dev.openapi                       # the API-key Swagger 2.0 document to stdout
 python -m dev.openapi --document openapi    # the OpenAPI 3.1 document to stdout
@@ -6,13 +7,13 @@ python -m dev.openapi --document openapi30  # the OpenAPI 3.0.3 document to stdo
 python -m dev.openapi --write               # rewrite every committed document
 python -m dev.openapi --check               # exit 1 when a committed document is out of date
 
-Schemas are pydantic's own JSON Schema (2020-12), which OpenAPI 3.1 takes as it is; thin
-adapters turn them into the Swagger 2.0 subset that Power Automate's custom connectors
-need and into OpenAPI 3.0.3 (API Management and ServiceNow import 3.0, not all of 3.1).
-What a model cannot say (labels, the password rules, the connector's visibility) comes
-from the tables below; the generator refuses a model field without a label, a label for no
-field, a label that contradicts the model, and a `pattern` outside the interoperable
-regex subset (dev/api_patterns.py).
+One description of the routes: each documented operation names its function, and the
+path, method and auth level come from that function's HTTP trigger, read from the
+blueprints as function_app.py makes them; its path and query parameters must be the
+route's own (its path's placeholders, its module's known query parameters). What the
+answers hold: dev/api_models.py (pydantic's JSON Schema, labelled), turned into each
+document's dialect by dev/api_schemas.py. The generator also refuses a `pattern` outside
+the interoperable regex subset (dev/api_patterns.py).
 
 Development tooling only: never imported by `function_app.py`.
 """
@@ -21,33 +22,46 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
-from pydantic.json_schema import SkipJsonSchema
+import azure.functions as func
+from azure.functions.decorators.http import HttpTrigger
+from pydantic import JsonValue
 
+from credentials import health_route
 from dev import api_patterns
-from reset_password.models import (
-    MAX_BODY_BYTES,
-    MAX_REQUESTED_BY_LENGTH,
-    ResetPasswordAnswer,
-    ResetPasswordBody,
+from dev.api_models import (
+    LINK_MODELS,
+    MODELS,
+    RESET_PROBLEMS,
+    REVEAL_PROBLEMS,
+    Label,
+    component_schemas,
+    problem_codes_by_status,
 )
+from dev.api_schemas import (
+    JsonDict,
+    SchemaConversionError,
+    to_openapi30_schema,
+    to_openapi31_schema,
+    to_swagger_schema,
+)
+from reset_password import request as reset_request
+from reset_password import routes as reset_routes
+from reset_password.models import MAX_BODY_BYTES
 from reset_password.names import MAX_DOMAIN_LENGTH, MAX_LOCAL_PART_LENGTH
-from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES
-from secret_links.routes import LINK_PROBLEMS
-from shared.problems import PROBLEM_TYPE_BASE, PROBLEMS
+from secret_links.routes import secret_links_blueprint
 from shared.version import VERSION
+from worker import liveness
 
 Variant = Literal["api_key", "oauth"]
 Document = Literal["api_key", "oauth", "openapi", "openapi30"]
-Mode = Literal["validation", "serialization"]
-JsonDict = dict[str, Any]
 VARIANTS: tuple[Variant, ...] = ("api_key", "oauth")
 DOCUMENTS: tuple[Document, ...] = (*VARIANTS, "openapi", "openapi30")
 
@@ -62,14 +76,6 @@ OUTPUT_FILES: Mapping[Document, Path] = {
 TITLE = "Partner Password Reset"
 HOST_PLACEHOLDER = "your-function-app.azurewebsites.net"
 BASE_PATH = "/api"
-RESET_PATH = "/customers/{customer}/users/{user}/resetpassword"
-UPN_ONLY_RESET_PATH = "/users/{user}/resetpassword"
-HEALTH_PATH = "/health"
-CREDENTIALS_HEALTH_PATH = "/health/credentials"
-SECRET_PAGE_PATH = "/secrets/{linkId}"
-SECRET_REVEAL_PATH = "/secrets/{linkId}/reveal"
-# The one-time link's routes serve a person's browser, not a flow: the connector has none.
-LINK_PATHS = (SECRET_PAGE_PATH, SECRET_REVEAL_PATH)
 FUNCTION_KEY_HEADER = "x-functions-key"
 FUNCTION_KEY_QUERY = "code"
 API_KEY_SCHEME = "api_key"
@@ -79,589 +85,6 @@ TOKEN_URL = "https://login.microsoftonline.com/common/oauth2/token"
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 HTML = "text/html"
-
-
-class SchemaConversionError(ValueError):
-    """A schema uses a construct the target cannot express, or a label does not fit it."""
-
-
-def problem_statuses() -> dict[str, int]:
-    """Every problem code the function answers, with its status (the one-time link
-    routes' own codes too)."""
-    found = {problem.code: problem.status for problem in PROBLEMS.values()}
-    return found | {problem.code: problem.status for problem in LINK_PROBLEMS.values()}
-
-
-# What the reset routes answer as a problem: the shared table's (shared/problems.py).
-RESET_PROBLEMS = tuple(problem.code for problem in PROBLEMS.values())
-
-
-def problem_codes_by_status(codes: Iterable[str] | None = None) -> dict[int, list[str]]:
-    """The codes (all by default) grouped by status, both in order."""
-    statuses = problem_statuses()
-    chosen = statuses if codes is None else {code: statuses[code] for code in codes}
-    by_status: dict[int, list[str]] = {}
-    for code, status in sorted(chosen.items(), key=lambda item: (item[1], item[0])):
-        by_status.setdefault(status, []).append(code)
-    return by_status
-
-
-_PROBLEM_CODES: list[JsonValue] = [
-    code for codes in problem_codes_by_status(RESET_PROBLEMS).values() for code in codes
-]
-# What the reveal answers as a problem (secret_links/routes.py): its own two, and the
-# shared table's for a malformed request or storage out of reach.
-REVEAL_PROBLEMS = (
-    *(problem.code for problem in LINK_PROBLEMS.values()),
-    "invalid_request",
-    "payload_too_large",
-    "unsupported_media_type",
-    "configuration_error",
-    "internal_error",
-    "dependency_unavailable",
-)
-_LINK_PROBLEM_CODES: list[JsonValue] = [
-    code for codes in problem_codes_by_status(REVEAL_PROBLEMS).values() for code in codes
-]
-
-
-# --- the answers that have no runtime model -------------------------------------------
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str
-
-
-class Problem(BaseModel):
-    model_config = ConfigDict(serialize_by_alias=True)
-
-    type: str
-    title: str
-    status: int = Field(json_schema_extra={"enum": list(problem_codes_by_status(RESET_PROBLEMS))})
-    detail: str
-    code: str = Field(json_schema_extra={"enum": _PROBLEM_CODES})
-    correlation_id: str = Field(alias="correlationId")
-    errors: list[FieldError] = Field(default_factory=list)
-    candidates: list[str] = Field(default_factory=list)
-
-
-class LinkProblem(BaseModel):
-    model_config = ConfigDict(serialize_by_alias=True)
-
-    type: str
-    title: str
-    status: int = Field(json_schema_extra={"enum": list(problem_codes_by_status(REVEAL_PROBLEMS))})
-    detail: str
-    code: str = Field(json_schema_extra={"enum": _LINK_PROBLEM_CODES})
-    correlation_id: str = Field(alias="correlationId")
-
-
-class RevealBody(BaseModel):
-    """The reveal's body: the empty object."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class SealedPassword(BaseModel):
-    """What the reveal answers (secret_links.crypto.SealedPassword.to_json)."""
-
-    model_config = ConfigDict(serialize_by_alias=True)
-
-    ephemeral_public_key: str = Field(alias="ephemeralPublicKey")
-    nonce: str
-    ciphertext: str
-
-
-class Health(BaseModel):
-    status: Literal["ok"]
-    version: str
-
-
-HealthStatus = Literal["ok", "warning", "critical"]
-
-
-class CredentialCheck(BaseModel):
-    # Each check adds facts of its own (dates, day counts, secret names).
-    model_config = ConfigDict(extra="allow")
-
-    name: str
-    status: HealthStatus
-    detail: str
-
-
-def _no_default(schema: JsonDict) -> None:
-    """An answer field left out when it does not apply has no default to state."""
-    schema.pop("default", None)
-
-
-class CredentialsReport(BaseModel):
-    model_config = ConfigDict(serialize_by_alias=True)
-
-    status: HealthStatus
-    checks: list[CredentialCheck]
-    # A boolean when present, never null.
-    probed: bool | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
-    last_probe_at: datetime | None = Field(None, alias="lastProbeAt")
-
-
-# --- labels: what the models cannot say -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class Label:
-    summary: str
-    description: str
-    visibility: Literal["important", "advanced"] | None = None
-    rules: Mapping[str, Any] = field(default_factory=dict)
-
-
-MODELS: Sequence[tuple[type[BaseModel], Mode]] = (
-    (ResetPasswordBody, "validation"),
-    (ResetPasswordAnswer, "serialization"),
-    (Problem, "serialization"),
-    (Health, "serialization"),
-    (CredentialsReport, "serialization"),
-)
-# The one-time link routes' own, in the OpenAPI documents only.
-LINK_MODELS: Sequence[tuple[type[BaseModel], Mode]] = (
-    (RevealBody, "validation"),
-    (SealedPassword, "serialization"),
-    (LinkProblem, "serialization"),
-)
-DESCRIPTIONS: Mapping[str, str] = {
-    "ResetPasswordBody": "The reset request. Unknown fields are refused with 400.",
-    "ResetPasswordAnswer": "The reset's outcome. Never holds the password.",
-    "Problem": (
-        "An RFC 9457 problem (application/problem+json). Branch on 'code'; 'detail' is for people."
-    ),
-    "FieldError": "One invalid field. The message names the rule, never the value.",
-    "ResetWarning": "Something after the reset that did not work; the reset itself did.",
-    "SecretLink": (
-        "The one-time link to the generated password. Answered here once and never again: "
-        "its key is only in the URL's fragment, which a browser never sends."
-    ),
-    "RevealBody": "The empty JSON object {}.",
-    "SealedPassword": (
-        "The password sealed to the link's key (contract 1c), base64url without padding: "
-        "only the key in the link's fragment opens it, in the person's browser."
-    ),
-    "LinkProblem": (
-        "An RFC 9457 problem of a one-time link (application/problem+json). Branch on 'code'."
-    ),
-    "Health": "The service is up. No dependency is called.",
-    "CredentialsReport": (
-        "The Partner Center credentials' health and what to do. Never holds a secret value."
-    ),
-    "CredentialCheck": (
-        "One check. Besides name, status and detail it carries facts of its own (dates, day "
-        "counts, secret names), never a secret value."
-    ),
-}
-LABELS: Mapping[str, Mapping[str, Label]] = {
-    "ResetPasswordBody": {
-        "password": Label(
-            "New password",
-            "The new password, when you choose it; leave it out with delivery (both: 400). "
-            f"{MIN_LENGTH}-{MAX_LENGTH} characters, at least {REQUIRED_CLASSES} of lowercase, "
-            "uppercase, digit and symbol, only characters Microsoft Entra allows (A-Z, a-z, "
-            "0-9, space and the ASCII punctuation). Never echoed back or logged, but it passes "
-            "through your systems: prefer delivery. Turn on Secure inputs in the action's "
-            "settings to hide it from run history.",
-            "advanced",
-            {
-                "minLength": MIN_LENGTH,
-                "maxLength": MAX_LENGTH,
-                "pattern": api_patterns.password_pattern(),
-            },
-        ),
-        "delivery": Label(
-            "Delivery",
-            "Instead of a password (send one or the other, never both): the function generates "
-            "the password, so no ticket, flow run or log ever holds it. 'link': the answer's "
-            "secretLink is a one-time link; send it to the user by another channel than the "
-            "ticket (an SMS to the registered phone, the manager), and the person who opens it "
-            "clicks once to see the password. 'none': a scramble; the password is set and "
-            "forgotten, for a compromised account or a leaver (usually with revokeSessions). "
-            "With delivery, forceChangePassword is always true, and an Idempotency-Key header "
-            "is refused (400): a generated password cannot be sent again, so a retry is a new "
-            "reset with a new link.",
-            "important",
-            {"examples": ["link"]},
-        ),
-        "requestedBy": Label(
-            "Requested by",
-            f"Who asked for the reset (the person or agent the ticket names), 1-"
-            f"{MAX_REQUESTED_BY_LENGTH} characters, the ticketId rule (no Unicode Cc, Cf, Zl, "
-            "Zp). Recorded in the audit event and echoed back.",
-            rules={"examples": ["Grace Hopper"], "pattern": api_patterns.ticket_id_pattern()},
-        ),
-        "forceChangePassword": Label(
-            "Force change at next sign-in",
-            "Make the user choose a new password at next sign-in (default: true).",
-            "advanced",
-        ),
-        "ticketId": Label(
-            "Ticket ID",
-            "Your ticket or incident number, 1-64 characters without control, format (bidi, "
-            "zero-width, tag) or line-separator characters (Unicode Cc, Cf, Zl, Zp). Recorded "
-            "in the audit event and echoed back. The pattern names only characters up to "
-            "U+FFFF (no noncharacters): a portable regex cannot tell a format character "
-            "beyond it from an emoji, which the function accepts all the same.",
-            rules={"examples": ["INC0012345"], "pattern": api_patterns.ticket_id_pattern()},
-        ),
-        "revokeSessions": Label(
-            "Revoke sign-in sessions",
-            "After the reset, revoke the user's sign-in sessions and refresh tokens through "
-            "Microsoft Graph (default: false). Needs the app's Graph consent "
-            "(User.RevokeSessions.All) in the customer's tenant and a GDAP role that may "
-            "revoke (User Administrator; Privileged Authentication Administrator for admins). "
-            "A failed revocation keeps the reset and is reported in 'sessionsRevoked' and "
-            "'warnings'.",
-            "advanced",
-        ),
-    },
-    "ResetWarning": {
-        "code": Label(
-            "Warning code",
-            "A stable code: sessions_not_revoked (the revocation failed; the detail says why "
-            "and what to fix), sessions_not_checked (a dry run tries nothing at Graph), "
-            "gdap_not_checked (a dry run could not read the partner's GDAP relationships; the "
-            "detail names the missing permission or the failure) or older_links_not_deleted "
-            "(the new one-time link works; the user's older ones could not be deleted and open "
-            "passwords that no longer work).",
-        ),
-        "detail": Label("Warning detail", "What did not work after the reset and what to do."),
-    },
-    "ResetPasswordAnswer": {
-        "status": Label(
-            "Status",
-            "'succeeded': the password was reset. 'validated': a dry run passed every check "
-            "and nothing was changed.",
-        ),
-        "customerTenantId": Label(
-            "Customer tenant ID", "The customer's Microsoft Entra tenant ID (a GUID)."
-        ),
-        "userId": Label("User ID", "The user's object ID (a GUID)."),
-        "userPrincipalName": Label("User principal name", "The user's sign-in name, when known."),
-        "displayName": Label("Display name", "The user's display name, when known."),
-        "forceChangePassword": Label(
-            "Force change at next sign-in",
-            "Whether the user must choose a new password at next sign-in.",
-        ),
-        "ticketId": Label("Ticket ID", "The ticket ID sent with the request, or null."),
-        "requestedBy": Label("Requested by", "The requestedBy sent with the request, or null."),
-        "correlationId": Label(
-            "Correlation ID",
-            "Quote this GUID to support; it is also in the x-correlation-id header.",
-        ),
-        "completedAt": Label("Completed at", "When the reset (or the dry run) finished, in UTC."),
-        "sessionsRevoked": Label(
-            "Sessions revoked",
-            "true: the user's sessions were revoked; false: asked for but failed (see "
-            "warnings); null: not asked, or a dry run.",
-        ),
-        "passwordGenerated": Label(
-            "Password generated",
-            "Present with delivery: true when the function generated the password and set "
-            "it; false for a dry run, which generates nothing.",
-        ),
-        "delivery": Label("Delivery", "Present with delivery: 'link' or 'none', as sent."),
-        "secretLink": Label(
-            "One-time link",
-            "Present after a reset with delivery 'link' (never for a dry run): the link to "
-            "send the user. This answer is the only place it exists.",
-        ),
-        "warnings": Label(
-            "Warnings", "What did not work after the reset; present only when something did not."
-        ),
-    },
-    "SecretLink": {
-        "url": Label(
-            "Link",
-            "{PUBLIC_BASE_URL}/api/secrets/{linkId}#{key}: the key that opens the password is "
-            "only in the fragment after '#', which a browser never sends. Send the whole link "
-            "to the user by another channel than the ticket (an SMS to the registered phone, "
-            "the manager); a link preview does not use it up, only a click on its page does.",
-        ),
-        "expiresAt": Label(
-            "Expires at", "When the link stops working (SECRET_LINK_TTL_MINUTES), in UTC."
-        ),
-        "maxViews": Label("Views", "How many times the link shows the password: once."),
-    },
-    "SealedPassword": {
-        "ephemeralPublicKey": Label(
-            "Ephemeral public key", "A fresh P-256 public key, the 65-byte uncompressed point."
-        ),
-        "nonce": Label("Nonce", "The AES-256-GCM nonce, 12 bytes."),
-        "ciphertext": Label("Ciphertext", "The password (UTF-8) encrypted, then the 16-byte tag."),
-    },
-    "LinkProblem": {
-        "type": Label("Problem type", f"A URI naming the problem: {PROBLEM_TYPE_BASE}<code>."),
-        "title": Label("Title", "A short summary of the problem type."),
-        "status": Label(
-            "HTTP status", "The HTTP status code of this answer.", rules={"format": "int32"}
-        ),
-        "detail": Label("Detail", "What went wrong and what to do about it."),
-        "code": Label(
-            "Error code",
-            "secret_gone: opened already, expired, unknown or its reset failed (one answer for "
-            "all); secret_not_ready: a batch link whose reset has not happened yet (try again "
-            "after Retry-After; the link stays usable).",
-        ),
-        "correlationId": Label("Correlation ID", "Quote this GUID to support."),
-    },
-    "Problem": {
-        "type": Label("Problem type", f"A URI naming the problem: {PROBLEM_TYPE_BASE}<code>."),
-        "title": Label("Title", "A short summary of the problem type."),
-        "status": Label(
-            "HTTP status", "The HTTP status code of this answer.", rules={"format": "int32"}
-        ),
-        "detail": Label("Detail", "What went wrong this time and what to do about it."),
-        "code": Label("Error code", "A stable, machine-readable code for the problem."),
-        "correlationId": Label("Correlation ID", "Quote this GUID to support."),
-        "errors": Label(
-            "Field errors", "For invalid_request: each invalid field and the rule it broke."
-        ),
-        "candidates": Label(
-            "Candidate customers",
-            "For ambiguous_customer: the customers the domain matched; call again with one of "
-            "their tenant IDs.",
-        ),
-    },
-    "FieldError": {
-        "field": Label("Field", "The field, parameter or header that is invalid."),
-        "message": Label("Message", "The rule the value breaks."),
-    },
-    "Health": {
-        "status": Label("Status", "Always 'ok'."),
-        "version": Label("Version", "The deployed version of the function."),
-    },
-    "CredentialsReport": {
-        "status": Label(
-            "Status", "The worst of the checks: ok, warning or critical (then the answer is 503)."
-        ),
-        "checks": Label(
-            "Checks",
-            "key_vault, refresh_token, app_secret, token_exchange and mfa (or settings alone "
-            "when the app settings are broken).",
-        ),
-        "probed": Label(
-            "Probed",
-            "Whether this answer made a token exchange: false when probe=true came within "
-            "HEALTH_PROBE_MIN_SECONDS of the last one, which the answer then reports.",
-        ),
-        "lastProbeAt": Label(
-            "Last probe at", "When this instance last made a probe's exchange, or null."
-        ),
-    },
-    "CredentialCheck": {
-        "name": Label("Check", "What was checked."),
-        "status": Label("Status", "ok, warning or critical."),
-        "detail": Label("Detail", "What was found and, unless ok, what to do."),
-    },
-}
-# Keywords a label adds on top of the model without contradicting it.
-_LABEL_OWNED = frozenset({"title", "description", "x-ms-summary", "x-ms-visibility"})
-
-
-def label_schema(name: str, schema: JsonDict, labels: Mapping[str, Label]) -> None:
-    """Adds the labels and rules to one component schema, in place."""
-    properties: JsonDict = schema.get("properties", {})
-    missing, unknown = set(properties) - set(labels), set(labels) - set(properties)
-    if missing or unknown:
-        raise SchemaConversionError(
-            f"{name}: label every field in dev/openapi.py; "
-            f"unlabelled {sorted(missing)}, labels for no field {sorted(unknown)}"
-        )
-    for prop, label in labels.items():
-        target: JsonDict = properties[prop]
-        additions: JsonDict = {
-            "title": label.summary,
-            "description": label.description,
-            "x-ms-summary": label.summary,
-            **label.rules,
-        }
-        if label.visibility is not None:
-            additions["x-ms-visibility"] = label.visibility
-        for key, value in additions.items():
-            if key not in _LABEL_OWNED and key in target and target[key] != value:
-                raise SchemaConversionError(
-                    f"{name}.{prop}: the model says {key}={target[key]!r}, the label {value!r}"
-                )
-            target[key] = value
-        if "items" in target and "$ref" not in target["items"]:
-            target["items"].setdefault("x-ms-summary", label.summary)
-
-
-def component_schemas(
-    ref_template: str,
-    models: Sequence[tuple[type[BaseModel], Mode]] = MODELS,
-    labels: Mapping[str, Mapping[str, Label]] = LABELS,
-    descriptions: Mapping[str, str] = DESCRIPTIONS,
-) -> dict[str, JsonDict]:
-    """Every model's JSON Schema (nested models too), labelled, keyed by model name."""
-    found: dict[str, JsonDict] = {}
-    for model, mode in models:
-        raw = model.model_json_schema(mode=mode, by_alias=True, ref_template=ref_template)
-        nested: dict[str, JsonDict] = raw.pop("$defs", {})
-        for name, schema in {model.__name__: raw, **nested}.items():
-            if found.setdefault(name, schema) != schema:
-                raise SchemaConversionError(f"{name}: two different schemas share the name")
-    for name, schema in found.items():
-        label_schema(name, schema, labels.get(name, {}))
-        if name not in descriptions:
-            raise SchemaConversionError(f"{name}: describe the model in dev/openapi.py")
-        schema["description"] = descriptions[name]
-    return found
-
-
-# --- JSON Schema 2020-12 to Swagger 2.0, OpenAPI 3.0 and OpenAPI 3.1 ---------------------
-
-# JSON Schema keywords that mean the same in a Swagger 2.0 Schema Object.
-_SWAGGER_KEYWORDS = frozenset(
-    {
-        "$ref", "format", "description", "default", "multipleOf", "maximum",
-        "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength",
-        "pattern", "maxItems", "minItems", "uniqueItems", "maxProperties", "minProperties",
-        "required", "enum", "type", "items", "allOf", "properties", "additionalProperties",
-        "readOnly", "example",
-    }
-)  # fmt: skip
-# Annotations Swagger 2.0 lacks (or Power Automate does not read) that carry nothing needed.
-_SWAGGER_DROPPED = frozenset({"title", "writeOnly", "$schema"})
-
-
-def to_swagger_schema(node: Any, where: str = "#") -> Any:
-    """A JSON Schema (2020-12, as pydantic writes it) as a Swagger 2.0 Schema Object."""
-    if not isinstance(node, dict):
-        return node
-    schema: JsonDict = dict(node)
-    if "$ref" in schema:
-        # Swagger ignores a reference's siblings.
-        return {"$ref": schema["$ref"]}
-    nullable = False
-    for union in ("anyOf", "oneOf"):
-        if union in schema:
-            branches = [b for b in schema.pop(union) if b != {"type": "null"}]
-            if len(branches) != 1:
-                raise SchemaConversionError(f"{where}: only 'X or null' unions fit Swagger 2.0")
-            nullable = True
-            schema = {**branches[0], **schema}
-    if isinstance(schema.get("type"), list):
-        types = [t for t in schema["type"] if t != "null"]
-        if len(types) != 1:
-            raise SchemaConversionError(f"{where}: a type list must be one type or null")
-        nullable = nullable or len(types) < len(schema["type"])
-        schema["type"] = types[0]
-    if "const" in schema:
-        schema["enum"] = [schema.pop("const")]
-    if "examples" in schema:
-        schema["example"] = schema.pop("examples")[0]
-    if "default" in schema and schema["default"] is None:
-        del schema["default"]
-    out: JsonDict = {}
-    for key, value in schema.items():
-        if key in _SWAGGER_DROPPED:
-            continue
-        if key.startswith("x-"):
-            out[key] = value
-        elif key not in _SWAGGER_KEYWORDS:
-            raise SchemaConversionError(f"{where}: '{key}' has no Swagger 2.0 equivalent")
-        elif key == "properties":
-            out[key] = {
-                n: to_swagger_schema(s, f"{where}/properties/{n}") for n, s in value.items()
-            }
-        elif key == "allOf":
-            out[key] = [to_swagger_schema(s, f"{where}/allOf/{i}") for i, s in enumerate(value)]
-        elif key in {"items", "additionalProperties"}:
-            out[key] = to_swagger_schema(value, f"{where}/{key}")
-        else:
-            out[key] = value
-    if nullable:
-        out["x-nullable"] = True
-    first = {key: out.pop(key) for key in ("type", "format") if key in out}
-    return {**first, **out}
-
-
-def to_openapi31_schema(node: Any) -> Any:
-    """A JSON Schema as an OpenAPI 3.1 Schema Object: the same, minus the connector's keys."""
-    if isinstance(node, list):
-        return [to_openapi31_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    return {k: to_openapi31_schema(v) for k, v in node.items() if not k.startswith("x-ms-")}
-
-
-# The Schema Object keywords of OpenAPI 3.0, a subset of JSON Schema draft 5 with its own
-# 'nullable' and 'example'.
-_OPENAPI30_KEYWORDS = frozenset(
-    {
-        "$ref", "title", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
-        "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems",
-        "uniqueItems", "maxProperties", "minProperties", "required", "enum", "type", "allOf",
-        "oneOf", "anyOf", "not", "items", "properties", "additionalProperties", "description",
-        "format", "default", "nullable", "readOnly", "writeOnly", "example", "deprecated",
-    }
-)  # fmt: skip
-
-
-def _without_null(schema: JsonDict) -> tuple[JsonDict, bool]:
-    """The schema with 'or null' taken out of its unions and type list, and whether it was
-    there: OpenAPI 3.0 has no null type, only 'nullable'."""
-    nullable = False
-    for union in ("anyOf", "oneOf"):
-        if union in schema:
-            branches = [b for b in schema[union] if b != {"type": "null"}]
-            nullable = nullable or len(branches) < len(schema[union])
-            rest = {k: v for k, v in schema.items() if k != union}
-            schema = {**branches[0], **rest} if len(branches) == 1 else {**rest, union: branches}
-    if isinstance(schema.get("type"), list):
-        types = [t for t in schema["type"] if t != "null"]
-        if len(types) != 1:
-            raise SchemaConversionError("a type list must be one type or null")
-        nullable = nullable or len(types) < len(schema["type"])
-        schema = {**schema, "type": types[0]}
-    return schema, nullable
-
-
-def to_openapi30_schema(node: Any, where: str = "#") -> Any:
-    """A JSON Schema (2020-12, as pydantic writes it) as an OpenAPI 3.0.3 Schema Object."""
-    if not isinstance(node, dict):
-        return node
-    schema, nullable = _without_null(node)
-    if "const" in schema:
-        schema = {k: v for k, v in schema.items() if k != "const"} | {"enum": [schema["const"]]}
-    if "examples" in schema:
-        example = schema["examples"][0]
-        schema = {k: v for k, v in schema.items() if k != "examples"} | {"example": example}
-    for bound, inclusive in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        if isinstance(schema.get(bound), int | float) and not isinstance(schema[bound], bool):
-            schema = {**schema, inclusive: schema[bound], bound: True}
-    out: JsonDict = {}
-    for key, value in schema.items():
-        if key == "$schema" or key.startswith("x-ms-") or (key == "default" and value is None):
-            continue
-        if key.startswith("x-"):
-            out[key] = value
-        elif key not in _OPENAPI30_KEYWORDS:
-            raise SchemaConversionError(f"{where}: '{key}' has no OpenAPI 3.0 equivalent")
-        elif key == "properties":
-            out[key] = {
-                n: to_openapi30_schema(s, f"{where}/properties/{n}") for n, s in value.items()
-            }
-        elif key in {"allOf", "anyOf", "oneOf"}:
-            out[key] = [to_openapi30_schema(s, f"{where}/{key}/{i}") for i, s in enumerate(value)]
-        elif key in {"items", "additionalProperties", "not"}:
-            out[key] = to_openapi30_schema(value, f"{where}/{key}")
-        else:
-            out[key] = value
-    if nullable:
-        out["nullable"] = True
-    if "$ref" in out and len(out) > 1:
-        # OpenAPI 3.0 ignores a reference's siblings; through allOf they count.
-        out = {"allOf": [{"$ref": out.pop("$ref")}], **out}
-    return out
 
 
 # --- the operations, independent of the document format ------------------------------
@@ -690,7 +113,10 @@ class Answer:
 
 @dataclass(frozen=True)
 class Operation:
-    method: str
+    """What a document says of one registered function beyond its route (which is the
+    function's own: `Route`)."""
+
+    function: str
     operation_id: str
     summary: str
     description: str
@@ -698,9 +124,56 @@ class Operation:
     parameters: Sequence[Parameter]
     responses: Mapping[int, Answer]
     body: tuple[str, str] | None = None
-    anonymous: bool = False
+    # The query parameters the route knows (it refuses any other): the documented ones.
+    known_query: frozenset[str] = frozenset()
     # What a flow author reads in the connector, when it differs from `summary`.
     connector_summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """A registered function's HTTP trigger, as the documents state it."""
+
+    path: str
+    method: str
+    anonymous: bool
+
+
+def _not_served() -> NoReturn:
+    raise RuntimeError("the API documents read the routes; they serve no request")
+
+
+@cache
+def routes() -> Mapping[str, Route]:
+    """The documented blueprints' routes by function name: the blueprints made as
+    function_app.py makes them, with providers that no document calls."""
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+    app.register_functions(reset_routes.blueprint(_not_served))
+    app.register_functions(liveness.blueprint())
+    app.register_functions(health_route.blueprint(_not_served, _not_served))
+    app.register_functions(secret_links_blueprint(_not_served))
+    found: dict[str, Route] = {}
+    for function in app.get_functions():
+        if not isinstance(function.get_trigger(), HttpTrigger):
+            continue  # the link purge's timer: no route to document
+        trigger: Any = function.get_trigger()
+        (method,) = trigger.methods
+        found[str(function.get_function_name())] = Route(
+            f"/{trigger.route}",
+            str(method.value).lower(),
+            str(trigger.auth_level.value) == "anonymous",
+        )
+    return found
+
+
+def path_of(function: str) -> str:
+    """The documented path of a registered function (below BASE_PATH)."""
+    return routes()[function].path
+
+
+# The one-time link's routes serve a person's browser, not a flow: the connector has none.
+LINK_FUNCTIONS = ("secret_link_page", "secret_link_reveal")
+LINK_PATHS = tuple(path_of(function) for function in LINK_FUNCTIONS)
 
 
 _CORRELATION_HEADER = (
@@ -863,7 +336,7 @@ def reset_operation() -> Operation:
         required=True,
     )
     return Operation(
-        "post",
+        "reset_password",
         "ResetPassword",
         "Reset a customer user's password",
         _RESET_DESCRIPTION,
@@ -875,6 +348,7 @@ def reset_operation() -> Operation:
         ],
         reset_responses(),
         body=_BODY,
+        known_query=reset_request.KNOWN_QUERY_PARAMETERS,
         connector_summary=_CONNECTOR_SUMMARY,
     )
 
@@ -882,7 +356,7 @@ def reset_operation() -> Operation:
 def upn_only_reset_operation() -> Operation:
     """`POST /users/{user}/resetpassword`: the customer is the tenant of the UPN's domain."""
     return Operation(
-        "post",
+        "reset_password_by_upn",
         "ResetPasswordByUserPrincipalName",
         "Reset a user's password by userPrincipalName",
         _RESET_DESCRIPTION + " The customer is the tenant that verified the UPN's domain.",
@@ -893,19 +367,19 @@ def upn_only_reset_operation() -> Operation:
         ],
         reset_responses(),
         body=_BODY,
+        known_query=reset_request.KNOWN_QUERY_PARAMETERS,
     )
 
 
 def health_operation() -> Operation:
     return Operation(
-        "get",
+        "health",
         "Health",
         "Check that the service is up",
         "Anonymous liveness check; calls no dependency.",
         "advanced",
         [],
         {200: Answer("The service is up.", "Health")},
-        anonymous=True,
     )
 
 
@@ -931,7 +405,7 @@ def credentials_health_operation() -> Operation:
     )
     report = {"x-correlation-id": _CORRELATION_HEADER}
     return Operation(
-        "get",
+        "credentials_health",
         "CredentialsHealth",
         "Check the Partner Center credentials",
         "The refresh token's age, the app secret's expiry, Key Vault, the last token exchange "
@@ -952,6 +426,7 @@ def credentials_health_operation() -> Operation:
                 headers=report,
             ),
         },
+        known_query=health_route.KNOWN_QUERY_PARAMETERS,
     )
 
 
@@ -991,7 +466,7 @@ _PAGE_HEADERS: Mapping[str, tuple[JsonDict, Label]] = {
 
 def secret_page_operation() -> Operation:
     return Operation(
-        "get",
+        "secret_link_page",
         "OpenSecretLink",
         "The page of a one-time link",
         "What the person who got the link opens in a browser: a small page with one button "
@@ -1018,13 +493,12 @@ def secret_page_operation() -> Operation:
                 {"Retry-After": _RETRY_AFTER_HEADER},
             ),
         },
-        anonymous=True,
     )
 
 
 def secret_reveal_operation() -> Operation:
     return Operation(
-        "post",
+        "secret_link_reveal",
         "RevealSecretLink",
         "Spend a one-time link and get its sealed password",
         "What the page's button calls: deletes the link (ETag-conditional, so of two racing "
@@ -1044,24 +518,42 @@ def secret_reveal_operation() -> Operation:
             **problem_answers(REVEAL_PROBLEMS, "LinkProblem"),
         },
         body=("RevealBody", "The empty JSON object {}."),
-        anonymous=True,
     )
 
 
-def operations() -> dict[str, Operation]:
-    return {
-        RESET_PATH: reset_operation(),
-        UPN_ONLY_RESET_PATH: upn_only_reset_operation(),
-        HEALTH_PATH: health_operation(),
-        CREDENTIALS_HEALTH_PATH: credentials_health_operation(),
-        SECRET_PAGE_PATH: secret_page_operation(),
-        SECRET_REVEAL_PATH: secret_reveal_operation(),
-    }
+def operations() -> list[tuple[Route, Operation]]:
+    """Every documented operation with its route, in the documents' order; refused when
+    its parameters are not its route's own."""
+    documented = [
+        reset_operation(),
+        upn_only_reset_operation(),
+        health_operation(),
+        credentials_health_operation(),
+        secret_page_operation(),
+        secret_reveal_operation(),
+    ]
+    return [(_checked_route(operation), operation) for operation in documented]
 
 
-def connector_operations() -> dict[str, Operation]:
+def connector_operations() -> list[tuple[Route, Operation]]:
     """What a flow calls: every operation but the one-time link's page and reveal."""
-    return {path: op for path, op in operations().items() if path not in LINK_PATHS}
+    return [(r, op) for r, op in operations() if op.function not in LINK_FUNCTIONS]
+
+
+def _checked_route(operation: Operation) -> Route:
+    route = routes()[operation.function]
+    stated = {location: [p.name for p in operation.parameters if p.location == location]
+              for location in ("path", "query")}  # fmt: skip
+    if stated["path"] != re.findall(r"\{(\w+)\}", route.path):
+        raise SchemaConversionError(
+            f"{operation.function}: path parameters {stated['path']} are not {route.path}'s"
+        )
+    if set(stated["query"]) != operation.known_query:
+        raise SchemaConversionError(
+            f"{operation.function}: query parameters {stated['query']} are not the route's "
+            f"{sorted(operation.known_query)}"
+        )
+    return route
 
 
 # --- Swagger 2.0 ----------------------------------------------------------------------
@@ -1087,7 +579,7 @@ def swagger_parameter(parameter: Parameter) -> JsonDict:
     return out
 
 
-def swagger_operation(operation: Operation) -> JsonDict:
+def swagger_operation(operation: Operation, route: Route) -> JsonDict:
     parameters = [swagger_parameter(p) for p in operation.parameters]
     if operation.body is not None:
         name, description = operation.body
@@ -1123,7 +615,7 @@ def swagger_operation(operation: Operation) -> JsonDict:
     out["produces"] = list(dict.fromkeys(a.media_type for a in operation.responses.values()))
     out["parameters"] = parameters
     out["responses"] = responses
-    if operation.anonymous:
+    if route.anonymous:
         out["security"] = []
     return out
 
@@ -1191,8 +683,8 @@ def build_swagger(variant: Variant = "api_key") -> JsonDict:
         "consumes": [JSON],
         "produces": [JSON, PROBLEM_JSON],
         "paths": {
-            path: {operation.method: swagger_operation(operation)}
-            for path, operation in connector_operations().items()
+            route.path: {route.method: swagger_operation(operation, route)}
+            for route, operation in connector_operations()
         },
         "definitions": definitions,
         "securityDefinitions": security_definitions,
@@ -1205,7 +697,9 @@ def build_swagger(variant: Variant = "api_key") -> JsonDict:
 OpenApiVersion = Literal["3.1.0", "3.0.3"]
 
 
-def openapi_operation(operation: Operation, version: OpenApiVersion = "3.1.0") -> JsonDict:
+def openapi_operation(
+    operation: Operation, route: Route, version: OpenApiVersion = "3.1.0"
+) -> JsonDict:
     def schema_of(schema: JsonDict) -> Any:
         return to_openapi30_schema(schema) if version == "3.0.3" else schema
 
@@ -1243,7 +737,7 @@ def openapi_operation(operation: Operation, version: OpenApiVersion = "3.1.0") -
         response["content"] = {answer.media_type: {"schema": reference}}
         responses[str(status)] = response
     out["responses"] = responses
-    if operation.anonymous:
+    if route.anonymous:
         out["security"] = []
     return out
 
@@ -1271,8 +765,8 @@ def build_openapi(version: OpenApiVersion = "3.1.0") -> JsonDict:
         "info": {"title": TITLE, "description": _description(how), "version": VERSION},
         "servers": [{"url": f"https://{HOST_PLACEHOLDER}{BASE_PATH}"}],
         "paths": {
-            path: {operation.method: openapi_operation(operation, version)}
-            for path, operation in operations().items()
+            route.path: {route.method: openapi_operation(operation, route, version)}
+            for route, operation in operations()
         },
         "components": {
             "schemas": converted,
@@ -1331,27 +825,6 @@ def iter_patterns(node: Any, where: str = "#") -> Iterator[tuple[str, str]]:
 def render(document: Document = "api_key") -> str:
     """The document as committed: two-space indent, trailing newline."""
     return json.dumps(build_document(document), indent=2, ensure_ascii=False) + "\n"
-
-
-def iter_schemas(document: Mapping[str, Any]) -> Iterator[tuple[str, JsonDict]]:
-    """Every property and item schema of every Swagger definition, with its location.
-
-    A `$ref` is skipped: it is checked where it is defined.
-    """
-
-    def walk(schema: Any, where: str) -> Iterator[tuple[str, JsonDict]]:
-        if not isinstance(schema, dict) or "$ref" in schema:
-            return
-        children = [(f"{where}.{n}", sub) for n, sub in schema.get("properties", {}).items()]
-        if "items" in schema:
-            children.append((f"{where}[]", schema["items"]))
-        for location, sub in children:
-            if isinstance(sub, dict) and "$ref" not in sub:
-                yield location, sub
-            yield from walk(sub, location)
-
-    for name, definition in document.get("definitions", {}).items():
-        yield from walk(definition, name)
 
 
 def main(argv: list[str] | None = None) -> int:

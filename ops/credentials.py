@@ -24,7 +24,7 @@ from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from ops.errors import OpsError
-from ops.settings import LOOPBACK_HOSTS
+from shared.settings import LOOPBACK_HOSTS
 
 RUN_HINT = "start `python3 dev/run.py` and paste the exports it prints into this shell"
 

@@ -14,7 +14,9 @@ Two kinds of row:
 No row holds anything that opens a password: the key is only in the link's URL fragment.
 A link whose reset failed is deleted, which makes it gone like any other. Storage that
 cannot be reached is `DependencyUnavailable`; messages and logs name the failure's type,
-never the service's text (which may quote the request).
+never the service's text (which may quote the request). Every attempt the SDK makes is
+bounded by the deadline of the request under way (`DeadlineTransport`), so storage that
+hangs cannot hold a reset past RESET_DEADLINE_SECONDS.
 """
 
 from __future__ import annotations
@@ -36,20 +38,23 @@ from azure.core.exceptions import (
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
+    ServiceRequestTimeoutError,
 )
 from azure.core.pipeline import PipelineResponse
+from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from secret_links.crypto import SealedPassword, b64url, b64url_decode
 from secret_links.errors import SecretGone, SecretNotReady
+from shared.context import MIN_USEFUL_SECONDS, deadline_if_any
 from shared.errors import DEPENDENCY_RETRY_AFTER, DependencyUnavailable
 
 logger = logging.getLogger("secret_links.store")
 
 TABLE_NAME = "secretlinks"
 LINK_ROW = "link"
-# Few, short SDK attempts (each bounded by the caller's timeouts): a reveal is a person
-# waiting at a page.
+# Few, short SDK attempts (each bounded by the caller's timeouts and the request's
+# deadline): a reveal is a person waiting at a page.
 SDK_RETRY_TOTAL = 2
 SDK_RETRY_BACKOFF = 0.8
 # A row that keeps changing under a reveal (a batch storing again and again) is given up
@@ -81,6 +86,34 @@ class RevealedLink:
     sealed: SealedPassword
 
 
+# azure-core exports RequestsTransport through a module __getattr__, untyped.
+class DeadlineTransport(RequestsTransport):  # type: ignore[misc]
+    """The table's HTTP transport, bounded by the request under way (a reset, a reveal,
+    a purge): each attempt's connect and read timeouts are clipped to what is left of
+    the request's deadline, the SDK's wait before a retry too, and no attempt starts
+    once too little is left (it fails as a timeout, which the store reports as storage
+    out of reach). So the SDK's retries share the deadline instead of adding to it: as
+    many fit as the time left allows. Outside a request (a spec driving the store
+    directly) each attempt waits as the configured timeouts say."""
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        deadline = deadline_if_any()
+        if deadline is not None:
+            left = deadline.remaining()
+            if left < MIN_USEFUL_SECONDS:
+                raise ServiceRequestTimeoutError("the request's deadline ran out")
+            config = self.connection_config
+            connect = kwargs.get("connection_timeout", config.timeout)
+            read = kwargs.get("read_timeout", config.read_timeout)
+            kwargs["connection_timeout"] = min(connect, left)
+            kwargs["read_timeout"] = min(read, left)
+        return super().send(request, **kwargs)
+
+    def sleep(self, duration: float) -> None:
+        deadline = deadline_if_any()
+        super().sleep(duration if deadline is None else min(duration, deadline.remaining()))
+
+
 def open_table(
     *,
     connection_string: str | None = None,
@@ -91,15 +124,15 @@ def open_table(
     retry_backoff: float = SDK_RETRY_BACKOFF,
 ) -> TableClient:
     """The table client: from a connection string (Azurite) or an account endpoint and a
-    credential (the managed identity); `timeouts` (connect, read) bound each attempt.
-    Raises ValueError for a malformed connection string, without quoting it."""
+    credential (the managed identity); `timeouts` (connect, read) bound each attempt,
+    and the request's deadline bounds them all (`DeadlineTransport`). Raises ValueError
+    for a malformed connection string, without quoting it."""
     connect, read = timeouts
     options: dict[str, Any] = {
         "retry_total": SDK_RETRY_TOTAL,
         "retry_backoff_factor": retry_backoff,
         "retry_backoff_max": 2,
-        "connection_timeout": connect,
-        "read_timeout": read,
+        "transport": DeadlineTransport(connection_timeout=connect, read_timeout=read),
         # A redirect would carry the request's authorization elsewhere.
         "permit_redirects": False,
     }

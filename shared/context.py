@@ -105,6 +105,13 @@ def current_deadline() -> Deadline:
     return current_request().deadline
 
 
+def deadline_if_any() -> Deadline | None:
+    """The deadline of the request under way, or None outside one (a spec driving a
+    client directly, which then waits as the client's own timeouts say)."""
+    context = _current.get()
+    return None if context is None else context.deadline
+
+
 def current_correlation_id() -> str | None:
     context = _current.get()
     return None if context is None else str(context.correlation_id)

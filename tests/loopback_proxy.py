@@ -4,7 +4,9 @@ Bytes go both ways untouched between 127.0.0.1:<port> and a loopback target (Azu
 `close()` stops listening and cuts every open connection, so from then on a client's
 pooled connection breaks and a new one is refused, as when the storage account cannot
 be reached. `cut_on(marker)` does that the moment a client sends bytes holding `marker`
-(a request line, say), before they reach the target.
+(a request line, say), before they reach the target. `hang()` keeps every connection
+open and takes what clients send without passing it on, so no request is ever answered,
+as storage that hangs: only the client's own timeouts end the wait.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class LoopbackProxy:
         self._open: list[socket.socket] = []
         self._closed = False
         self._marker: bytes | None = None
+        self._hanging = False
         threading.Thread(target=self._accept, name="loopback-proxy", daemon=True).start()
 
     def __enter__(self) -> Self:
@@ -42,6 +45,11 @@ class LoopbackProxy:
 
     def cut_on(self, marker: bytes) -> None:
         self._marker = marker
+
+    def hang(self, *_: object) -> None:
+        """From now on nothing a client sends reaches the target (also as the Partner
+        Center emulator's `on_reset`, which hands over the reset applied)."""
+        self._hanging = True
 
     def close(self) -> None:
         with self._lock:
@@ -84,6 +92,8 @@ class LoopbackProxy:
                 if watched and self._marker is not None and self._marker in data:
                     self.close()
                     return
+                if watched and self._hanging:
+                    continue
                 sink.sendall(data)
         except OSError:
             pass

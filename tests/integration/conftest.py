@@ -329,6 +329,11 @@ class LinkTable:
         emulator's `on_reset`, which hands over the reset applied)."""
         self.proxy.close()
 
+    def hang(self, *_: object) -> None:
+        """From now on the table takes the function's requests and never answers (also
+        as the Partner Center emulator's `on_reset`)."""
+        self.proxy.hang()
+
 
 @pytest.fixture
 def link_table(harness: Harness, azurite_connection_string: str) -> Iterator[LinkTable]:

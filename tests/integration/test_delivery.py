@@ -29,7 +29,7 @@ from tests.integration.conftest import (
     LinkTable,
     received_passwords,
 )
-from tests.integration.test_lookups import audit_records
+from tests.integration.helpers import audit_records
 
 PATCHES = r"^/v1/customers/[^/]+/users/[^/]+(/resetpassword)?$"
 

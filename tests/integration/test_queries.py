@@ -111,49 +111,52 @@ def test_a_filter_on_message_text_is_seen(everything: dict[str, kql.QueryCheck])
 
 
 @pytest.fixture
-def written(harness: Harness, tmp_path: Path, azurite_connection_string: str) -> Iterator[Written]:
+def written(
+    harness: Harness,
+    ingestion: IngestionEmulator,
+    tmp_path: Path,
+    azurite_connection_string: str,
+) -> Iterator[Written]:
     """(logger, event) -> field -> the values it arrived with, from what the app exported:
     a reset with a ticket, a dry run, a refused request, a batch of one user run by the
     queue function, a rotation run and a probe."""
-    stack = harness.stack
-    with IngestionEmulator(stack.ledger, stack.ca) as ingestion:
-        harness.configure(
-            AzureWebJobsStorage=azurite_connection_string,
-            PUBLIC_BASE_URL=LINK_ORIGIN,
-            APPLICATIONINSIGHTS_CONNECTION_STRING=ingestion.connection_string,
-            APPLICATIONINSIGHTS_AUTHENTICATION_STRING=(
-                f"ClientId={MANAGED_IDENTITY_CLIENT_ID};Authorization=AAD"
-            ),
-            **SDK_EXTRAS_OFF,
+    harness.configure(
+        AzureWebJobsStorage=azurite_connection_string,
+        PUBLIC_BASE_URL=LINK_ORIGIN,
+        APPLICATIONINSIGHTS_CONNECTION_STRING=ingestion.connection_string,
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING=(
+            f"ClientId={MANAGED_IDENTITY_CLIENT_ID};Authorization=AAD"
+        ),
+        **SDK_EXTRAS_OFF,
+    )
+    export = start_log_export(storage_directory=str(tmp_path))
+    assert export is not None
+    try:
+        body = {"password": CANARY_PASSWORD, "ticketId": "INC0042", "requestedBy": "Grace H"}
+        assert harness.reset(body).status == 200
+        assert harness.reset(params={"dryRun": "true"}).status == 200
+        assert harness.reset(customer="not-a-customer").status == 400
+        batch = {"users": [SAMPLE_USER_ID], "delivery": "link", "ticketId": "INC0043"}
+        run_batch(harness, azurite_connection_string, batch)
+        harness.registered["rotate_refresh_token"].get_user_function()(TimerRequest())
+        probe = {"probe": "true"}
+        harness.call(
+            "credentials_health",
+            method="GET",
+            route="health/credentials",
+            route_params={},
+            params=probe,
         )
-        export = start_log_export(storage_directory=str(tmp_path))
-        assert export is not None
-        try:
-            body = {"password": CANARY_PASSWORD, "ticketId": "INC0042", "requestedBy": "Grace H"}
-            assert harness.reset(body).status == 200
-            assert harness.reset(params={"dryRun": "true"}).status == 200
-            assert harness.reset(customer="not-a-customer").status == 400
-            batch = {"users": [SAMPLE_USER_ID], "delivery": "link", "ticketId": "INC0043"}
-            run_batch(harness, azurite_connection_string, batch)
-            harness.registered["rotate_refresh_token"].get_user_function()(TimerRequest())
-            probe = {"probe": "true"}
-            harness.call(
-                "credentials_health",
-                method="GET",
-                route="health/credentials",
-                route_params={},
-                params=probe,
-            )
-            assert export.flush()
-        finally:
-            stop_log_export()
-        found: Written = {}
-        for envelope in ingestion.messages():
-            properties = envelope.properties
-            key = (properties.get("logger", ""), properties.get("event", ""))
-            for field, value in properties.items():
-                found.setdefault(key, {}).setdefault(field, set()).add(value)
-        yield found
+        assert export.flush()
+    finally:
+        stop_log_export()
+    found: Written = {}
+    for envelope in ingestion.messages():
+        properties = envelope.properties
+        key = (properties.get("logger", ""), properties.get("event", ""))
+        for field, value in properties.items():
+            found.setdefault(key, {}).setdefault(field, set()).add(value)
+    yield found
 
 
 def nested_keys(values: set[str]) -> set[str]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from reset_password.models import Delivery
 from reset_password.records import CallerPassword, GeneratedPassword
-from tests.unit.test_parsing import PASSWORD, errors_of, parsed_order, request
+from tests.unit.helpers import PASSWORD, errors_of, parsed_order, request
 
 REFUSED_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 

@@ -22,13 +22,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema.exceptions import ValidationError
-from openapi_schema_validator import (
-    OAS30Validator,
-    OAS31Validator,
-    oas30_format_checker,
-    oas31_format_checker,
-)
-from openapi_schema_validator import validate as validate_instance
 from openapi_spec_validator import (
     OpenAPIV2SpecValidator,
     OpenAPIV30SpecValidator,
@@ -62,20 +55,21 @@ from secret_links.routes import secret_links_blueprint
 from shared import errors
 from shared.errors import DomainError
 from shared.problems import PROBLEMS, problem_body
+from tests.unit.helpers import (
+    CORRELATION_ID,
+    RESET,
+    UPN_ONLY,
+    both_documents,
+    check_instance,
+    load,
+    reset_operation,
+    schema_of,
+)
 from worker import liveness
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTOR = ROOT / "infra" / "connector"
-RESET = "/customers/{customer}/users/{user}/resetpassword"
-UPN_ONLY = "/users/{user}/resetpassword"
 CREDENTIALS = "/health/credentials"
-CORRELATION_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
-
-
-def load(path: Path) -> dict[str, Any]:
-    value = json.loads(path.read_text(encoding="utf-8"))
-    assert isinstance(value, dict)
-    return value
 
 
 def all_problem_classes() -> list[type[DomainError]]:
@@ -112,11 +106,6 @@ def openapi30() -> dict[str, Any]:
     return load(openapi.OUTPUT_FILES["openapi30"])
 
 
-def reset_operation(document: dict[str, Any], path: str = RESET) -> dict[str, Any]:
-    operation: dict[str, Any] = document["paths"][path]["post"]
-    return operation
-
-
 def parameter_schemas(document: dict[str, Any], path: str = RESET) -> dict[str, dict[str, Any]]:
     """Each parameter's schema, whichever the format: Swagger 2.0 inlines it, 3.x nests it."""
     return {
@@ -124,51 +113,6 @@ def parameter_schemas(document: dict[str, Any], path: str = RESET) -> dict[str, 
         for p in reset_operation(document, path)["parameters"]
         if p["in"] != "body"
     }
-
-
-def schema_of(document: dict[str, Any], name: str) -> dict[str, Any]:
-    schemas = (
-        document["components"]["schemas"] if "openapi" in document else document["definitions"]
-    )
-    schema: dict[str, Any] = schemas[name]
-    return schema
-
-
-def both_documents() -> list[dict[str, Any]]:
-    return [load(openapi.OUTPUT_FILES[name]) for name in openapi.DOCUMENTS]
-
-
-def to_oas30(node: Any) -> Any:
-    """Swagger 2.0 schema -> OpenAPI 3.0 schema, for instance validation in these tests."""
-    if isinstance(node, list):
-        return [to_oas30(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {key: to_oas30(value) for key, value in node.items() if not key.startswith("x-")}
-    if node.get("x-nullable"):
-        out["nullable"] = True
-    return out
-
-
-def check_instance(instance: Any, document: dict[str, Any], definition: str) -> None:
-    """Validates against a definition, with undeclared top-level properties refused too."""
-    if "openapi" in document:
-        components = document["components"]
-        schema = {**components["schemas"][definition], "additionalProperties": False}
-        schema["components"] = components
-        if document["openapi"].startswith("3.0"):
-            validate_instance(
-                instance, schema, cls=OAS30Validator, format_checker=oas30_format_checker
-            )
-        else:
-            validate_instance(
-                instance, schema, cls=OAS31Validator, format_checker=oas31_format_checker
-            )
-        return
-    schema = to_oas30(document["definitions"][definition])
-    schema["additionalProperties"] = False
-    schema["definitions"] = to_oas30(document["definitions"])
-    validate_instance(instance, schema, cls=OAS30Validator, format_checker=oas30_format_checker)
 
 
 def iter_schemas(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

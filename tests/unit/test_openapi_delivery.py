@@ -29,7 +29,7 @@ from secret_links.crypto import new_link, seal
 from secret_links.errors import SecretGone, SecretNotReady
 from secret_links.routes import _problem
 from shared.errors import DomainError
-from tests.unit.test_openapi import (
+from tests.unit.helpers import (
     CORRELATION_ID,
     RESET,
     UPN_ONLY,
@@ -142,15 +142,11 @@ def test_openapi_says_a_password_or_a_delivery_never_both(
     assert Draft202012Validator(schema).is_valid(body) == valid
 
 
-def connector(variant: openapi.Variant) -> dict[str, Any]:
-    return load(openapi.OUTPUT_FILES[variant])
-
-
 @pytest.mark.parametrize("variant", openapi.VARIANTS)
 def test_the_connectors_first_operation_resets_with_a_one_time_link(
     variant: openapi.Variant,
 ) -> None:
-    document = connector(variant)
+    document = load(openapi.OUTPUT_FILES[variant])
     first_path = next(iter(document["paths"]))
     first = document["paths"][first_path]["post"]
     assert first["summary"] == "Reset a user's password with a one-time link"
@@ -170,7 +166,7 @@ def test_the_connectors_first_operation_resets_with_a_one_time_link(
 
 @pytest.mark.parametrize("variant", openapi.VARIANTS)
 def test_the_connector_has_no_link_routes(variant: openapi.Variant) -> None:
-    assert not set(openapi.LINK_PATHS) & set(connector(variant)["paths"])
+    assert not set(openapi.LINK_PATHS) & set(load(openapi.OUTPUT_FILES[variant])["paths"])
 
 
 @pytest.mark.parametrize("name", OPENAPI)
