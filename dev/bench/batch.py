@@ -11,7 +11,7 @@ roles read side by side, then the PATCH).
 Ideal: users x round trips x latency / concurrency, where the concurrency is host.json's
 per-instance bound (`batchSize` + `newBatchThreshold`): what one instance could do if
 nothing but Partner Center took time. Three runs: a scramble (`none`), the same with
-links (each user's password sealed and stored, the older links retired: seven more
+links (each user's password sealed and stored, the older links retired: five more
 storage calls a user), and the scramble with Partner Center answering 429
 (`Retry-After: 1`) to one request in five, whose waits are extra, so its ratio is shown
 without a goal. Each checks that every user was reset exactly once in the emulator's
