@@ -52,7 +52,7 @@ def test_the_batches_table_is_made_in_the_apps_storage() -> None:
 
 
 def test_the_names_are_the_ones_the_app_and_host_json_use() -> None:
-    source = (ROOT / "reset_batches" / "messages.py").read_text()
+    source = (ROOT / "reset_batches" / "queue.py").read_text()
     assert 'QUEUE_NAME = "reset-batch"' in source
     assert 'POISON_QUEUE_NAME = f"{QUEUE_NAME}-poison"' in source
     assert 'TABLE_NAME = "batches"' in (ROOT / "reset_batches" / "store.py").read_text()
