@@ -30,7 +30,8 @@ import re
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,7 +237,9 @@ class LocalQueueHost:
             while not self._stopped.is_set():
                 running = {future for future in running if not future.done()}
                 if len(running) > self.options.threshold:
-                    self._wait(self._min_interval)
+                    # Woken by the first to finish, as the extension is: no idle slot
+                    # waits out a polling interval.
+                    wait_for(running, timeout=self._min_interval, return_when=FIRST_COMPLETED)
                     continue
                 try:
                     messages = self._receive(self.options.batch_size)

@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -72,6 +72,8 @@ class ItemRecord:
     status: ItemStatus
     code: str | None
     sessions_revoked: bool | None
+    # The row's version when read: an update conditional on it needs no second read.
+    etag: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -185,49 +187,72 @@ class BatchStore:
         user_id: str,
         sessions_revoked: bool | None,
         code: str | None = None,
+        *,
+        etag: str | None = None,
     ) -> None:
         """The reset was confirmed: always recorded, whatever an earlier try wrote.
-        `code`: what did not work after it (`sessions_not_revoked`), if anything."""
+        `code`: what did not work after it (`sessions_not_revoked`), if anything. `etag`:
+        the row's version as the worker read it (each mark takes one)."""
         fields: dict[str, Any] = {"Status": "succeeded", "Code": code or "", "UserId": user_id}
         if sessions_revoked is not None:
             fields["SessionsRevoked"] = sessions_revoked
-        self._update(batch_id, index, fields, keep_succeeded=False)
+        self._update(batch_id, index, fields, keep_succeeded=False, etag=etag)
 
-    def mark_failed(self, batch_id: str, index: int, code: str, user_id: str | None = None) -> bool:
+    def mark_failed(
+        self,
+        batch_id: str,
+        index: int,
+        code: str,
+        user_id: str | None = None,
+        *,
+        etag: str | None = None,
+    ) -> bool:
         """Given up on, with its code; False (nothing written) when it had succeeded."""
         fields: dict[str, Any] = {"Status": "failed", "Code": code}
         if user_id is not None:
             fields["UserId"] = user_id
-        return self._update(batch_id, index, fields, keep_succeeded=True)
+        return self._update(batch_id, index, fields, keep_succeeded=True, etag=etag)
 
-    def mark_retrying(self, batch_id: str, index: int, code: str) -> bool:
+    def mark_retrying(
+        self, batch_id: str, index: int, code: str, *, etag: str | None = None
+    ) -> bool:
         """Still pending, to be tried again: the caller sees why (`throttled`, say)."""
-        return self._update(
-            batch_id, index, {"Status": "pending", "Code": code}, keep_succeeded=True
-        )
+        fields = {"Status": "pending", "Code": code}
+        return self._update(batch_id, index, fields, keep_succeeded=True, etag=etag)
 
     # -- inside -------------------------------------------------------------------------
 
     def _update(
-        self, batch_id: str, index: int, fields: dict[str, Any], *, keep_succeeded: bool
+        self,
+        batch_id: str,
+        index: int,
+        fields: dict[str, Any],
+        *,
+        keep_succeeded: bool,
+        etag: str | None,
     ) -> bool:
         """Merge `fields` into the item's row, conditional on the row read: a failure
-        never overwrites a success that another delivery of the message recorded."""
+        never overwrites a success that another delivery of the message recorded. With
+        `etag` (a pending row's, as the worker read it) the first try is made on it: a
+        row changed since is read again."""
         for _ in range(UPDATE_ATTEMPTS):
-            entity = self._read(batch_id, item_key(index))
-            if entity is None:
-                raise ValueError(f"batch item {index} has no row")
-            if keep_succeeded and entity.get("Status") == "succeeded":
-                return False
+            if etag is None:
+                entity = self._read(batch_id, item_key(index))
+                if entity is None:
+                    raise ValueError(f"batch item {index} has no row")
+                if keep_succeeded and entity.get("Status") == "succeeded":
+                    return False
+                etag = str(entity.metadata["etag"])
             with _reaching_storage("updating a batch item"):
                 try:
                     self._table.update_entity(
                         {"PartitionKey": batch_id, "RowKey": item_key(index), **fields},
                         mode=UpdateMode.MERGE,
-                        etag=entity.metadata["etag"],
+                        etag=etag,
                         match_condition=MatchConditions.IfNotModified,
                     )
                 except ResourceModifiedError:
+                    etag = None
                     continue
             return True
         raise DependencyUnavailable(
@@ -264,4 +289,5 @@ def _item(entity: TableEntity) -> ItemRecord:
         status=cast(ItemStatus, status if status in {"succeeded", "failed"} else "pending"),
         code=str(entity.get("Code") or "") or None,
         sessions_revoked=revoked if isinstance(revoked, bool) else None,
+        etag=str(entity.metadata["etag"]),
     )

@@ -126,14 +126,19 @@ class BatchWorker:
         if outcome.status == "succeeded":
             assert outcome.user_id is not None, "a reset that succeeded names its user"
             self._store.mark_succeeded(
-                item.batch_id, item.index, outcome.user_id, outcome.sessions_revoked, outcome.code
+                item.batch_id,
+                item.index,
+                outcome.user_id,
+                outcome.sessions_revoked,
+                outcome.code,
+                etag=row.etag,
             )
             logger.info("batch %s item %d succeeded", item.batch_id, item.index)
             return
         code = outcome.code or "internal_error"
         last = attempt >= self._max_dequeue_count
         if outcome.retryable and not last:
-            self._store.mark_retrying(item.batch_id, item.index, code)
+            self._store.mark_retrying(item.batch_id, item.index, code, etag=row.etag)
             logger.warning(
                 "batch %s item %d: %s on attempt %d of %d, to be tried again",
                 item.batch_id,
@@ -143,14 +148,14 @@ class BatchWorker:
                 self._max_dequeue_count,
             )
             raise RetryLater(f"{code} on attempt {attempt}")
-        self._give_up(item, code, outcome.user_id)
+        self._give_up(item, code, outcome.user_id, row.etag)
         if outcome.retryable:
             raise GaveUp(f"{code} on the last attempt ({attempt})")
 
-    def _give_up(self, item: BatchItem, code: str, user_id: str | None) -> None:
+    def _give_up(self, item: BatchItem, code: str, user_id: str | None, etag: str | None) -> None:
         """The row is final, `failed` with its code; the user's link, never to be sealed
         now, goes (one an earlier attempt sealed holds a confirmed password and stays)."""
-        self._store.mark_failed(item.batch_id, item.index, code, user_id)
+        self._store.mark_failed(item.batch_id, item.index, code, user_id, etag=etag)
         if item.link_id is not None:
             self._links.withdraw(item.link_id)
         logger.warning("batch %s item %d failed: %s", item.batch_id, item.index, code)

@@ -245,6 +245,9 @@ class SecretLinkStore:
                         "ExpiresAt": entity["ExpiresAt"],
                     }
                 )
+                if filed == partition:
+                    # Made with these IDs already (or attached by an earlier attempt).
+                    return b64url_decode(str(entity["PublicKey"]))
                 try:
                     self._table.update_entity(
                         {
@@ -261,8 +264,7 @@ class SecretLinkStore:
                     continue
                 except ResourceNotFoundError:
                     raise SecretGone from None
-                if filed != partition:
-                    self._table.delete_entity(filed, link_id)
+                self._table.delete_entity(filed, link_id)
             return b64url_decode(str(entity["PublicKey"]))
         raise SecretGone
 

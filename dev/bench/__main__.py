@@ -15,7 +15,7 @@ from dev.bootstrap import ROOT, reexec_in_venv
 
 
 def run(quick: bool) -> int:
-    from dev.bench import cold, load, warm
+    from dev.bench import batch, cold, load, warm
     from dev.bench.drivers import RegisteredReset, configure, fresh_clients
     from dev.bench.measure import Figure, summary
     from dev.bench.plan import FULL, QUICK
@@ -43,6 +43,7 @@ def run(quick: bool) -> int:
         checks.extend(load.memory(env, SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID, plan))
         checks.extend(load.miss_memory(env, SAMPLE_USER_ID, plan))
         checks.append(load.concurrent_cold(stack, reset, plan))
+        checks.extend(batch.batch(stack, env, quick=quick))
         fresh_clients()
     summary(figures, checks)
     print("(figures from one run on this machine; a shared machine makes them noisy)")

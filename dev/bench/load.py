@@ -173,7 +173,7 @@ def memory_child(mode: str, customer: str, user: str, points: list[int]) -> None
         reading = {
             "resets": done,
             "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            "rss_kib": _current_rss_kib(),
+            "rss_kib": current_rss_kib(),
             "traced": traced,
             "peak": peak,
             "threads": threading.active_count(),
@@ -183,7 +183,7 @@ def memory_child(mode: str, customer: str, user: str, points: list[int]) -> None
         print(json.dumps(reading), flush=True)
 
 
-def _current_rss_kib() -> int:
+def current_rss_kib() -> int:
     try:
         status = Path("/proc/self/status").read_text(encoding="ascii")
     except OSError:

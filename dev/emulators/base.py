@@ -135,12 +135,14 @@ class EmulatorServer:
         times: int | None = 1,
         method: str | None = None,
         path: str | None = None,
+        every: int = 1,
     ) -> None:
-        """Answer the next `times` matching requests with `fault` (None: every one).
+        """Answer the next `times` matching requests with `fault` (None: every one);
+        with `every`, only one matching request in that many.
 
         `path` is a regular expression searched for in the request path.
         """
-        self._faults.add(fault, times=times, method=method, path=path)
+        self._faults.add(fault, times=times, method=method, path=path, every=every)
 
     def clear_faults(self) -> None:
         """Forget pending faults and release requests held by a Hang or Delay."""

@@ -64,6 +64,9 @@ class _Rule:
     remaining: int | None
     method: str | None
     path: re.Pattern[str] | None
+    # Answers one matching request in `every` (the every-th, then the 2*every-th...).
+    every: int = 1
+    seen: int = 0
 
     def matches(self, request: RecordedRequest) -> bool:
         if self.method is not None and self.method != request.method:
@@ -85,14 +88,18 @@ class FaultBook:
         times: int | None = 1,
         method: str | None = None,
         path: str | None = None,
+        every: int = 1,
     ) -> None:
         if times is not None and times < 1:
             raise ValueError("times must be at least 1, or None for always")
+        if every < 1:
+            raise ValueError("every must be at least 1")
         rule = _Rule(
             fault,
             times,
             method.upper() if method else None,
             re.compile(path) if path is not None else None,
+            every,
         )
         with self._lock:
             self._rules.append(rule)
@@ -101,6 +108,9 @@ class FaultBook:
         with self._lock:
             for index, rule in enumerate(self._rules):
                 if not rule.matches(request):
+                    continue
+                rule.seen += 1
+                if rule.seen % rule.every:
                     continue
                 if rule.remaining is not None:
                     rule.remaining -= 1

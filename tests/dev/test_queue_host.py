@@ -90,8 +90,8 @@ def test_the_options_are_host_jsons() -> None:
     assert QueueOptions.from_host_json() == QueueOptions(
         max_polling_interval=2.0,
         visibility_timeout=30.0,
-        batch_size=8,
-        new_batch_threshold=4,
+        batch_size=4,
+        new_batch_threshold=8,
         max_dequeue_count=MAX_DEQUEUE_COUNT,
         message_encoding="base64",
     )

@@ -123,6 +123,12 @@ def test_forever_fault_until_cleared(echo: EchoEmulator) -> None:
     assert requests.get(f"{echo.url}/x", timeout=5).status_code == 200
 
 
+def test_a_fault_every_nth_request_answers_one_in_n(echo: EchoEmulator) -> None:
+    echo.inject(Status(429), times=None, every=3)
+    statuses = [requests.get(f"{echo.url}/x", timeout=5).status_code for _ in range(6)]
+    assert statuses == [200, 200, 429, 200, 200, 429]
+
+
 def test_invalid_times_is_refused(echo: EchoEmulator) -> None:
     with pytest.raises(ValueError, match="times"):
         echo.inject(Status(500), times=0)
