@@ -360,19 +360,11 @@ def test_a_slash_in_a_upn_sent_as_percent_2f_is_read_as_a_slash(
     assert body["code"] == "user_not_found"
 
 
-BATCH_ROUTES_NOT_YET_DOCUMENTED = frozenset(
-    {"/customers/{customer}/resetpasswords", "/batches/{batchId}"}
-)
-
-
 def test_every_document_describes_every_route_the_app_serves(app_functions: list[Any]) -> None:
     triggers = [f.get_trigger() for f in app_functions]
     routes = {f"/{trigger.route}" for trigger in triggers if getattr(trigger, "route", None)}
     # The one-time link routes serve a person's browser, not a flow: the connector (Swagger
-    # 2.0) leaves them out, the OpenAPI documents describe them. The batch routes join the
-    # documents with the generator's batch models (dev/openapi.py); until then the README
-    # describes them.
-    routes -= BATCH_ROUTES_NOT_YET_DOCUMENTED
+    # 2.0) leaves them out, the OpenAPI documents describe them.
     for name in openapi.DOCUMENTS:
         served = routes - set(openapi.LINK_PATHS) if name in openapi.VARIANTS else routes
         paths = set(openapi.build_document(name)["paths"])
