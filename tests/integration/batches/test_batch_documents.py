@@ -31,6 +31,21 @@ UNREACHABLE_STORAGE = (
 )
 
 Scenario = Callable[[BatchHarness, pytest.MonkeyPatch], Answer]
+Key = tuple[int, str | None]
+ACCEPT_SCENARIOS: dict[Key, Scenario] = {}
+STATUS_SCENARIOS: dict[Key, Scenario] = {}
+
+
+def provokes(
+    table: dict[Key, Scenario], status: int, code: str | None = None
+) -> Callable[[Scenario], Scenario]:
+    """Files the scenario as the one that provokes `status` and `code`."""
+
+    def register(scenario: Scenario) -> Scenario:
+        table[(status, code)] = scenario
+        return scenario
+
+    return register
 
 
 def _explode(*_: object, **__: object) -> None:
@@ -49,55 +64,108 @@ def _made(batches: BatchHarness) -> str:
     return batch_id
 
 
-ACCEPT_SCENARIOS: dict[tuple[int, str | None], Scenario] = {
-    (202, None): lambda b, _: b.submit(VALID),
-    (400, "invalid_request"): lambda b, _: b.submit({"users": [], "delivery": "none"}),
-    (401, "unauthenticated"): lambda b, _: (_tokens_on(b), b.submit(VALID))[1],
-    (403, "forbidden"): lambda b, _: (
-        b.harness.configure(CALLER_POLICY=json.dumps({"function-key": [str(uuid.uuid4())]})),
-        b.submit(VALID),
-    )[1],
-    (413, "payload_too_large"): lambda b, _: b.submit(
-        {"users": [SAMPLE_USER_ID], "delivery": "none", "ticketId": "x" * 600_000}
-    ),
-    (415, "unsupported_media_type"): lambda b, _: b.submit(
-        b"users", headers={"Content-Type": "text/plain"}
-    ),
-    (500, "configuration_error"): lambda b, _: (
-        b.harness.configure(AzureWebJobsStorage=None),
-        b.submit(VALID),
-    )[1],
-    (500, "internal_error"): lambda b, m: (
-        m.setattr("reset_batches.accept.BatchAcceptance.accept", _explode),
-        b.submit(VALID),
-    )[1],
-    (503, "dependency_unavailable"): lambda b, _: (
-        b.harness.configure(AzureWebJobsStorage=UNREACHABLE_STORAGE),
-        b.submit(VALID),
-    )[1],
-}
-STATUS_SCENARIOS: dict[tuple[int, str | None], Scenario] = {
-    (200, None): lambda b, _: b.status(_made(b)),
-    (400, "invalid_request"): lambda b, _: b.status(_made(b), params={"page": "2"}),
-    (401, "unauthenticated"): lambda b, _: (_tokens_on(b), b.status(str(uuid.uuid4())))[1],
-    (403, "forbidden"): lambda b, _: (
-        _tokens_on(b),
-        b.status(str(uuid.uuid4()), headers=bearer(b.harness, {"roles": ["Directory.Read"]})),
-    )[1],
-    (404, "batch_not_found"): lambda b, _: b.status(str(uuid.uuid4())),
-    (500, "configuration_error"): lambda b, _: (
-        b.harness.configure(AzureWebJobsStorage=None),
-        b.status(str(uuid.uuid4())),
-    )[1],
-    (500, "internal_error"): lambda b, m: (
-        m.setattr("reset_batches.store.BatchStore.batch", _explode),
-        b.status(str(uuid.uuid4())),
-    )[1],
-    (503, "dependency_unavailable"): lambda b, _: (
-        b.harness.configure(AzureWebJobsStorage=UNREACHABLE_STORAGE),
-        b.status(str(uuid.uuid4())),
-    )[1],
-}
+# --- POST /customers/{customer}/resetpasswords -----------------------------------------
+
+
+@provokes(ACCEPT_SCENARIOS, 202)
+def a_valid_batch(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    return batches.submit(VALID)
+
+
+@provokes(ACCEPT_SCENARIOS, 400, "invalid_request")
+def no_users(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    return batches.submit({"users": [], "delivery": "none"})
+
+
+@provokes(ACCEPT_SCENARIOS, 401, "unauthenticated")
+def no_caller_token(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    _tokens_on(batches)
+    return batches.submit(VALID)
+
+
+@provokes(ACCEPT_SCENARIOS, 403, "forbidden")
+def a_customer_outside_the_policy(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    batches.harness.configure(CALLER_POLICY=json.dumps({"function-key": [str(uuid.uuid4())]}))
+    return batches.submit(VALID)
+
+
+@provokes(ACCEPT_SCENARIOS, 413, "payload_too_large")
+def a_body_over_512_kib(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    return batches.submit({"users": [SAMPLE_USER_ID], "delivery": "none", "x": "x" * 600_000})
+
+
+@provokes(ACCEPT_SCENARIOS, 415, "unsupported_media_type")
+def not_json(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    return batches.submit(b"users", headers={"Content-Type": "text/plain"})
+
+
+@provokes(ACCEPT_SCENARIOS, 500, "configuration_error")
+def no_storage_setting(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    batches.harness.configure(AzureWebJobsStorage=None)
+    return batches.submit(VALID)
+
+
+@provokes(ACCEPT_SCENARIOS, 500, "internal_error")
+def a_bug_while_accepting(batches: BatchHarness, monkeypatch: pytest.MonkeyPatch) -> Answer:
+    monkeypatch.setattr("reset_batches.accept.BatchAcceptance.accept", _explode)
+    return batches.submit(VALID)
+
+
+@provokes(ACCEPT_SCENARIOS, 503, "dependency_unavailable")
+def storage_out_of_reach(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    batches.harness.configure(AzureWebJobsStorage=UNREACHABLE_STORAGE)
+    return batches.submit(VALID)
+
+
+# --- GET /batches/{batchId} ---------------------------------------------------------------
+
+
+@provokes(STATUS_SCENARIOS, 200)
+def a_batch_of_the_caller(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    return batches.status(_made(batches))
+
+
+@provokes(STATUS_SCENARIOS, 400, "invalid_request")
+def a_page_the_batch_lacks(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    return batches.status(_made(batches), params={"page": "2"})
+
+
+@provokes(STATUS_SCENARIOS, 401, "unauthenticated")
+def status_without_a_token(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    _tokens_on(batches)
+    return batches.status(str(uuid.uuid4()))
+
+
+@provokes(STATUS_SCENARIOS, 403, "forbidden")
+def a_token_without_the_role(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    _tokens_on(batches)
+    token = bearer(batches.harness, {"roles": ["Directory.Read"]})
+    return batches.status(str(uuid.uuid4()), headers=token)
+
+
+@provokes(STATUS_SCENARIOS, 404, "batch_not_found")
+def an_unknown_batch(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    return batches.status(str(uuid.uuid4()))
+
+
+@provokes(STATUS_SCENARIOS, 500, "configuration_error")
+def status_without_a_storage_setting(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    batches.harness.configure(AzureWebJobsStorage=None)
+    return batches.status(str(uuid.uuid4()))
+
+
+@provokes(STATUS_SCENARIOS, 500, "internal_error")
+def a_bug_while_reading(batches: BatchHarness, monkeypatch: pytest.MonkeyPatch) -> Answer:
+    monkeypatch.setattr("reset_batches.store.BatchStore.batch", _explode)
+    return batches.status(str(uuid.uuid4()))
+
+
+@provokes(STATUS_SCENARIOS, 503, "dependency_unavailable")
+def status_storage_out_of_reach(batches: BatchHarness, _: pytest.MonkeyPatch) -> Answer:
+    batches.harness.configure(AzureWebJobsStorage=UNREACHABLE_STORAGE)
+    return batches.status(str(uuid.uuid4()))
+
+
 SCENARIOS = {ACCEPT: ACCEPT_SCENARIOS, STATUS: STATUS_SCENARIOS}
 # What each route answers as a problem, as the generator declares it.
 DECLARED_PROBLEMS = {
@@ -174,4 +242,3 @@ def test_every_answer_a_document_declares_is_one_the_route_gives(path: str) -> N
         for status, code in given:
             if code is not None:
                 assert code in operation["responses"][str(status)]["description"]
-
