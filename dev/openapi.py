@@ -394,7 +394,7 @@ _BATCH_DESCRIPTION = (
     "Resets many users of one customer, each with a password the function generates: "
     "'link' answers a one-time link per user, 'none' scrambles. Every entry is checked "
     "first (400 names each bad one as users[i]); then the batch is queued and answered at "
-    "once with 202: read its progress with Get batch status (statusUrl) until 'completed'. "
+    "once with 202: read its progress with GetBatchStatus (statusUrl) until it is 'completed'. "
     "Each user is reset as a single reset would be (lookups, the caller's policy, the "
     "protected-account check, one audit record each). A password, an Idempotency-Key and "
     "any query parameter are refused. In Power Automate turn on Secure outputs on this "
