@@ -19,10 +19,15 @@ from pydantic.json_schema import SkipJsonSchema
 
 from dev import api_patterns
 from dev.api_schemas import JsonDict, SchemaConversionError
+from reset_batches.errors import BATCH_PROBLEMS
+from reset_batches.request import MAX_BODY_BYTES as MAX_BATCH_BODY_BYTES
+from reset_batches.request import MAX_USERS, BatchOptions
+from reset_batches.status import PAGE_SIZE
 from reset_password.models import (
     MAX_REQUESTED_BY_LENGTH,
     ResetPasswordAnswer,
     ResetPasswordBody,
+    SecretLink,
 )
 from reset_password.password_policy import MAX_LENGTH, MIN_LENGTH, REQUIRED_CLASSES
 from secret_links.routes import LINK_PROBLEMS
@@ -33,9 +38,10 @@ Mode = Literal["validation", "serialization"]
 
 def problem_statuses() -> dict[str, int]:
     """Every problem code the function answers, with its status (the one-time link
-    routes' own codes too)."""
+    routes' and the batch routes' own codes too)."""
     found = {problem.code: problem.status for problem in PROBLEMS.values()}
-    return found | {problem.code: problem.status for problem in LINK_PROBLEMS.values()}
+    found |= {problem.code: problem.status for problem in LINK_PROBLEMS.values()}
+    return found | {problem.code: problem.status for problem in BATCH_PROBLEMS.values()}
 
 
 # What the reset routes answer as a problem: the shared table's (shared/problems.py).
@@ -69,6 +75,30 @@ REVEAL_PROBLEMS = (
 _LINK_PROBLEM_CODES: list[JsonValue] = [
     code for codes in problem_codes_by_status(REVEAL_PROBLEMS).values() for code in codes
 ]
+# What the batch routes answer as a problem (reset_batches/routes.py): the caller's
+# checks, the request's, storage out of reach; nothing goes upstream before the 202.
+BATCH_ACCEPT_PROBLEMS = (
+    "invalid_request",
+    "unauthenticated",
+    "forbidden",
+    "payload_too_large",
+    "unsupported_media_type",
+    "configuration_error",
+    "internal_error",
+    "dependency_unavailable",
+)
+BATCH_STATUS_PROBLEMS = (
+    "invalid_request",
+    "unauthenticated",
+    "forbidden",
+    "batch_not_found",
+    "configuration_error",
+    "internal_error",
+    "dependency_unavailable",
+)
+_BATCH_STATUS_CODES: list[JsonValue] = [
+    code for codes in problem_codes_by_status(BATCH_STATUS_PROBLEMS).values() for code in codes
+]
 
 
 # --- the answers that have no runtime model -------------------------------------------
@@ -100,6 +130,20 @@ class LinkProblem(BaseModel):
     detail: str
     code: str = Field(json_schema_extra={"enum": _LINK_PROBLEM_CODES})
     correlation_id: str = Field(alias="correlationId")
+
+
+class BatchProblem(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    type: str
+    title: str
+    status: int = Field(
+        json_schema_extra={"enum": list(problem_codes_by_status(BATCH_STATUS_PROBLEMS))}
+    )
+    detail: str
+    code: str = Field(json_schema_extra={"enum": _BATCH_STATUS_CODES})
+    correlation_id: str = Field(alias="correlationId")
+    errors: list[FieldError] = Field(default_factory=list)
 
 
 class RevealBody(BaseModel):
@@ -150,6 +194,81 @@ class CredentialsReport(BaseModel):
     last_probe_at: datetime | None = Field(None, alias="lastProbeAt")
 
 
+def _batch_users(schema: JsonDict) -> None:
+    """Each entry as the single reset's {user}: the same pattern, never looser than the
+    function; JSON Schema's uniqueItems is the letter-case-blind rule's nearest."""
+    schema["items"] = {
+        "type": "string",
+        "maxLength": api_patterns.MAX_USER_LENGTH,
+        "pattern": api_patterns.user_pattern(),
+    }
+    schema["uniqueItems"] = True
+
+
+def _users_first(schema: JsonDict) -> None:
+    """`users` first: a form shows the fields in this order."""
+    properties = schema["properties"]
+    schema["properties"] = {"users": properties.pop("users"), **properties}
+
+
+class ResetPasswordsBatchBody(BatchOptions):
+    """The batch request as documented: the route's own options, and `users`, which the
+    route checks entry by entry (reset_batches/request.py)."""
+
+    model_config = ConfigDict(json_schema_extra=_users_first)
+
+    users: list[str] = Field(min_length=1, max_length=MAX_USERS, json_schema_extra=_batch_users)
+
+
+class BatchAcceptedItem(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    index: int
+    user: str
+    secret_link: SecretLink | None = Field(alias="secretLink")
+
+
+class BatchAccepted(BaseModel):
+    """What a batch's 202 holds (reset_batches/routes.py builds it field by field)."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    batch_id: str = Field(alias="batchId", json_schema_extra={"format": "uuid"})
+    status_url: str = Field(alias="statusUrl")
+    total: int
+    accepted_at: datetime = Field(alias="acceptedAt")
+    items: list[BatchAcceptedItem]
+
+
+class BatchStatusItem(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    index: int
+    user: str
+    user_id: str | None = Field(alias="userId")
+    status: Literal["pending", "succeeded", "failed"]
+    code: str | None
+    sessions_revoked: bool | None = Field(alias="sessionsRevoked")
+
+
+class BatchStatus(BaseModel):
+    """What GET /batches/{batchId} answers (reset_batches/status.py)."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    batch_id: str = Field(alias="batchId", json_schema_extra={"format": "uuid"})
+    status: Literal["running", "completed"]
+    total: int
+    succeeded: int
+    failed: int
+    pending: int
+    items: list[BatchStatusItem]
+    # Present while there is a next page, never null.
+    next_link: str | SkipJsonSchema[None] = Field(
+        None, alias="nextLink", json_schema_extra=_no_default
+    )
+
+
 # --- labels: what the models cannot say -----------------------------------------------
 
 
@@ -167,6 +286,10 @@ MODELS: Sequence[tuple[type[BaseModel], Mode]] = (
     (Problem, "serialization"),
     (Health, "serialization"),
     (CredentialsReport, "serialization"),
+    (ResetPasswordsBatchBody, "validation"),
+    (BatchAccepted, "serialization"),
+    (BatchStatus, "serialization"),
+    (BatchProblem, "serialization"),
 )
 # The one-time link routes' own, in the OpenAPI documents only.
 LINK_MODELS: Sequence[tuple[type[BaseModel], Mode]] = (
@@ -193,6 +316,23 @@ DESCRIPTIONS: Mapping[str, str] = {
     ),
     "LinkProblem": (
         "An RFC 9457 problem of a one-time link (application/problem+json). Branch on 'code'."
+    ),
+    "ResetPasswordsBatchBody": (
+        "A batch: many users of one customer, each reset with a password the function "
+        f"generates. At most {MAX_BATCH_BODY_BYTES // 1024} KiB. Unknown fields, and a "
+        "password, are refused with 400."
+    ),
+    "BatchAccepted": (
+        "The batch was accepted: every user is queued and its reset runs behind this answer. "
+        "With delivery 'link' each item's secretLink is here, and only here."
+    ),
+    "BatchAcceptedItem": "One user of the batch as accepted, in the order sent.",
+    "BatchStatus": (
+        f"A batch's progress, its users {PAGE_SIZE} a page. Never holds a password or a link."
+    ),
+    "BatchStatusItem": "What became of one user of the batch so far.",
+    "BatchProblem": (
+        "An RFC 9457 problem of a batch's status (application/problem+json). Branch on 'code'."
     ),
     "Health": "The service is up. No dependency is called.",
     "CredentialsReport": (
@@ -264,6 +404,112 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
             "A failed revocation keeps the reset and is reported in 'sessionsRevoked' and "
             "'warnings'.",
             "advanced",
+        ),
+    },
+    "ResetPasswordsBatchBody": {
+        "users": Label(
+            "Users",
+            f"1 to {MAX_USERS} users of the customer, each its object ID (GUID) or its "
+            "userPrincipalName, as for a single reset, and none twice: the function compares "
+            "them without letter case (ADA@contoso.com repeats ada@contoso.com), which the "
+            "schema's uniqueItems cannot say. Each bad entry is named users[i] in the 400's "
+            "errors. An object ID and the same user's UPN are two entries, and two resets.",
+            "important",
+        ),
+        "delivery": Label(
+            "Delivery",
+            "Required: the function generates each user's password. 'link': each item of the "
+            "answer has a one-time link (secretLink) to send that user by another channel than "
+            "the ticket; it opens once the user's reset is done (until then its page says not "
+            "ready). 'none': a scramble; each password is set and forgotten, for compromised "
+            "accounts or leavers (usually with revokeSessions).",
+            "important",
+            {"examples": ["link"]},
+        ),
+        "revokeSessions": Label(
+            "Revoke sign-in sessions",
+            "After each user's reset, revoke the user's sign-in sessions and refresh tokens "
+            "through Microsoft Graph (default: false), as for a single reset.",
+            "advanced",
+        ),
+        "ticketId": Label(
+            "Ticket ID",
+            "Your ticket or incident number, as for a single reset: 1-64 characters without "
+            "Unicode Cc, Cf, Zl, Zp. Recorded in each user's audit record.",
+            rules={"examples": ["INC0012345"], "pattern": api_patterns.ticket_id_pattern()},
+        ),
+        "requestedBy": Label(
+            "Requested by",
+            f"Who asked for the batch, 1-{MAX_REQUESTED_BY_LENGTH} characters, the ticketId "
+            "rule. Recorded in each user's audit record.",
+            "advanced",
+            {"examples": ["Grace Hopper"], "pattern": api_patterns.ticket_id_pattern()},
+        ),
+    },
+    "BatchAccepted": {
+        "batchId": Label("Batch ID", "The batch's ID (a GUID): give it to Get batch status."),
+        "statusUrl": Label(
+            "Status URL", "Where the batch's status is read (the Location header's, in full)."
+        ),
+        "total": Label("Total", "How many users the batch holds."),
+        "acceptedAt": Label("Accepted at", "When the batch was accepted, in UTC."),
+        "items": Label("Items", "One per user, in the order sent."),
+    },
+    "BatchAcceptedItem": {
+        "index": Label("Index", "The user's place in users, from 0."),
+        "user": Label("User", "The user as sent."),
+        "secretLink": Label(
+            "One-time link",
+            "With delivery 'link', the link to send this user: answered here once and never "
+            "again. null with 'none', or when the user could not be queued (the status says "
+            "dependency_unavailable). Turn on Secure outputs to keep it out of run history.",
+        ),
+    },
+    "BatchStatus": {
+        "batchId": Label("Batch ID", "The batch's ID (a GUID)."),
+        "status": Label("Status", "'running' while any user is pending; 'completed' once none is."),
+        "total": Label("Total", "How many users the batch holds."),
+        "succeeded": Label("Succeeded", "How many users were reset."),
+        "failed": Label("Failed", "How many users were not reset (each item's code says why)."),
+        "pending": Label("Pending", "How many users wait for their reset or its next try."),
+        "items": Label("Items", f"This page's users, in the order sent, {PAGE_SIZE} at most."),
+        "nextLink": Label(
+            "Next page",
+            "The URL of the next page of items, present while there is one.",
+        ),
+    },
+    "BatchStatusItem": {
+        "index": Label("Index", "The user's place in users, from 0."),
+        "user": Label("User", "The user as sent."),
+        "userId": Label("User ID", "The user's object ID once known, else null."),
+        "status": Label("Status", "pending, succeeded or failed."),
+        "code": Label(
+            "Code",
+            "null, or a code of the single reset's: why a user failed (protected_user, "
+            "user_not_found, forbidden, secret_gone, ...), what pending waits out (throttled, "
+            "upstream_error, ...), or what did not work after a reset that succeeded "
+            "(sessions_not_revoked).",
+        ),
+        "sessionsRevoked": Label(
+            "Sessions revoked",
+            "true: revoked; false: asked for but failed; null: not asked, or not reset yet.",
+        ),
+    },
+    "BatchProblem": {
+        "type": Label("Problem type", f"A URI naming the problem: {PROBLEM_TYPE_BASE}<code>."),
+        "title": Label("Title", "A short summary of the problem type."),
+        "status": Label(
+            "HTTP status", "The HTTP status code of this answer.", rules={"format": "int32"}
+        ),
+        "detail": Label("Detail", "What went wrong and what to do about it."),
+        "code": Label(
+            "Error code",
+            "batch_not_found: no batch by this ID that this caller made (an unknown ID and "
+            "another caller's batch read alike); or a code of the single reset's.",
+        ),
+        "correlationId": Label("Correlation ID", "Quote this GUID to support."),
+        "errors": Label(
+            "Field errors", "For invalid_request: each invalid parameter and the rule it broke."
         ),
     },
     "ResetWarning": {

@@ -161,3 +161,35 @@ def to_openapi30_schema(node: Any, where: str = "#") -> Any:
         # OpenAPI 3.0 ignores a reference's siblings; through allOf they count.
         out = {"allOf": [{"$ref": out.pop("$ref")}], **out}
     return out
+
+
+def _nullable_reference(node: JsonDict) -> str | None:
+    """The reference of an "X or null" union of one reference, else None."""
+    for union in ("anyOf", "oneOf"):
+        branches = node.get(union)
+        if isinstance(branches, list) and len(branches) == 2 and {"type": "null"} in branches:
+            (other,) = [b for b in branches if b != {"type": "null"}]
+            if set(other) == {"$ref"}:
+                return str(other["$ref"])
+    return None
+
+
+def inline_nullable_references(schemas: dict[str, JsonDict]) -> dict[str, JsonDict]:
+    """Swagger 2.0 and OpenAPI 3.0 cannot say "this reference, or null": a reference's
+    siblings are ignored, and 3.0's `nullable` counts only beside a `type`. So such a
+    property gets a copy of the schema it names (its own title and description kept) whose
+    type admits null; the union stays as it is in 3.1, which says it as JSON Schema does."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        reference = _nullable_reference(node)
+        if reference is None:
+            return {key: walk(value) for key, value in node.items()}
+        named = schemas[reference.rsplit("/", 1)[1]]
+        rest = {k: v for k, v in node.items() if k not in {"anyOf", "oneOf", "default"}}
+        return walk({**named, **rest, "type": [named["type"], "null"]})
+
+    return {name: walk(schema) for name, schema in schemas.items()}

@@ -37,6 +37,8 @@ from pydantic import JsonValue
 from credentials import health_route
 from dev import api_patterns
 from dev.api_models import (
+    BATCH_ACCEPT_PROBLEMS,
+    BATCH_STATUS_PROBLEMS,
     LINK_MODELS,
     MODELS,
     RESET_PROBLEMS,
@@ -48,10 +50,14 @@ from dev.api_models import (
 from dev.api_schemas import (
     JsonDict,
     SchemaConversionError,
+    inline_nullable_references,
     to_openapi30_schema,
     to_openapi31_schema,
     to_swagger_schema,
 )
+from reset_batches import request as batch_request
+from reset_batches import routes as batch_routes
+from reset_batches import status as batch_status
 from reset_password import request as reset_request
 from reset_password import routes as reset_routes
 from reset_password.models import MAX_BODY_BYTES
@@ -120,7 +126,8 @@ class Operation:
     operation_id: str
     summary: str
     description: str
-    visibility: Literal["important", "advanced"]
+    # "none": shown among the actions, after the "important" ones.
+    visibility: Literal["important", "none", "advanced"]
     parameters: Sequence[Parameter]
     responses: Mapping[int, Answer]
     body: tuple[str, str] | None = None
@@ -152,10 +159,11 @@ def routes() -> Mapping[str, Route]:
     app.register_functions(liveness.blueprint())
     app.register_functions(health_route.blueprint(_not_served, _not_served))
     app.register_functions(secret_links_blueprint(_not_served))
+    app.register_functions(batch_routes.blueprint(_not_served))
     found: dict[str, Route] = {}
     for function in app.get_functions():
         if not isinstance(function.get_trigger(), HttpTrigger):
-            continue  # the link purge's timer: no route to document
+            continue  # the link purge's timer, the batch queue's trigger: no route
         trigger: Any = function.get_trigger()
         (method,) = trigger.methods
         found[str(function.get_function_name())] = Route(
@@ -258,6 +266,34 @@ def user_parameter(pattern: str, what: str) -> Parameter:
     )
 
 
+def customer_parameter() -> Parameter:
+    return Parameter(
+        "customer",
+        "path",
+        {
+            "type": "string",
+            "maxLength": api_patterns.MAX_CUSTOMER_LENGTH,
+            "pattern": api_patterns.customer_pattern(),
+        },
+        Label("Customer", _CUSTOMER_RULE, "important"),
+        required=True,
+    )
+
+
+def correlation_parameter() -> Parameter:
+    return Parameter(
+        "x-correlation-id",
+        "header",
+        {"type": "string"},
+        Label(
+            "Correlation ID",
+            "A GUID that ties this call to your own logs; sent on to Partner Center. "
+            "A new one is made when absent or not a GUID.",
+            "advanced",
+        ),
+    )
+
+
 def reset_options() -> list[Parameter]:
     """The query and header parameters every reset route takes."""
     return [
@@ -276,17 +312,7 @@ def reset_options() -> list[Parameter]:
                 "advanced",
             ),
         ),
-        Parameter(
-            "x-correlation-id",
-            "header",
-            {"type": "string"},
-            Label(
-                "Correlation ID",
-                "A GUID that ties this call to your own logs; sent on to Partner Center. "
-                "A new one is made when absent or not a GUID.",
-                "advanced",
-            ),
-        ),
+        correlation_parameter(),
         Parameter(
             "Idempotency-Key",
             "header",
@@ -324,17 +350,6 @@ _CONNECTOR_SUMMARY = "Reset a user's password with a one-time link"
 
 
 def reset_operation() -> Operation:
-    customer = Parameter(
-        "customer",
-        "path",
-        {
-            "type": "string",
-            "maxLength": api_patterns.MAX_CUSTOMER_LENGTH,
-            "pattern": api_patterns.customer_pattern(),
-        },
-        Label("Customer", _CUSTOMER_RULE, "important"),
-        required=True,
-    )
     return Operation(
         "reset_password",
         "ResetPassword",
@@ -342,7 +357,7 @@ def reset_operation() -> Operation:
         _RESET_DESCRIPTION,
         "important",
         [
-            customer,
+            customer_parameter(),
             user_parameter(api_patterns.user_pattern(), "object ID (GUID) or userPrincipalName"),
             *reset_options(),
         ],
@@ -368,6 +383,94 @@ def upn_only_reset_operation() -> Operation:
         reset_responses(),
         body=_BODY,
         known_query=reset_request.KNOWN_QUERY_PARAMETERS,
+    )
+
+
+_LOCATION_HEADER = (
+    {"type": "string"},
+    Label("Location", "The batch's status, below the host: /api/batches/{batchId}."),
+)
+_BATCH_DESCRIPTION = (
+    "Resets many users of one customer, each with a password the function generates: "
+    "'link' answers a one-time link per user, 'none' scrambles. Every entry is checked "
+    "first (400 names each bad one as users[i]); then the batch is queued and answered at "
+    "once with 202: read its progress with GetBatchStatus (statusUrl) until it is 'completed'. "
+    "Each user is reset as a single reset would be (lookups, the caller's policy, the "
+    "protected-account check, one audit record each). A password, an Idempotency-Key and "
+    "any query parameter are refused. In Power Automate turn on Secure outputs on this "
+    "action, since the answer holds the links, and leave its Asynchronous pattern setting "
+    "off: the links are in this 202's body alone, and a flow that followed Location would "
+    "get the status instead."
+)
+
+
+def batch_accept_operation() -> Operation:
+    max_kib = batch_request.MAX_BODY_BYTES // 1024
+    return Operation(
+        "reset_password_batch",
+        "ResetPasswordsBatch",
+        "Reset the passwords of many users of one customer",
+        _BATCH_DESCRIPTION,
+        "none",
+        [customer_parameter(), correlation_parameter()],
+        {
+            202: Answer(
+                "The batch was accepted and queued; with delivery 'link', each user's link.",
+                "BatchAccepted",
+                headers={"Location": _LOCATION_HEADER, "x-correlation-id": _CORRELATION_HEADER},
+            ),
+            **problem_answers(BATCH_ACCEPT_PROBLEMS),
+        },
+        body=("ResetPasswordsBatchBody", f"A JSON object of at most {max_kib} KiB."),
+        connector_summary="Reset many users' passwords (batch)",
+    )
+
+
+def batch_status_operation() -> Operation:
+    last_page = -(-batch_request.MAX_USERS // batch_status.PAGE_SIZE)
+    batch_id = Parameter(
+        "batchId",
+        "path",
+        {"type": "string", "minLength": 36, "maxLength": 36, "pattern": f"^{api_patterns.GUID}$"},
+        Label(
+            "Batch ID",
+            "The batchId of the accepted batch (a GUID). A batch another caller made reads as "
+            "one that does not exist: 404 batch_not_found.",
+            "important",
+        ),
+        required=True,
+    )
+    page = Parameter(
+        batch_status.PAGE_PARAMETER,
+        "query",
+        {"type": "integer", "minimum": 1, "maximum": last_page, "default": 1},
+        Label(
+            "Page",
+            f"Which {batch_status.PAGE_SIZE} items (default: the first). Follow nextLink rather "
+            "than counting: a page the batch does not have is refused with 400, never read as "
+            "the first. Any other query parameter than page and the function key's code is "
+            "refused with 400.",
+            "advanced",
+        ),
+    )
+    return Operation(
+        "batch_status",
+        "GetBatchStatus",
+        "Get the status of a password reset batch",
+        "How far a batch got: counts of succeeded, failed and pending users, and each user's "
+        f"status and code, {batch_status.PAGE_SIZE} a page with nextLink. 'completed' once no "
+        "user is pending. For the caller that made the batch only. Holds no password or link.",
+        "none",
+        [batch_id, page, correlation_parameter()],
+        {
+            200: Answer(
+                "The batch's progress.",
+                "BatchStatus",
+                headers={"x-correlation-id": _CORRELATION_HEADER},
+            ),
+            **problem_answers(BATCH_STATUS_PROBLEMS, "BatchProblem"),
+        },
+        known_query=batch_status.KNOWN_QUERY_PARAMETERS,
     )
 
 
@@ -527,6 +630,8 @@ def operations() -> list[tuple[Route, Operation]]:
     documented = [
         reset_operation(),
         upn_only_reset_operation(),
+        batch_accept_operation(),
+        batch_status_operation(),
         health_operation(),
         credentials_health_operation(),
         secret_page_operation(),
@@ -661,9 +766,9 @@ CONNECTOR_DEFAULTS: Mapping[str, Mapping[str, JsonValue]] = {
 
 def build_swagger(variant: Variant = "api_key") -> JsonDict:
     """The Swagger 2.0 document of the Power Automate connector, for one way to connect."""
+    schemas = inline_nullable_references(component_schemas("#/definitions/{model}"))
     definitions = {
-        name: to_swagger_schema(schema, f"#/definitions/{name}")
-        for name, schema in component_schemas("#/definitions/{model}").items()
+        name: to_swagger_schema(schema, f"#/definitions/{name}") for name, schema in schemas.items()
     }
     for name, defaults in CONNECTOR_DEFAULTS.items():
         for prop, value in defaults.items():
@@ -751,7 +856,7 @@ def build_openapi(version: OpenApiVersion = "3.1.0") -> JsonDict:
     converted = (
         {
             name: to_openapi30_schema(s, f"#/components/schemas/{name}")
-            for name, s in schemas.items()
+            for name, s in inline_nullable_references(schemas).items()
         }
         if version == "3.0.3"
         else to_openapi31_schema(schemas)

@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 
 from dev import api_patterns, api_schemas, openapi
 from dev.emulators.samples import SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID, SAMPLE_USER_UPN
+from reset_batches.request import parse_batch_order
+from reset_batches.status import parse_batch_id
 from reset_password.names import parse_customer, parse_user
 from reset_password.request import PathValues, parse_reset_order
 from secret_links.crypto import is_link_id
@@ -31,6 +33,8 @@ from shared.errors import InvalidRequest
 
 RESET = openapi.path_of("reset_password")
 UPN_ONLY = openapi.path_of("reset_password_by_upn")
+BATCH = openapi.path_of("reset_password_batch")
+BATCH_STATUS = openapi.path_of("batch_status")
 PASSWORD = "Correct-Horse-42"
 
 
@@ -161,17 +165,55 @@ def refused_fields(
     return set()
 
 
-# Where each pattern is, and how the function reads the value it describes.
 Acceptor = Callable[[str, str], set[str]]
+
+
+def batch_refused_fields(
+    *, customer: str = SAMPLE_CUSTOMER_ID, body: dict[str, Any] | None = None
+) -> set[str]:
+    """The fields the batch's request parsing refuses, for a batch that is valid apart
+    from the value under test."""
+    request = func.HttpRequest(
+        method="POST",
+        url=f"http://localhost/api{BATCH.format(customer=quote(customer, safe=''))}",
+        headers={"Content-Type": "application/json"},
+        params={},
+        route_params={"customer": customer},
+        body=json.dumps({"users": [SAMPLE_USER_ID], "delivery": "none", **(body or {})}).encode(),
+    )
+    try:
+        parse_batch_order(request)
+    except InvalidRequest as error:
+        return {e["field"] for e in error.errors or []}
+    return set()
+
+
+def body_field(name: str) -> Acceptor:
+    """A body field as the route of `path` reads it: a single reset's or a batch's."""
+    return lambda path, value: (
+        batch_refused_fields(body={name: value})
+        if path == BATCH
+        else refused_fields(path, body={name: value})
+    )
+
+
+# Where each pattern is, and how the function reads the value it describes.
 ACCEPTORS: dict[str, Acceptor] = {
-    "customer": lambda path, value: refused_fields(path, customer=value),
+    "customer": lambda path, value: (
+        batch_refused_fields(customer=value)
+        if path == BATCH
+        else refused_fields(path, customer=value)
+    ),
     "user": lambda path, value: refused_fields(path, user=value),
     "Idempotency-Key": lambda path, value: refused_fields(path, headers={"Idempotency-Key": value}),
     "password": lambda path, value: refused_fields(path, body={"password": value}),
-    "ticketId": lambda path, value: refused_fields(path, body={"ticketId": value}),
-    "requestedBy": lambda path, value: refused_fields(path, body={"requestedBy": value}),
-    # A link ID the function does not read as one is a link that does not exist.
+    "ticketId": body_field("ticketId"),
+    "requestedBy": body_field("requestedBy"),
+    # A batch's entry is read alone: the fields refused name it users[0].
+    "users[]": lambda path, value: batch_refused_fields(body={"users": [value]}),
+    # A link ID or a batch ID the function does not read as one names nothing: a 404.
     "linkId": lambda path, value: set() if is_link_id(value) else {"linkId"},
+    "batchId": lambda path, value: set() if parse_batch_id(value) else {"batchId"},
 }
 
 
@@ -185,7 +227,7 @@ def described_values() -> list[tuple[str, str, str, dict[str, Any]]]:
     """(document, path, name, schema) for every parameter and body field with a pattern."""
     found: list[tuple[str, str, str, dict[str, Any]]] = []
     for name, document in DOCUMENTS.items():
-        for path in (RESET, UPN_ONLY, *openapi.LINK_PATHS):
+        for path in (RESET, UPN_ONLY, BATCH, BATCH_STATUS, *openapi.LINK_PATHS):
             for operation in document["paths"].get(path, {}).values():
                 for parameter in operation["parameters"]:
                     schema = parameter.get("schema", parameter)
@@ -195,6 +237,11 @@ def described_values() -> list[tuple[str, str, str, dict[str, Any]]]:
         for field, schema in schemas["ResetPasswordBody"]["properties"].items():
             if "pattern" in schema:
                 found.append((name, RESET, field, string_schema(schema)))
+        for field, schema in schemas["ResetPasswordsBatchBody"]["properties"].items():
+            if "pattern" in schema:
+                found.append((name, BATCH, field, string_schema(schema)))
+            if "pattern" in schema.get("items", {}):
+                found.append((name, BATCH, f"{field}[]", schema["items"]))
     return found
 
 

@@ -34,6 +34,7 @@ import composition
 from credentials import health_route as credentials_health
 from dev import api_models, api_schemas, openapi
 from dev.emulators import samples
+from reset_batches import routes as batch_routes
 from reset_password import routes as reset_routes
 from reset_password.dependencies import ResetDependencies
 from reset_password.models import ResetPasswordAnswer, ResetPasswordBody
@@ -380,11 +381,12 @@ def http_triggers() -> dict[str, dict[str, Any]]:
         )
     )
     app.register_functions(secret_links_blueprint(composition.secret_links))
+    app.register_functions(batch_routes.blueprint(composition.batches))
     found = {}
     for function in app.get_functions():
         trigger: Any = function.get_trigger()
         if trigger.get_dict_repr().get("type") != "httpTrigger":
-            continue  # the links' purge timer
+            continue  # the links' purge timer, the batch queue's trigger
         found["/" + str(trigger.route)] = {
             "methods": {str(m.value).lower() for m in trigger.methods},
             "anonymous": str(trigger.auth_level.value) == "anonymous",
