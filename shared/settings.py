@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from shared.directory_roles import ALWAYS_PROTECTED_ROLES, PRIVILEGED_ROLES
+from shared.timer_schedule import Schedule, parse_schedule
 
 _SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 _TENANT = re.compile(r"^[0-9A-Za-z.-]{1,253}$")
@@ -724,6 +725,16 @@ def rotation_schedule(environ: Mapping[str, str] | None = None) -> str:
     """The timer's NCRONTAB schedule; read at indexing time, when the host resolves it."""
     source = os.environ if environ is None else environ
     return source.get("REFRESH_TOKEN_ROTATION_SCHEDULE") or DEFAULT_ROTATION_SCHEDULE
+
+
+def load_rotation_schedule(environ: Mapping[str, str] | None = None) -> Schedule:
+    """When the rotation fires (REFRESH_TOKEN_ROTATION_SCHEDULE, read as the host reads
+    it): how old its last outcome may be. Raises SettingsError naming a schedule that
+    cannot be read."""
+    try:
+        return parse_schedule(rotation_schedule(environ))
+    except ValueError as exc:
+        raise SettingsError([f"REFRESH_TOKEN_ROTATION_SCHEDULE {exc}"]) from None
 
 
 def credentials_check_schedule(environ: Mapping[str, str] | None = None) -> str:
