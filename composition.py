@@ -65,11 +65,13 @@ from shared.retry import RetryPolicy
 from shared.settings import (
     BatchSettings,
     CallerTokenSettings,
+    CheckTableSettings,
     CredentialSettings,
     SecretLinkSettings,
     Settings,
     SettingsError,
     load_batch_settings,
+    load_check_table_settings,
     load_credential_settings,
     load_health_route_settings,
     load_health_settings,
@@ -264,7 +266,7 @@ def rotation_outcomes() -> OutcomeTable:
     built = _outcomes
     if built is not None:
         return built
-    settings = load_batch_settings()
+    settings = load_check_table_settings()
     with _lock:
         if _outcomes is None:
             _outcomes = OutcomeTable(
@@ -273,7 +275,7 @@ def rotation_outcomes() -> OutcomeTable:
         return _outcomes
 
 
-def _host_table(settings: BatchSettings, name: str) -> TableClient:
+def _host_table(settings: CheckTableSettings, name: str) -> TableClient:
     if settings.storage_connection_string is None:
         return open_table(
             endpoint=settings.table_endpoint,

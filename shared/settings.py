@@ -531,6 +531,22 @@ class BatchSettings(BaseModel):
         return (self.storage_credential or "").strip().lower() == "managedidentity"
 
 
+class CheckTableSettings(BatchSettings):
+    """The table `credentialchecks` (the weekly rotation's kept checks), in the host's
+    storage account, reached as the batches reach it. Apart from every other setting: a
+    bad one stops neither the rotation nor the checks of Key Vault; the daily checks
+    report it as the `rotation` check's warning."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> CheckTableSettings:
+        if self.storage_connection_string is None and self.table_endpoint is None:
+            raise ValueError(
+                "AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__accountName "
+                "(identity-based) is required for the credentials checks' table"
+            )
+        return self
+
+
 def tenant(value: str) -> str:
     """A tenant ID (GUID) or a tenant domain name; ValueError otherwise."""
     if not _TENANT.fullmatch(value.strip()):
@@ -701,6 +717,11 @@ def load_secret_link_settings(environ: Mapping[str, str] | None = None) -> Secre
 def load_batch_settings(environ: Mapping[str, str] | None = None) -> BatchSettings:
     """Where batches keep their queue and their status table (the host's storage)."""
     return _load(BatchSettings, environ)
+
+
+def load_check_table_settings(environ: Mapping[str, str] | None = None) -> CheckTableSettings:
+    """Where the weekly rotation keeps its checks for the daily timer (the host's storage)."""
+    return _load(CheckTableSettings, environ)
 
 
 def load_check_schedule_settings(

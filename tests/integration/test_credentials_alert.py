@@ -34,6 +34,9 @@ from tests.integration.helpers import (
     run_timer,
 )
 
+# The host's storage: the daily checks report the rotation's kept checks from it.
+pytestmark = pytest.mark.usefixtures("check_table")
+
 QUERY = kql.load(kql.QUERIES / "alert-credentials-health.kql")
 RULE = (kql.ROOT / "infra" / "app" / "alerts.bicep").read_text(encoding="utf-8")
 DAY = timedelta(days=1)
@@ -193,6 +196,7 @@ def test_a_daily_run_is_well_inside_the_look_back() -> None:
 # --- the records the timers write, evaluated --------------------------------------------------
 
 
+@pytest.mark.usefixtures("rotation_ran")
 def test_daily_runs_alert_exactly_on_each_change(harness: Harness) -> None:
     # ok -> warning -> warning -> critical -> ok (a new app secret stored).
     days_left = [60, 20, 19, 5, 700]
@@ -203,6 +207,7 @@ def test_daily_runs_alert_exactly_on_each_change(harness: Harness) -> None:
     assert harness.stack.identity.exchanges == 0
 
 
+@pytest.mark.usefixtures("rotation_ran")
 def test_a_state_that_lasts_is_mailed_once(harness: Harness) -> None:
     days_left = [20] * 10
     traces = daily_runs(harness, len(days_left), expire_app_secret_in(harness, days_left))
