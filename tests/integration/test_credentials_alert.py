@@ -229,6 +229,17 @@ def test_the_weekly_rotation_beside_the_daily_runs_adds_no_alert(harness: Harnes
     }
 
 
+def test_a_weekly_check_turned_critical_mails_once_across_three_weeks(harness: Harness) -> None:
+    # Refused from the first rotation on: three rotations, 21 daily runs, all critical.
+    harness.stack.identity.revoke_refresh_tokens(aadsts=700082)
+    traces = daily_runs(harness, 21, lambda day: None, rotate_on=(0, 7, 14))
+    alerts = alerts_over(traces, MONDAY, MONDAY + 23 * DAY)
+    weekly = [a for a in summary(alerts) if a[1] in ("rotation", "token_exchange", "mfa")]
+    assert (0, "rotation", "critical") in weekly
+    assert len({check for _, check, _ in weekly}) == len(weekly)
+    assert {day for day, _, _ in weekly} == {0}
+
+
 # --- what the query makes of records ----------------------------------------------------------
 
 
