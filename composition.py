@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import requests
+from azure.data.tables import TableClient
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from credentials import key_vault, secret_cache
@@ -28,6 +29,8 @@ from credentials.dependencies import Credentials, HealthRouteAccess
 from credentials.exchange import RefreshTokenExchange
 from credentials.grant import RefreshTokenGrant, TokenEndpoint
 from credentials.key_vault import KeyVaultStore, OneIdentityCall, SecretNames, build_secret_client
+from credentials.outcome_table import TABLE_NAME as OUTCOME_TABLE
+from credentials.outcome_table import OutcomeTable
 from credentials.partner_center_tokens import PartnerCenterTokens
 from credentials.probe import CredentialProbe
 from credentials.secret_cache import SecretCache
@@ -62,11 +65,13 @@ from shared.retry import RetryPolicy
 from shared.settings import (
     BatchSettings,
     CallerTokenSettings,
+    CheckTableSettings,
     CredentialSettings,
     SecretLinkSettings,
     Settings,
     SettingsError,
     load_batch_settings,
+    load_check_table_settings,
     load_credential_settings,
     load_health_route_settings,
     load_health_settings,
@@ -153,6 +158,7 @@ _reset: _ResetGraph | None = None
 _secret_links: _LinkGraph | None = None
 _health_access: HealthRouteAccess | None = None
 _batches: BatchDependencies | None = None
+_outcomes: OutcomeTable | None = None
 
 
 def credentials() -> Credentials:
@@ -252,6 +258,43 @@ def batches() -> BatchDependencies:
         return _batches
 
 
+def rotation_outcomes() -> OutcomeTable:
+    """The rotation's kept checks (table credentialchecks in the host's storage, reached
+    as the batches reach it); raises SettingsError naming a bad storage setting (the
+    credentials' settings play no part)."""
+    global _outcomes  # noqa: PLW0603
+    built = _outcomes
+    if built is not None:
+        return built
+    settings = load_check_table_settings()
+    with _lock:
+        if _outcomes is None:
+            _outcomes = OutcomeTable(
+                _host_table(settings, OUTCOME_TABLE), clock=TIMINGS.token_clock
+            )
+        return _outcomes
+
+
+def _host_table(settings: CheckTableSettings, name: str) -> TableClient:
+    if settings.storage_connection_string is None:
+        return open_table(
+            endpoint=settings.table_endpoint,
+            credential=_storage_credential(settings),
+            table_name=name,
+            timeouts=TIMINGS.table_timeouts,
+            retry_backoff=TIMINGS.table_retry_backoff,
+        )
+    try:
+        return open_table(
+            connection_string=settings.storage_connection_string,
+            table_name=name,
+            timeouts=TIMINGS.table_timeouts,
+            retry_backoff=TIMINGS.table_retry_backoff,
+        )
+    except ValueError:
+        raise SettingsError(["AzureWebJobsStorage is not a storage connection string"]) from None
+
+
 def batch_reset_step(reset: ResetDependencies) -> ResetStep:
     """What runs one batch item: the single reset's service and CALLER_POLICY, the very
     same objects (a spec of the worker's own rules hands in a scripted step)."""
@@ -264,8 +307,11 @@ def rebuild(*, keep_credentials: bool = False) -> None:
     `keep_credentials` forgets only the reset route's graph, for a test that changes a
     setting of the route alone and wants the secrets and tokens warm.
     """
-    global _credentials, _reset, _health_access, _secret_links, _batches  # noqa: PLW0603
+    global _credentials, _reset, _health_access, _secret_links, _batches, _outcomes  # noqa: PLW0603
     with _lock:
+        if _outcomes is not None:
+            _outcomes.close()
+            _outcomes = None
         if _batches is not None:
             _batches.acceptance.close()
             _batches.store.close()

@@ -20,7 +20,9 @@ app.register_functions(liveness.blueprint())
 app.register_functions(
     health_route.blueprint(composition.health_route_access, composition.credentials_health)
 )
-app.register_functions(rotation.blueprint(composition.credentials))
-app.register_functions(daily_checks.blueprint(composition.credentials_health))
+app.register_functions(rotation.blueprint(composition.credentials, composition.rotation_outcomes))
+app.register_functions(
+    daily_checks.blueprint(composition.credentials_health, composition.rotation_outcomes)
+)
 app.register_functions(secret_links_blueprint(composition.secret_links))
 app.register_functions(batch_routes.blueprint(composition.batches))

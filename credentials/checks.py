@@ -14,19 +14,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from credentials.health import (
+    Check,
     CredentialFacts,
     ProbeOutcome,
     Report,
     assess,
+    assess_rotation,
     assess_stored,
     report_of,
+    rotation_unknown,
     settings_report,
 )
 from credentials.key_vault import SecretNames
+from credentials.outcome_table import OutcomesUnavailable, OutcomeTable
 from credentials.partner_center_tokens import PartnerCenterTokens
 from credentials.probe import CredentialProbe
 from credentials.secret_cache import SecretCache
-from shared.settings import HealthSettings, SettingsError
+from shared.settings import HealthSettings, SettingsError, load_rotation_schedule
 
 # Key Vault's reads and a probe's exchange both fit well inside it.
 HEALTH_DEADLINE_SECONDS = 25.0
@@ -58,6 +62,25 @@ def check_stored_credentials(dependencies: Dependencies) -> Report:
         return settings_report(exc.problems)
     facts = gather(deps, None)
     return report_of(assess_stored(facts, deps.thresholds, deps.clock()))
+
+
+def check_rotation_outcomes(outcomes: Callable[[], OutcomeTable]) -> Report:
+    """The daily timer's report of the rotation's checks: as its last run kept them, and
+    `rotation` critical when it is overdue (REFRESH_TOKEN_ROTATION_SCHEDULE says when)."""
+    try:
+        schedule = load_rotation_schedule()
+    except SettingsError as exc:
+        detail = "; ".join(exc.problems) + ", so the refresh token rotation does not run."
+        return report_of((Check("rotation", "critical", detail),))
+    try:
+        table = outcomes()
+    except SettingsError as exc:
+        return rotation_unknown("; ".join(exc.problems))
+    try:
+        kept = table.read()
+    except OutcomesUnavailable as exc:
+        return rotation_unknown(exc.kind)
+    return report_of(assess_rotation(kept, schedule, table.now()))
 
 
 def run_checks(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from credentials.checks import CredentialsHealthDependencies
 from credentials.derived_key import derived_key
 from credentials.key_vault import SecretNames
+from credentials.outcome_table import OutcomeTable
 from credentials.partner_center_tokens import PartnerCenterTokens
 from credentials.probe import CredentialProbe
 from credentials.secret_cache import SecretCache
@@ -46,3 +47,6 @@ class HealthRouteAccess:
 CredentialsProvider = Callable[[], Credentials]
 HealthProvider = Callable[[], CredentialsHealthDependencies]
 AccessProvider = Callable[[], HealthRouteAccess]
+# The rotation's kept outcomes (the host's storage): apart, so a bad storage setting stops
+# neither the rotation nor the checks of Key Vault.
+OutcomesProvider = Callable[[], OutcomeTable]

@@ -17,7 +17,10 @@ from typing import Literal
 
 from credentials.history import ExchangeHistory
 from credentials.key_vault import SecretState
+from credentials.outcome_table import TABLE_NAME as OUTCOME_TABLE
+from credentials.outcome_table import KeptCheck
 from shared.settings import HealthSettings
+from shared.timer_schedule import Schedule
 
 Status = Literal["ok", "warning", "critical"]
 _RANK: Mapping[Status, int] = {"ok": 0, "warning": 1, "critical": 2}
@@ -329,6 +332,73 @@ def check_mfa(history: ExchangeHistory) -> Check:
             facts,
         )
     return Check("mfa", "ok", "The last access token carries multi-factor authentication.", facts)
+
+
+# The rotation's checks, as its last run kept them (credentials/outcome_table.py), in the
+# order it writes them.
+ROTATION_CHECKS = ("rotation", "token_exchange", "mfa")
+# How long past its schedule's next firing the rotation may be before it counts as stopped:
+# a run the host starts late, or retries, lands well inside it.
+ROTATION_GRACE_SECONDS = DAY_SECONDS
+RUN_IT = (
+    "Check that rotate_refresh_token is enabled and the app is running; it can be run at "
+    "once with POST /admin/functions/rotate_refresh_token (the master key)."
+)
+
+
+def assess_rotation(
+    kept: Mapping[str, KeptCheck], schedule: Schedule, now: float
+) -> tuple[Check, ...]:
+    """The rotation's checks again, as its last run left them, for the daily timer (so
+    each has a record every day): `rotation` is critical once the rotation is overdue by
+    more than a day, and warning before its first run; the others as they were."""
+    last = kept.get("rotation")
+    if last is None:
+        return (
+            Check(
+                "rotation",
+                "warning",
+                "The weekly refresh token rotation has not run yet (no outcome in table "
+                f"{OUTCOME_TABLE}), so the token exchange and MFA are not checked. {RUN_IT}",
+            ),
+        )
+    due = schedule.next_after(datetime.fromtimestamp(last.at, UTC))
+    overdue = due is None or now > due.timestamp() + ROTATION_GRACE_SECONDS
+    checks = [_as_of(last) if not overdue else _overdue(last, due)]
+    checks += [_as_of(kept[name]) for name in ROTATION_CHECKS[1:] if name in kept]
+    return tuple(checks)
+
+
+def _as_of(kept: KeptCheck) -> Check:
+    detail = f"{kept.detail} (As of the weekly rotation at {iso_time(kept.at)}.)"
+    return Check(kept.name, kept.status, detail, {"asOf": iso_time(kept.at)})
+
+
+def _overdue(last: KeptCheck, due: datetime | None) -> Check:
+    when = "it never comes due" if due is None else f"it was due {iso_time(due.timestamp())}"
+    return Check(
+        "rotation",
+        "critical",
+        f"The refresh token rotation has not run since {iso_time(last.at)} ({when} by "
+        f"REFRESH_TOKEN_ROTATION_SCHEDULE), so the refresh token is not renewed and the "
+        f"exchange is not checked. {RUN_IT}",
+        {"asOf": iso_time(last.at)},
+    )
+
+
+def rotation_unknown(why: str) -> Report:
+    """The rotation's checks when its kept outcome cannot be read: `rotation` is a
+    warning saying why (a failure's type or a setting, never storage's text)."""
+    return report_of(
+        (
+            Check(
+                "rotation",
+                "warning",
+                f"The refresh token rotation's last outcome could not be read from table "
+                f"{OUTCOME_TABLE} ({why}), so it is not known whether it ran.",
+            ),
+        )
+    )
 
 
 def iso_time(moment: float) -> str:

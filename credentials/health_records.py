@@ -4,11 +4,11 @@ workbook (infra/queries/), which select them on their logger and event, never on
 text; and one `ALERT` line per check that is not ok, for people reading the log.
 
 The rule mails when a check's status differs from its previous record's, and can look
-back two days at most. So each check has one writer, running at least every other day:
-the daily checks timer writes the checks of what Key Vault holds (`key_vault`,
-`refresh_token`, `app_secret`, or `settings` / `checks` when they cannot run); the weekly
-rotation writes its own outcome (`rotation`) and what only its exchange shows
-(`token_exchange`, `mfa`).
+back two days at most. So every check has a record at least every other day: the daily
+checks timer writes the checks of what Key Vault holds (`key_vault`, `refresh_token`,
+`app_secret`, or `settings` / `checks` when they cannot run), and every day again the
+weekly rotation's (`rotation`, `token_exchange`, `mfa`) as the rotation kept them; the
+rotation writes those three when it runs, with the statuses it keeps.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from shared.directory_roles import ALWAYS_PROTECTED_ROLES, PRIVILEGED_ROLES
+from shared.timer_schedule import Schedule, parse_schedule
 
 _SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 _TENANT = re.compile(r"^[0-9A-Za-z.-]{1,253}$")
@@ -530,6 +531,22 @@ class BatchSettings(BaseModel):
         return (self.storage_credential or "").strip().lower() == "managedidentity"
 
 
+class CheckTableSettings(BatchSettings):
+    """The table `credentialchecks` (the weekly rotation's kept checks), in the host's
+    storage account, reached as the batches reach it. Apart from every other setting: a
+    bad one stops neither the rotation nor the checks of Key Vault; the daily checks
+    report it as the `rotation` check's warning."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> CheckTableSettings:
+        if self.storage_connection_string is None and self.table_endpoint is None:
+            raise ValueError(
+                "AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__accountName "
+                "(identity-based) is required for the credentials checks' table"
+            )
+        return self
+
+
 def tenant(value: str) -> str:
     """A tenant ID (GUID) or a tenant domain name; ValueError otherwise."""
     if not _TENANT.fullmatch(value.strip()):
@@ -702,6 +719,11 @@ def load_batch_settings(environ: Mapping[str, str] | None = None) -> BatchSettin
     return _load(BatchSettings, environ)
 
 
+def load_check_table_settings(environ: Mapping[str, str] | None = None) -> CheckTableSettings:
+    """Where the weekly rotation keeps its checks for the daily timer (the host's storage)."""
+    return _load(CheckTableSettings, environ)
+
+
 def load_check_schedule_settings(
     environ: Mapping[str, str] | None = None,
 ) -> CheckScheduleSettings:
@@ -724,6 +746,16 @@ def rotation_schedule(environ: Mapping[str, str] | None = None) -> str:
     """The timer's NCRONTAB schedule; read at indexing time, when the host resolves it."""
     source = os.environ if environ is None else environ
     return source.get("REFRESH_TOKEN_ROTATION_SCHEDULE") or DEFAULT_ROTATION_SCHEDULE
+
+
+def load_rotation_schedule(environ: Mapping[str, str] | None = None) -> Schedule:
+    """When the rotation fires (REFRESH_TOKEN_ROTATION_SCHEDULE, read as the host reads
+    it): how old its last outcome may be. Raises SettingsError naming a schedule that
+    cannot be read."""
+    try:
+        return parse_schedule(rotation_schedule(environ))
+    except ValueError as exc:
+        raise SettingsError([f"REFRESH_TOKEN_ROTATION_SCHEDULE {exc}"]) from None
 
 
 def credentials_check_schedule(environ: Mapping[str, str] | None = None) -> str:

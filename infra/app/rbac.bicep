@@ -72,7 +72,8 @@ resource queueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
 }
 
 // Host storage: tables the host writes its diagnostic events to, the app's one-time
-// password links (table secretlinks) and the status of its batches (table batches).
+// password links (table secretlinks), the status of its batches (table batches) and the
+// rotation's kept checks (table credentialchecks).
 resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, identityPrincipalId, roles.storageTableDataContributor)
   scope: storage

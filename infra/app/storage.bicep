@@ -111,6 +111,13 @@ resource batchTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023
   name: 'batches'
 }
 
+// The weekly rotation's checks as its last run left them (credentials/outcome_table.py), for
+// the daily checks timer to report again every day; the app makes it where it is missing.
+resource credentialChecksTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: 'credentialchecks'
+}
+
 output name string = storage.name
 output id string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob

@@ -47,8 +47,15 @@ def test_the_batch_queue_and_its_poison_queue_are_made_in_the_apps_storage() -> 
 
 
 def test_the_batches_table_is_made_in_the_apps_storage() -> None:
-    assert _children(TABLES) == {"batches": "tableService"}
+    assert _children(TABLES)["batches"] == "tableService"
     assert _children("Microsoft.Storage/storageAccounts/tableServices") == {"default": "storage"}
+
+
+def test_the_credentials_checks_table_is_made_in_the_apps_storage() -> None:
+    # The weekly rotation keeps its checks there for the daily checks timer.
+    assert _children(TABLES)["credentialchecks"] == "tableService"
+    source = (ROOT / "credentials" / "outcome_table.py").read_text()
+    assert 'TABLE_NAME = "credentialchecks"' in source
 
 
 def test_the_names_are_the_ones_the_app_and_host_json_use() -> None:

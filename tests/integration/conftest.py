@@ -22,6 +22,8 @@ from azure.data.tables import TableClient
 
 import composition
 from composition import rebuild
+from credentials.outcome_table import TABLE_NAME as OUTCOME_TABLE
+from credentials.outcome_table import OutcomeTable
 from dev.emulators.faults import Fault
 from dev.emulators.messages import RecordedRequest
 from dev.emulators.samples import (
@@ -363,3 +365,46 @@ def link_table(harness: Harness, azurite_connection_string: str) -> Iterator[Lin
         )
         yield LinkTable(table, proxy)
     table.close()
+
+
+@dataclass
+class CheckTable:
+    """The rotation's kept checks (table credentialchecks) in Azurite, read directly by
+    the spec; the function reaches it through AzureWebJobsStorage."""
+
+    table: TableClient
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        return {entity["RowKey"]: dict(entity) for entity in self.table.list_entities()}
+
+    def keep_ok(self, at: float) -> None:
+        """As an ok rotation at `at` (epoch seconds) would have kept its checks."""
+        kept = OutcomeTable(self.table, clock=lambda: at)
+        kept.keep((name, "ok", "fine") for name in ("rotation", "token_exchange", "mfa"))
+
+
+@pytest.fixture
+def check_table(harness: Harness, azurite_connection_string: str) -> Iterator[CheckTable]:
+    """The host's storage in Azurite for the credentials timers, the rotation's table
+    empty: as before the first rotation."""
+    table = open_table(
+        connection_string=azurite_connection_string,
+        table_name=OUTCOME_TABLE,
+        timeouts=composition.TIMINGS.table_timeouts,
+        retry_backoff=0.01,
+    )
+    try:
+        table.create_table()
+    except ResourceExistsError:
+        for entity in list(table.list_entities(select=["PartitionKey", "RowKey"])):
+            table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+    harness.configure(AzureWebJobsStorage=azurite_connection_string)
+    yield CheckTable(table)
+    table.close()
+
+
+@pytest.fixture
+def rotation_ran(check_table: CheckTable) -> CheckTable:
+    """As after an ok rotation just now: the daily checks report the rotation ok."""
+    check_table.keep_ok(time.time())
+    return check_table

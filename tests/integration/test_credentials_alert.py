@@ -34,6 +34,9 @@ from tests.integration.helpers import (
     run_timer,
 )
 
+# The host's storage: the daily checks report the rotation's kept checks from it.
+pytestmark = pytest.mark.usefixtures("check_table")
+
 QUERY = kql.load(kql.QUERIES / "alert-credentials-health.kql")
 RULE = (kql.ROOT / "infra" / "app" / "alerts.bicep").read_text(encoding="utf-8")
 DAY = timedelta(days=1)
@@ -193,6 +196,7 @@ def test_a_daily_run_is_well_inside_the_look_back() -> None:
 # --- the records the timers write, evaluated --------------------------------------------------
 
 
+@pytest.mark.usefixtures("rotation_ran")
 def test_daily_runs_alert_exactly_on_each_change(harness: Harness) -> None:
     # ok -> warning -> warning -> critical -> ok (a new app secret stored).
     days_left = [60, 20, 19, 5, 700]
@@ -203,6 +207,7 @@ def test_daily_runs_alert_exactly_on_each_change(harness: Harness) -> None:
     assert harness.stack.identity.exchanges == 0
 
 
+@pytest.mark.usefixtures("rotation_ran")
 def test_a_state_that_lasts_is_mailed_once(harness: Harness) -> None:
     days_left = [20] * 10
     traces = daily_runs(harness, len(days_left), expire_app_secret_in(harness, days_left))
@@ -222,6 +227,17 @@ def test_the_weekly_rotation_beside_the_daily_runs_adds_no_alert(harness: Harnes
         "token_exchange",
         "mfa",
     }
+
+
+def test_a_weekly_check_turned_critical_mails_once_across_three_weeks(harness: Harness) -> None:
+    # Refused from the first rotation on: three rotations, 21 daily runs, all critical.
+    harness.stack.identity.revoke_refresh_tokens(aadsts=700082)
+    traces = daily_runs(harness, 21, lambda day: None, rotate_on=(0, 7, 14))
+    alerts = alerts_over(traces, MONDAY, MONDAY + 23 * DAY)
+    weekly = [a for a in summary(alerts) if a[1] in ("rotation", "token_exchange", "mfa")]
+    assert (0, "rotation", "critical") in weekly
+    assert len({check for _, check, _ in weekly}) == len(weekly)
+    assert {day for day, _, _ in weekly} == {0}
 
 
 # --- what the query makes of records ----------------------------------------------------------

@@ -19,6 +19,9 @@ from dev.emulators.samples import (
 from tests.integration.conftest import Answer, Harness
 from tests.integration.helpers import checks, run_daily_checks, run_timer
 
+# The host's storage: the daily checks report the rotation's kept checks from it.
+pytestmark = pytest.mark.usefixtures("rotation_ran")
+
 DAY = 86400.0
 ROUTE = "health/credentials"
 CANARY_APP_SECRET = "Canary~AppSecret.health-5b1e9d"

@@ -81,6 +81,7 @@ _PLACED: dict[str, tuple[str, ...]] = {
         "credentials.grant",
         "credentials.grant_answer",
         "credentials.key_vault",
+        "credentials.outcome_table",
         "reset_batches.queue",
         "reset_batches.store",
         "reset_password.gdap",
