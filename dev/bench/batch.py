@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -74,8 +74,15 @@ RUNS = (
 )
 
 
-def batch(stack: EmulatorStack, env: Mapping[str, str], *, quick: bool) -> list[Check]:
-    """Each run; their checks for the summary."""
+def batch(
+    stack: EmulatorStack,
+    env: Mapping[str, str],
+    *,
+    quick: bool,
+    only: Sequence[str] | None = None,
+) -> list[Check]:
+    """Each run (or those labelled in `only`, in its order, repeats included); their
+    checks for the summary."""
     from dev.azurite import running_azurite
     from dev.emulators.samples import SAMPLE_CUSTOMER_ID
     from dev.queue_host import QueueOptions
@@ -101,7 +108,8 @@ def batch(stack: EmulatorStack, env: Mapping[str, str], *, quick: bool) -> list[
         }
         pc.recording, pc.latency = False, LATENCY
         try:
-            for run in RUNS:
+            by_label = {run.label: run for run in RUNS}
+            for run in RUNS if only is None else [by_label[label] for label in only]:
                 heading(
                     f"{run.label}. A {users:,}-user batch, delivery {run.delivery}, Partner "
                     f"Center +{LATENCY * 1000:.0f} ms, {concurrency} at a time (host.json)"
