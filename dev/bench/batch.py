@@ -273,7 +273,8 @@ class StorageCalls:
                 path = str(request.url).split("?", 1)[0].rstrip("/")
                 name = path.rsplit("/", 1)[-1].split("(", 1)[0] or "?"
                 with self._lock:
-                    self._counts[name] = self._counts.get(name, 0) + 1
+                    key = f"{request.method} {name}"
+                    self._counts[key] = self._counts.get(key, 0) + 1
             return send(transport, request, **kwargs)
 
         DeadlineTransport.send = counted  # type: ignore[method-assign,assignment]
