@@ -35,7 +35,6 @@ from credentials.partner_center_tokens import PartnerCenterTokens
 from credentials.probe import CredentialProbe
 from credentials.secret_cache import SecretCache
 from credentials.tenant_tokens import TenantTokens
-from reset_batches import queue as batch_queue
 from reset_batches.accept import BatchAcceptance
 from reset_batches.dependencies import BatchDependencies
 from reset_batches.links import BatchLinks
@@ -55,10 +54,10 @@ from reset_password.lookups import NameResolver
 from reset_password.partner_center import PartnerCenterClient
 from reset_password.service import GraphSteps, ResetService
 from reset_password.tenant_discovery import TenantDiscovery
-from secret_links import store as secret_link_store
 from secret_links.routes import SecretLinkDependencies
-from secret_links.store import SecretLinkStore, open_table
-from shared import caller_auth
+from secret_links.store import TABLE_NAME as LINK_TABLE
+from secret_links.store import SecretLinkStore
+from shared import caller_auth, storage
 from shared.caller_auth import CallerTokenValidator, TokenRules
 from shared.log import install_correlation_logging
 from shared.retry import RetryPolicy
@@ -78,6 +77,7 @@ from shared.settings import (
     load_secret_link_settings,
     load_settings,
 )
+from shared.storage import open_table
 from shared.upstream import Upstream
 from worker.http import build_session
 from worker.startup import quiet_sdk_logging, report_settings_problems
@@ -109,7 +109,8 @@ class Timings:
     # and the SDK's wait before it, also cut to what is left of the request's deadline).
     key_vault_timeouts: tuple[float, float] = (3.0, 10.0)
     table_timeouts: tuple[float, float] = (3.0, 10.0)
-    # Queue storage (the batch messages), through the Azure SDK (each attempt).
+    # Queue storage (the batch messages), through the Azure SDK (each attempt, and the
+    # SDK's wait before it, also cut to what is left of the request's deadline).
     queue_timeouts: tuple[float, float] = (3.0, 10.0)
     caller_key_refresh_floor: float = caller_auth.KEY_REFRESH_FLOOR_SECONDS
     caller_key_wait: float = caller_auth.KEY_LOCK_WAIT_SECONDS
@@ -126,11 +127,11 @@ class Timings:
     # Wall-clock time of one-time links (their expiry, the reveal's audit time).
     link_clock: Callable[[], float] = time.time
     # The Azure SDK's own backoff between its Table storage attempts.
-    table_retry_backoff: float = secret_link_store.SDK_RETRY_BACKOFF
+    table_retry_backoff: float = storage.SDK_RETRY_BACKOFF
     # How old a remembered name or miss is: a test moves it past LOOKUP_MISS_CACHE_SECONDS.
     lookup_clock: Callable[[], float] = time.monotonic
     # The Azure SDK's own backoff between its Queue storage attempts (batches).
-    queue_retry_backoff: float = batch_queue.SDK_RETRY_BACKOFF
+    queue_retry_backoff: float = storage.SDK_RETRY_BACKOFF
 
 
 # Read when the graph is built.
@@ -448,6 +449,7 @@ def _build_secret_links(settings: SecretLinkSettings) -> _LinkGraph:
     if settings.storage_connection_string is not None:
         try:
             table = open_table(
+                table_name=LINK_TABLE,
                 connection_string=settings.storage_connection_string,
                 timeouts=TIMINGS.table_timeouts,
                 retry_backoff=TIMINGS.table_retry_backoff,
@@ -458,6 +460,7 @@ def _build_secret_links(settings: SecretLinkSettings) -> _LinkGraph:
             ) from None
     else:
         table = open_table(
+            table_name=LINK_TABLE,
             endpoint=settings.table_endpoint,
             credential=_storage_credential(settings),
             timeouts=TIMINGS.table_timeouts,

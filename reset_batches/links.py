@@ -31,7 +31,7 @@ class BatchLinks:
 
     def issue(self, customer: CustomerRef, user: UserRef) -> IssuedLink:
         """A pending link; DependencyUnavailable when its row cannot be written."""
-        issued, _ = self._delivery.create_link(
+        issued, _, _ = self._delivery.create_link(
             customer_id=customer.tenant_id or NOT_RESOLVED_YET,
             user_id=user.object_id or NOT_RESOLVED_YET,
         )

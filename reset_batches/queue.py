@@ -3,21 +3,22 @@ queue the Functions host's queue trigger reads (host.json `messageEncoding`: bas
 
 It sends text it is handed (reset_batches/messages.py writes it) and knows nothing of
 what the text means. Storage that cannot be reached is `DependencyUnavailable`; logs name
-the failure's type, never the service's text.
+the failure's type, never the service's text. Every attempt the SDK makes is bounded by
+the deadline of the request under way (shared/storage.py), so a queue that hangs cannot
+hold a batch's acceptance past its deadline.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from contextlib import suppress
 from typing import Any
 
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.core.exceptions import AzureError
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from shared.errors import DEPENDENCY_RETRY_AFTER, DependencyUnavailable
+from shared.storage import SDK_RETRY_BACKOFF, CreatedOnce, client_options
 
 logger = logging.getLogger("reset_batches.queue")
 
@@ -26,8 +27,6 @@ QUEUE_NAME = "reset-batch"
 POISON_QUEUE_NAME = f"{QUEUE_NAME}-poison"
 # The host's connection setting prefix: AzureWebJobsStorage, or its __accountName form.
 CONNECTION = "AzureWebJobsStorage"
-SDK_RETRY_TOTAL = 2
-SDK_RETRY_BACKOFF = 0.8
 
 
 def open_queue(
@@ -41,19 +40,12 @@ def open_queue(
 ) -> QueueClient:
     """The queue client, from a connection string (Azurite) or an account endpoint and a
     credential (the managed identity), encoding as the host's trigger decodes (base64);
-    `timeouts` (connect, read) bound each attempt. Raises ValueError for a malformed
-    connection string, without quoting it."""
-    connect, read = timeouts
+    `timeouts` (connect, read) bound each attempt, the request's deadline all of them.
+    Raises ValueError for a malformed connection string, without quoting it."""
     options: dict[str, Any] = {
         "message_encode_policy": TextBase64EncodePolicy(),
         "message_decode_policy": TextBase64DecodePolicy(),
-        "retry_total": SDK_RETRY_TOTAL,
-        "retry_backoff_factor": retry_backoff,
-        "retry_backoff_max": 2,
-        "connection_timeout": connect,
-        "read_timeout": read,
-        # A redirect would carry the request's authorization elsewhere.
-        "permit_redirects": False,
+        **client_options(timeouts, retry_backoff),
     }
     if connection_string is not None:
         try:
@@ -73,15 +65,14 @@ class BatchQueue:
 
     def __init__(self, queue: QueueClient) -> None:
         self._queue = queue
-        self._ready = False
-        self._lock = threading.Lock()
+        self._created = CreatedOnce(queue.create_queue)
 
     def close(self) -> None:
         self._queue.close()
 
     def send(self, text: str) -> None:
         try:
-            self._ensure_queue()
+            self._created.ensure()
             self._queue.send_message(text)
         except AzureError as exc:
             logger.warning("queue %s: sending failed (%s)", QUEUE_NAME, type(exc).__name__)
@@ -89,12 +80,3 @@ class BatchQueue:
                 f"Queue storage (queue {QUEUE_NAME}) could not be reached.",
                 retry_after=DEPENDENCY_RETRY_AFTER,
             ) from None
-
-    def _ensure_queue(self) -> None:
-        if self._ready:
-            return
-        with self._lock:
-            if not self._ready:
-                with suppress(ResourceExistsError):
-                    self._queue.create_queue()
-                self._ready = True

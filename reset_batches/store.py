@@ -18,9 +18,8 @@ messages and logs name the failure's type, never the service's text.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
@@ -28,13 +27,13 @@ from typing import Any, Literal, cast
 from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
-    ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
 )
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from shared.errors import DEPENDENCY_RETRY_AFTER, DependencyUnavailable
+from shared.storage import CreatedOnce
 
 logger = logging.getLogger("reset_batches.store")
 
@@ -98,8 +97,7 @@ def _reaching_storage(action: str) -> Iterator[None]:
 class BatchStore:
     def __init__(self, table: TableClient) -> None:
         self._table = table
-        self._table_ready = False
-        self._lock = threading.Lock()
+        self._created = CreatedOnce(table.create_table)
 
     def close(self) -> None:
         self._table.close()
@@ -119,7 +117,7 @@ class BatchStore:
             for index, user in enumerate(users)
         ]
         with _reaching_storage("creating a batch"):
-            self._ensure_table()
+            self._created.ensure()
             for start in range(0, len(items), TRANSACTION_SIZE):
                 chunk = items[start : start + TRANSACTION_SIZE]
                 self._table.submit_transaction([("create", entity) for entity in chunk])
@@ -267,15 +265,6 @@ class BatchStore:
             except ResourceNotFoundError:
                 # The row, or the whole table before the first batch.
                 return None
-
-    def _ensure_table(self) -> None:
-        if self._table_ready:
-            return
-        with self._lock:
-            if not self._table_ready:
-                with suppress(ResourceExistsError):
-                    self._table.create_table()
-                self._table_ready = True
 
 
 def _item(entity: TableEntity) -> ItemRecord:

@@ -37,7 +37,7 @@ from reset_password.records import (
 )
 from secret_links.crypto import new_link, seal
 from secret_links.errors import SecretGone
-from secret_links.store import SecretLinkStore
+from secret_links.store import LinkVersion, SecretLinkStore
 from shared.errors import (
     DEPENDENCY_RETRY_AFTER,
     ConfigurationError,
@@ -79,6 +79,8 @@ class Parcel:
     user_id: str | None = None
     link_id: str | None = None
     public_point: bytes = field(default=b"", repr=False)
+    # The link's row as this reset made or attached it: the seal is stored on it.
+    link_version: LinkVersion | None = field(default=None, repr=False)
     # The link this reset made (and answers); None for a link made before the order.
     issued: IssuedLink | None = None
 
@@ -94,17 +96,18 @@ class PasswordDelivery:
         if isinstance(source, GeneratedPassword):
             self._links()
 
-    def create_link(self, *, customer_id: str, user_id: str) -> tuple[IssuedLink, bytes]:
-        """A new link, pending: its URL (the key in its fragment) and its public key.
-        DependencyUnavailable when the table cannot be reached."""
+    def create_link(
+        self, *, customer_id: str, user_id: str
+    ) -> tuple[IssuedLink, bytes, LinkVersion | None]:
+        """A new link, pending: its URL (the key in its fragment), its public key and its
+        row's version. DependencyUnavailable when the table cannot be reached."""
         storage = self._links()
         key = new_link()
         pending = storage.store.create_pending(
             key.link_id, key.public_point, customer_id=customer_id, user_id=user_id
         )
-        return IssuedLink(key.link_id, key.url(storage.base_url), pending.expires_at), (
-            key.public_point
-        )
+        issued = IssuedLink(key.link_id, key.url(storage.base_url), pending.expires_at)
+        return issued, key.public_point, pending.version
 
     def prepare(self, source: PasswordSource, *, customer_id: str, user_id: str) -> Parcel:
         """Before the PATCH: the password to send, and its pending link when it has one."""
@@ -118,10 +121,19 @@ class PasswordDelivery:
         if source.link_id is not None:
             # Made before the IDs were known: filed under them now (SecretGone when the
             # link expired or was withdrawn: then nothing is reset).
-            point = storage.store.attach(source.link_id, customer_id=customer_id, user_id=user_id)
-            return replace(parcel, link_id=source.link_id, public_point=point)
-        issued, point = self.create_link(customer_id=customer_id, user_id=user_id)
-        return replace(parcel, link_id=issued.link_id, public_point=point, issued=issued)
+            attached = storage.store.attach(
+                source.link_id, customer_id=customer_id, user_id=user_id
+            )
+            return replace(
+                parcel,
+                link_id=source.link_id,
+                public_point=attached.public_point,
+                link_version=attached.version,
+            )
+        issued, point, version = self.create_link(customer_id=customer_id, user_id=user_id)
+        return replace(
+            parcel, link_id=issued.link_id, public_point=point, issued=issued, link_version=version
+        )
 
     def deliver(self, parcel: Parcel) -> tuple[Caveat, ...]:
         """After Partner Center confirmed: seal and store, then drop the older links."""
@@ -134,7 +146,7 @@ class PasswordDelivery:
                 link_id=parcel.link_id,
                 public_point=parcel.public_point,
             )
-            store.store_sealed(parcel.link_id, sealed)
+            store.store_sealed(parcel.link_id, sealed, version=parcel.link_version)
         # ValueError: a stored public key that is no P-256 point (a row written elsewhere).
         except (DependencyUnavailable, SecretGone, ValueError) as failed:
             logger.error(

@@ -15,48 +15,39 @@ No row holds anything that opens a password: the key is only in the link's URL f
 A link whose reset failed is deleted, which makes it gone like any other. Storage that
 cannot be reached is `DependencyUnavailable`; messages and logs name the failure's type,
 never the service's text (which may quote the request). Every attempt the SDK makes is
-bounded by the deadline of the request under way (`DeadlineTransport`), so storage that
+bounded by the deadline of the request under way (shared/storage.py), so storage that
 hangs cannot hold a reset past RESET_DEADLINE_SECONDS.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from azure.core import MatchConditions
-from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
     AzureError,
-    ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
-    ServiceRequestTimeoutError,
 )
 from azure.core.pipeline import PipelineResponse
-from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from secret_links.crypto import SealedPassword, b64url, b64url_decode
 from secret_links.errors import SecretGone, SecretNotReady
-from shared.context import MIN_USEFUL_SECONDS, deadline_if_any
 from shared.errors import DEPENDENCY_RETRY_AFTER, DependencyUnavailable
+from shared.storage import CreatedOnce
 
 logger = logging.getLogger("secret_links.store")
 
 TABLE_NAME = "secretlinks"
 LINK_ROW = "link"
-# Few, short SDK attempts (each bounded by the caller's timeouts and the request's
-# deadline): a reveal is a person waiting at a page.
-SDK_RETRY_TOTAL = 2
-SDK_RETRY_BACKOFF = 0.8
 # A row that keeps changing under a reveal (a batch storing again and again) is given up
 # on, as gone: never a loop without end.
 REVEAL_ATTEMPTS = 3
@@ -69,11 +60,29 @@ class LinkState(StrEnum):
 
 
 @dataclass(frozen=True)
+class LinkVersion:
+    """The link's row as this process last wrote or read it: a store made on it needs
+    no read first (it fails when the row changed since, and then reads it)."""
+
+    etag: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class PendingLink:
     link_id: str
     customer_id: str
     user_id: str
     expires_at: datetime
+    version: LinkVersion | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class AttachedLink:
+    """A link filed under its user: the public key to seal to, and the row's version."""
+
+    public_point: bytes
+    version: LinkVersion
 
 
 @dataclass(frozen=True)
@@ -86,66 +95,8 @@ class RevealedLink:
     sealed: SealedPassword
 
 
-# azure-core exports RequestsTransport through a module __getattr__, untyped.
-class DeadlineTransport(RequestsTransport):  # type: ignore[misc]
-    """The table's HTTP transport, bounded by the request under way (a reset, a reveal,
-    a purge): each attempt's connect and read timeouts are clipped to what is left of
-    the request's deadline, the SDK's wait before a retry too, and no attempt starts
-    once too little is left (it fails as a timeout, which the store reports as storage
-    out of reach). So the SDK's retries share the deadline instead of adding to it: as
-    many fit as the time left allows. Outside a request (a spec driving the store
-    directly) each attempt waits as the configured timeouts say."""
-
-    def send(self, request: Any, **kwargs: Any) -> Any:
-        deadline = deadline_if_any()
-        if deadline is not None:
-            left = deadline.remaining()
-            if left < MIN_USEFUL_SECONDS:
-                raise ServiceRequestTimeoutError("the request's deadline ran out")
-            config = self.connection_config
-            connect = kwargs.get("connection_timeout", config.timeout)
-            read = kwargs.get("read_timeout", config.read_timeout)
-            kwargs["connection_timeout"] = min(connect, left)
-            kwargs["read_timeout"] = min(read, left)
-        return super().send(request, **kwargs)
-
-    def sleep(self, duration: float) -> None:
-        deadline = deadline_if_any()
-        super().sleep(duration if deadline is None else min(duration, deadline.remaining()))
-
-
-def open_table(
-    *,
-    connection_string: str | None = None,
-    endpoint: str | None = None,
-    credential: TokenCredential | None = None,
-    timeouts: tuple[float, float],
-    table_name: str = TABLE_NAME,
-    retry_backoff: float = SDK_RETRY_BACKOFF,
-) -> TableClient:
-    """The table client: from a connection string (Azurite) or an account endpoint and a
-    credential (the managed identity); `timeouts` (connect, read) bound each attempt,
-    and the request's deadline bounds them all (`DeadlineTransport`). Raises ValueError
-    for a malformed connection string, without quoting it."""
-    connect, read = timeouts
-    options: dict[str, Any] = {
-        "retry_total": SDK_RETRY_TOTAL,
-        "retry_backoff_factor": retry_backoff,
-        "retry_backoff_max": 2,
-        "transport": DeadlineTransport(connection_timeout=connect, read_timeout=read),
-        # A redirect would carry the request's authorization elsewhere.
-        "permit_redirects": False,
-    }
-    if connection_string is not None:
-        try:
-            return TableClient.from_connection_string(
-                connection_string, table_name=table_name, **options
-            )
-        except (ValueError, TypeError, KeyError):
-            raise ValueError("not a storage connection string") from None
-    if endpoint is None or credential is None:
-        raise ValueError("a table needs a connection string, or an endpoint and a credential")
-    return TableClient(endpoint, table_name, credential=credential, **options)
+def _version(metadata: Mapping[str, Any], expires_at: datetime) -> LinkVersion:
+    return LinkVersion(str(metadata["etag"]), expires_at)
 
 
 def _guid(value: str, name: str) -> str:
@@ -179,8 +130,7 @@ class SecretLinkStore:
         self._table = table
         self._ttl = ttl
         self._clock = clock
-        self._table_ready = False
-        self._lock = threading.Lock()
+        self._created = CreatedOnce(table.create_table)
 
     def close(self) -> None:
         self._table.close()
@@ -200,7 +150,7 @@ class SecretLinkStore:
             link_id, _guid(customer_id, "customer_id"), _guid(user_id, "user_id"), now + self._ttl
         )
         with _reaching_storage("creating a link"):
-            self._ensure_table()
+            self._created.ensure()
             self._table.create_entity(
                 {
                     "PartitionKey": partition,
@@ -209,7 +159,7 @@ class SecretLinkStore:
                     "ExpiresAt": pending.expires_at,
                 }
             )
-            self._table.create_entity(
+            written = self._table.create_entity(
                 {
                     "PartitionKey": link_id,
                     "RowKey": LINK_ROW,
@@ -220,19 +170,21 @@ class SecretLinkStore:
                     "ExpiresAt": pending.expires_at,
                 }
             )
-        return pending
+        return replace(pending, version=_version(written, pending.expires_at))
 
-    def attach(self, link_id: str, *, customer_id: str, user_id: str) -> bytes:
+    def attach(self, link_id: str, *, customer_id: str, user_id: str) -> AttachedLink:
         """A link made before its user's IDs were known (a batch answers its links before
         any name is resolved) is filed under them once the lookups named them, just before
         its reset: the user's index holds it from now, so this reset's delivery retires
         the user's older links and a later link retires it, and its reveal is audited
-        with the real IDs. Its public key, to seal the password to; SecretGone when the
-        link is not live (expired, revealed, withdrawn)."""
+        with the real IDs. Its public key, to seal the password to, and the row's version;
+        SecretGone when the link is not live (expired, revealed, withdrawn)."""
         partition = _user_partition(customer_id, user_id)
         customer, user = _guid(customer_id, "customer_id"), _guid(user_id, "user_id")
         for _ in range(REVEAL_ATTEMPTS):
             entity = self._live_link(link_id)
+            point = b64url_decode(str(entity["PublicKey"]))
+            expires_at = cast(datetime, entity["ExpiresAt"])
             filed = _user_partition(str(entity["CustomerId"]), str(entity["UserId"]))
             with _reaching_storage("filing a link under its user"):
                 # The index first, so no link exists that the index does not know; dated
@@ -247,9 +199,9 @@ class SecretLinkStore:
                 )
                 if filed == partition:
                     # Made with these IDs already (or attached by an earlier attempt).
-                    return b64url_decode(str(entity["PublicKey"]))
+                    return AttachedLink(point, _version(entity.metadata, expires_at))
                 try:
-                    self._table.update_entity(
+                    refiled = self._table.update_entity(
                         {
                             "PartitionKey": link_id,
                             "RowKey": LINK_ROW,
@@ -265,7 +217,7 @@ class SecretLinkStore:
                 except ResourceNotFoundError:
                     raise SecretGone from None
                 self._table.delete_entity(filed, link_id)
-            return b64url_decode(str(entity["PublicKey"]))
+            return AttachedLink(point, _version(refiled, expires_at))
         raise SecretGone
 
     def public_point(self, link_id: str) -> bytes:
@@ -273,12 +225,22 @@ class SecretLinkStore:
         entity = self._live_link(link_id)
         return b64url_decode(str(entity["PublicKey"]))
 
-    def store_sealed(self, link_id: str, sealed: SealedPassword) -> None:
+    def store_sealed(
+        self, link_id: str, sealed: SealedPassword, *, version: LinkVersion | None = None
+    ) -> None:
         """After Partner Center confirmed: the link opens this password (the last one
-        stored, if a retried reset stores again). SecretGone when it is not live."""
+        stored, if a retried reset stores again). SecretGone when it is not live.
+        `version`: the row as this reset made or attached it; the first store is made on
+        it, without a read (a row changed since, by another attempt, is read again; one
+        revealed or withdrawn since is gone either way)."""
         fields = sealed.to_json()
-        for _ in range(REVEAL_ATTEMPTS):
-            entity = self._live_link(link_id)
+        for _ in range(REVEAL_ATTEMPTS + (version is not None)):
+            if version is not None:
+                if self._now() >= version.expires_at:
+                    raise SecretGone
+                etag, version = version.etag, None
+            else:
+                etag = str(self._live_link(link_id).metadata["etag"])
             with _reaching_storage("storing a password"):
                 try:
                     self._table.update_entity(
@@ -291,7 +253,7 @@ class SecretLinkStore:
                             "Ciphertext": fields["ciphertext"],
                         },
                         mode=UpdateMode.MERGE,
-                        etag=entity.metadata["etag"],
+                        etag=etag,
                         match_condition=MatchConditions.IfNotModified,
                     )
                 except ResourceModifiedError:
@@ -395,15 +357,6 @@ class SecretLinkStore:
         return len(expired)
 
     # -- inside -------------------------------------------------------------------------
-
-    def _ensure_table(self) -> None:
-        if self._table_ready:
-            return
-        with self._lock:
-            if not self._table_ready:
-                with suppress(ResourceExistsError):
-                    self._table.create_table()
-                self._table_ready = True
 
     def _read_link(self, link_id: str) -> TableEntity | None:
         with _reaching_storage("reading a link"):

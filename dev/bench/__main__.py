@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from dev.bootstrap import ROOT, reexec_in_venv
 
 
-def run(quick: bool) -> int:
+def run(quick: bool, batch_runs: list[str] | None = None) -> int:
     from dev.bench import batch, cold, load, warm
     from dev.bench.drivers import RegisteredReset, configure, fresh_clients
     from dev.bench.measure import Figure, summary
@@ -33,6 +33,11 @@ def run(quick: bool) -> int:
         os.environ.update(stack.settings())
         configure(PROTECTED_ROLE_GUARD="false")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        if batch_runs is not None:
+            checks.extend(batch.batch(stack, env, quick=quick, only=batch_runs))
+            fresh_clients()
+            summary(figures, checks)
+            return 0
         import function_app
 
         reset = RegisteredReset(function_app.app, SAMPLE_CUSTOMER_ID, SAMPLE_USER_ID)
@@ -53,10 +58,21 @@ def run(quick: bool) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python3 -m dev.bench")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
+    parser.add_argument(
+        "--batch",
+        nargs="*",
+        metavar="RUN",
+        choices=("5a", "5b", "5c"),
+        help=(
+            "figure 5 alone (the batch), only the runs named (5a none, 5b link, 5c none "
+            "throttled; all three when none is named); a run named twice runs twice"
+        ),
+    )
     args = parser.parse_args()
     reexec_in_venv(Path(__file__))
     os.chdir(ROOT)
-    return run(args.quick)
+    runs = None if args.batch is None else (args.batch or ["5a", "5b", "5c"])
+    return run(args.quick, runs)
 
 
 if __name__ == "__main__":

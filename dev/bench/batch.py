@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -74,8 +74,15 @@ RUNS = (
 )
 
 
-def batch(stack: EmulatorStack, env: Mapping[str, str], *, quick: bool) -> list[Check]:
-    """Each run; their checks for the summary."""
+def batch(
+    stack: EmulatorStack,
+    env: Mapping[str, str],
+    *,
+    quick: bool,
+    only: Sequence[str] | None = None,
+) -> list[Check]:
+    """Each run (or those labelled in `only`, in its order, repeats included); their
+    checks for the summary."""
     from dev.azurite import running_azurite
     from dev.emulators.samples import SAMPLE_CUSTOMER_ID
     from dev.queue_host import QueueOptions
@@ -101,7 +108,8 @@ def batch(stack: EmulatorStack, env: Mapping[str, str], *, quick: bool) -> list[
         }
         pc.recording, pc.latency = False, LATENCY
         try:
-            for run in RUNS:
+            by_label = {run.label: run for run in RUNS}
+            for run in RUNS if only is None else [by_label[label] for label in only]:
                 heading(
                     f"{run.label}. A {users:,}-user batch, delivery {run.delivery}, Partner "
                     f"Center +{LATENCY * 1000:.0f} ms, {concurrency} at a time (host.json)"
@@ -150,7 +158,8 @@ def _report(
         f"(first start to last end); ideal {ideal:.1f} s; ratio {ratio:.3f}x\n"
         f"per user: median {run['median_seconds'] * 1000:.0f} ms in the function (the "
         f"floor: {ROUND_TRIPS} x {LATENCY * 1000:.0f} ms), {run['in_flight']:.1f} in flight "
-        f"on average, {run['cpu_ms']:.0f} ms CPU of the function's process\n"
+        f"on average, {run['cpu_ms']:.0f} ms CPU of the function's process; storage calls "
+        f"per user by the function (the host stand-in's aside): {run['storage_calls']}\n"
         f"rows: {run['counts']}; resets in the ledger: {len(applied)} "
         f"(each user exactly once: {once}; warm-up resets {warm_up})\n"
         f"RSS at the start and each quarter (KiB): {rss}; threads at the end {run['threads']}",
@@ -202,6 +211,7 @@ def child(customer: str, delivery: str, warm_up: list[str], users: list[str]) ->
     import function_app
     from dev.queue_host import LocalQueueHost, QueueOptions, connection_string, queue_functions
 
+    calls = StorageCalls()
     functions = list(function_app.app.get_functions())
     registered = {str(f.get_function_name()): f.get_user_function() for f in functions}
     (function,) = queue_functions(functions)
@@ -217,6 +227,7 @@ def child(customer: str, delivery: str, warm_up: list[str], users: list[str]) ->
         _until_done(_accept(registered, customer, warm_up, delivery)[0], finished)
         rss = [current_rss_kib()]
         finished.expect(len(users), rss)
+        calls.start()
         cpu, posted = time.process_time(), time.monotonic()
         batch_id, accept_seconds = _accept(registered, customer, users, delivery)
         counts = _until_done(batch_id, finished)
@@ -239,8 +250,42 @@ def child(customer: str, delivery: str, warm_up: list[str], users: list[str]) ->
         "median_seconds": statistics.median(durations),
         "in_flight": sum(durations) / seconds,
         "cpu_ms": cpu * 1000 / len(users),
+        "storage_calls": calls.per_user(len(users)),
     }
     print(json.dumps(reading), flush=True)
+
+
+class StorageCalls:
+    """Counts the round trips the function's storage clients make (they all send through
+    shared/storage.py's transport; the host stand-in's queue client does not), by
+    service: the link path's cost in calls, whatever the machine's load."""
+
+    def __init__(self) -> None:
+        from shared.storage import DeadlineTransport
+
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._on = False
+        send = DeadlineTransport.send
+
+        def counted(transport: Any, request: Any, **kwargs: Any) -> Any:
+            if self._on:
+                path = str(request.url).split("?", 1)[0].rstrip("/")
+                name = path.rsplit("/", 1)[-1].split("(", 1)[0] or "?"
+                with self._lock:
+                    key = f"{request.method} {name}"
+                    self._counts[key] = self._counts.get(key, 0) + 1
+            return send(transport, request, **kwargs)
+
+        DeadlineTransport.send = counted  # type: ignore[method-assign,assignment]
+
+    def start(self) -> None:
+        with self._lock:
+            self._counts, self._on = {}, True
+
+    def per_user(self, users: int) -> dict[str, float]:
+        with self._lock:
+            return {name: round(n / users, 2) for name, n in sorted(self._counts.items())}
 
 
 class Finished:

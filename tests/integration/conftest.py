@@ -34,8 +34,9 @@ from dev.emulators.samples import (
 )
 from dev.emulators.stack import EmulatorStack
 from dev.localhost import LocalFunctionsHost, http_functions
-from secret_links.store import open_table
+from secret_links.store import TABLE_NAME as LINK_TABLE
 from shared.settings import SETTING_NAMES
+from shared.storage import open_table
 from tests.loopback_proxy import LoopbackProxy
 
 CANARY_PASSWORD = "Canary#Pw-7f3a9c"
@@ -344,6 +345,7 @@ def link_table(harness: Harness, azurite_connection_string: str) -> Iterator[Lin
     found = _TABLE_ENDPOINT.search(azurite_connection_string)
     assert found is not None, "Azurite's connection string names its table endpoint"
     table = open_table(
+        table_name=LINK_TABLE,
         connection_string=azurite_connection_string,
         timeouts=composition.TIMINGS.table_timeouts,
         retry_backoff=0.01,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from secret_links.store import SDK_RETRY_BACKOFF
+from shared.storage import SDK_RETRY_BACKOFF
 from tests.integration.conftest import Harness, LinkTable
 from tests.integration.helpers import assert_problem, audit_records
 

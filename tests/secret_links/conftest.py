@@ -25,8 +25,9 @@ from selenium import webdriver
 import composition
 from dev.localhost import LocalFunctionsHost, http_functions
 from secret_links.crypto import LinkKey, new_link, seal
-from secret_links.store import SecretLinkStore, open_table
+from secret_links.store import SecretLinkStore
 from shared.settings import SETTING_NAMES
+from shared.storage import open_table
 from tests.browser import chromium
 from tests.integration.conftest import Answer
 

@@ -12,8 +12,9 @@ from azure.data.tables import TableClient
 from composition import TIMINGS
 from secret_links.crypto import SealedPassword, new_link, seal
 from secret_links.errors import SecretGone, SecretNotReady
-from secret_links.store import LinkState, RevealedLink, SecretLinkStore, open_table
+from secret_links.store import TABLE_NAME, LinkState, RevealedLink, SecretLinkStore
 from shared.errors import DependencyUnavailable
+from shared.storage import open_table
 from tests.secret_links.conftest import CUSTOMER, OTHER_USER, TTL, USER, ManualClock
 
 PASSWORD = "Store-Spec-Pw-42!"
@@ -276,7 +277,10 @@ def test_storage_out_of_reach_is_a_dependency_failure(clock: ManualClock) -> Non
         "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;"
     )
     table = open_table(
-        connection_string=closed, timeouts=TIMINGS.table_timeouts, retry_backoff=0.01
+        table_name=TABLE_NAME,
+        connection_string=closed,
+        timeouts=TIMINGS.table_timeouts,
+        retry_backoff=0.01,
     )
     store = SecretLinkStore(table, ttl=TTL, clock=clock.now)
     link = new_link()

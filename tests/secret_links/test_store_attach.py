@@ -34,7 +34,8 @@ def test_attach_files_the_link_under_the_users_ids_and_answers_its_public_key(
 ) -> None:
     link = made_unfiled(store)
 
-    assert store.attach(link.link_id, customer_id=CUSTOMER, user_id=USER) == link.public_point
+    attached = store.attach(link.link_id, customer_id=CUSTOMER, user_id=USER)
+    assert attached.public_point == link.public_point
 
     assert index_rows(table) == [(f"user_{CUSTOMER}_{USER}", link.link_id)]
     sealed = seal(PASSWORD, link_id=link.link_id, public_point=link.public_point)
