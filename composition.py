@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import requests
 from azure.data.tables import TableClient
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+from azure.storage.queue import QueueClient
 
 from credentials import key_vault, secret_cache
 from credentials.checks import CredentialsHealthDependencies
@@ -64,7 +66,6 @@ from shared.retry import RetryPolicy
 from shared.settings import (
     BatchSettings,
     CallerTokenSettings,
-    CheckTableSettings,
     CredentialSettings,
     SecretLinkSettings,
     Settings,
@@ -276,7 +277,8 @@ def rotation_outcomes() -> OutcomeTable:
         return _outcomes
 
 
-def _host_table(settings: CheckTableSettings, name: str) -> TableClient:
+def _host_table(settings: SecretLinkSettings | BatchSettings, name: str) -> TableClient:
+    """A table of the host's storage account, reached as the host reaches it."""
     if settings.storage_connection_string is None:
         return open_table(
             endpoint=settings.table_endpoint,
@@ -285,13 +287,38 @@ def _host_table(settings: CheckTableSettings, name: str) -> TableClient:
             timeouts=TIMINGS.table_timeouts,
             retry_backoff=TIMINGS.table_retry_backoff,
         )
-    try:
+    with _connection_string_checked():
         return open_table(
             connection_string=settings.storage_connection_string,
             table_name=name,
             timeouts=TIMINGS.table_timeouts,
             retry_backoff=TIMINGS.table_retry_backoff,
         )
+
+
+def _host_queue(settings: BatchSettings) -> QueueClient:
+    """The batch queue of the host's storage account, reached as the host reaches it."""
+    if settings.storage_connection_string is None:
+        return open_queue(
+            endpoint=settings.queue_endpoint,
+            credential=_storage_credential(settings),
+            timeouts=TIMINGS.queue_timeouts,
+            retry_backoff=TIMINGS.queue_retry_backoff,
+        )
+    with _connection_string_checked():
+        return open_queue(
+            connection_string=settings.storage_connection_string,
+            timeouts=TIMINGS.queue_timeouts,
+            retry_backoff=TIMINGS.queue_retry_backoff,
+        )
+
+
+@contextmanager
+def _connection_string_checked() -> Iterator[None]:
+    # The SDK's parser says what it could not read, with the text it read: name the
+    # setting alone.
+    try:
+        yield
     except ValueError:
         raise SettingsError(["AzureWebJobsStorage is not a storage connection string"]) from None
 
@@ -446,26 +473,7 @@ def _identity_documents(session: requests.Session) -> Upstream:
 
 
 def _build_secret_links(settings: SecretLinkSettings) -> _LinkGraph:
-    if settings.storage_connection_string is not None:
-        try:
-            table = open_table(
-                table_name=LINK_TABLE,
-                connection_string=settings.storage_connection_string,
-                timeouts=TIMINGS.table_timeouts,
-                retry_backoff=TIMINGS.table_retry_backoff,
-            )
-        except ValueError:
-            raise SettingsError(
-                ["AzureWebJobsStorage is not a storage connection string"]
-            ) from None
-    else:
-        table = open_table(
-            table_name=LINK_TABLE,
-            endpoint=settings.table_endpoint,
-            credential=_storage_credential(settings),
-            timeouts=TIMINGS.table_timeouts,
-            retry_backoff=TIMINGS.table_retry_backoff,
-        )
+    table = _host_table(settings, LINK_TABLE)
     store = SecretLinkStore(
         table,
         ttl=timedelta(minutes=settings.secret_link_ttl_minutes),
@@ -483,38 +491,8 @@ def _build_batches(
     links: SecretLinkDependencies,
     base_url: str,
 ) -> BatchDependencies:
-    if settings.storage_connection_string is not None:
-        try:
-            table = open_table(
-                connection_string=settings.storage_connection_string,
-                table_name=BATCH_TABLE,
-                timeouts=TIMINGS.table_timeouts,
-                retry_backoff=TIMINGS.table_retry_backoff,
-            )
-            queue = open_queue(
-                connection_string=settings.storage_connection_string,
-                timeouts=TIMINGS.queue_timeouts,
-                retry_backoff=TIMINGS.queue_retry_backoff,
-            )
-        except ValueError:
-            raise SettingsError(
-                ["AzureWebJobsStorage is not a storage connection string"]
-            ) from None
-    else:
-        credential = _storage_credential(settings)
-        table = open_table(
-            endpoint=settings.table_endpoint,
-            credential=credential,
-            table_name=BATCH_TABLE,
-            timeouts=TIMINGS.table_timeouts,
-            retry_backoff=TIMINGS.table_retry_backoff,
-        )
-        queue = open_queue(
-            endpoint=settings.queue_endpoint,
-            credential=credential,
-            timeouts=TIMINGS.queue_timeouts,
-            retry_backoff=TIMINGS.queue_retry_backoff,
-        )
+    table = _host_table(settings, BATCH_TABLE)
+    queue = _host_queue(settings)
     store = BatchStore(table)
     batch_links = BatchLinks(PasswordDelivery(link_storage), links.store)
     return BatchDependencies(

@@ -11,15 +11,15 @@ type only (storage's own text may quote anything).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.core.exceptions import AzureError
 from azure.data.tables import TableClient, UpdateMode
+
+from shared.storage import CreatedOnce
 
 TABLE_NAME = "credentialchecks"
 PARTITION = "rotation"
@@ -50,8 +50,8 @@ class OutcomeTable:
     def __init__(self, table: TableClient, *, clock: Callable[[], float]) -> None:
         self._table = table
         self._clock = clock
-        self._table_ready = False
-        self._lock = threading.Lock()
+        # Made by the templates in Azure; made here where missing (Azurite).
+        self._created = CreatedOnce(table.create_table)
 
     def now(self) -> float:
         """Wall-clock time, the one the rows are dated by."""
@@ -64,7 +64,7 @@ class OutcomeTable:
         """The checks of a run that just ended, dated now, each replacing its last row."""
         at = datetime.fromtimestamp(self._clock(), UTC)
         try:
-            self._ensure_table()
+            self._created.ensure()
             for name, status, detail in checks:
                 entity = {
                     "PartitionKey": PARTITION,
@@ -80,7 +80,7 @@ class OutcomeTable:
     def read(self) -> dict[str, KeptCheck]:
         """Every kept check by name; none before the rotation's first run."""
         try:
-            self._ensure_table()
+            self._created.ensure()
             rows = list(
                 self._table.query_entities("PartitionKey eq @p", parameters={"p": PARTITION})
             )
@@ -88,14 +88,6 @@ class OutcomeTable:
             raise OutcomesUnavailable(type(exc).__name__) from None
         kept = [_kept(row) for row in rows]
         return {check.name: check for check in kept}
-
-    def _ensure_table(self) -> None:
-        # Made by the templates in Azure; made here where missing (Azurite).
-        with self._lock:
-            if not self._table_ready:
-                with suppress(ResourceExistsError):
-                    self._table.create_table()
-                self._table_ready = True
 
 
 def _kept(row: Mapping[str, object]) -> KeptCheck:
