@@ -161,7 +161,8 @@ def _report(
         f"per user: median {run['median_seconds'] * 1000:.0f} ms in the function (the "
         f"floor: {ROUND_TRIPS} x {LATENCY * 1000:.0f} ms), {run['in_flight']:.1f} in flight "
         f"on average, {run['cpu_ms']:.0f} ms CPU of the function's process; storage calls "
-        f"per user by the function (the host stand-in's aside): {run['storage_calls']}\n"
+        f"per user by the function (the host stand-in's aside): {run['storage_calls']}, "
+        f"mean ms each: {run['storage_ms']}\n"
         f"rows: {run['counts']}; resets in the ledger: {len(applied)} "
         f"(each user exactly once: {once}; warm-up resets {warm_up})\n"
         f"RSS at the start and each quarter (KiB): {rss}; threads at the end {run['threads']}",
@@ -263,6 +264,7 @@ def child(customer: str, delivery: str, warm_up: list[str], users: list[str]) ->
         "in_flight": sum(durations) / seconds,
         "cpu_ms": cpu * 1000 / len(users),
         "storage_calls": calls.per_user(len(users)),
+        "storage_ms": calls.milliseconds(),
     }
     print(json.dumps(reading), flush=True)
 
@@ -277,27 +279,41 @@ class StorageCalls:
 
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
+        self._seconds: dict[str, float] = {}
         self._on = False
         send = DeadlineTransport.send
 
         def counted(transport: Any, request: Any, **kwargs: Any) -> Any:
-            if self._on:
-                path = str(request.url).split("?", 1)[0].rstrip("/")
-                name = path.rsplit("/", 1)[-1].split("(", 1)[0] or "?"
+            if not self._on:
+                return send(transport, request, **kwargs)
+            path = str(request.url).split("?", 1)[0].rstrip("/")
+            name = path.rsplit("/", 1)[-1].split("(", 1)[0] or "?"
+            key = f"{request.method} {name}"
+            started = time.monotonic()
+            try:
+                return send(transport, request, **kwargs)
+            finally:
                 with self._lock:
-                    key = f"{request.method} {name}"
                     self._counts[key] = self._counts.get(key, 0) + 1
-            return send(transport, request, **kwargs)
+                    self._seconds[key] = self._seconds.get(key, 0.0) + time.monotonic() - started
 
         DeadlineTransport.send = counted  # type: ignore[method-assign,assignment]
 
     def start(self) -> None:
         with self._lock:
-            self._counts, self._on = {}, True
+            self._counts, self._seconds, self._on = {}, {}, True
 
     def per_user(self, users: int) -> dict[str, float]:
         with self._lock:
             return {name: round(n / users, 2) for name, n in sorted(self._counts.items())}
+
+    def milliseconds(self) -> dict[str, float]:
+        """Each kind of call's mean wall time, the wait for Azurite included."""
+        with self._lock:
+            return {
+                name: round(self._seconds[name] * 1000 / n, 1)
+                for name, n in sorted(self._counts.items())
+            }
 
 
 class Finished:
