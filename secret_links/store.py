@@ -284,8 +284,15 @@ class SecretLinkStore:
     def delete_older_links(self, *, customer_id: str, user_id: str, link_id: str) -> int:
         """Only the newest link opens the password now set: delete the user's links made
         before `link_id` (links made after it are left to delete this one). The count."""
+        older = self.older_links(customer_id=customer_id, user_id=user_id, link_id=link_id)
+        return self.delete_links(customer_id=customer_id, user_id=user_id, link_ids=older)
+
+    def older_links(self, *, customer_id: str, user_id: str, link_id: str) -> list[str]:
+        """The user's links made before `link_id`, from the user's index. A link is in the
+        index before its reset's PATCH, so read any time after this link's, the answer
+        holds every link older than it."""
         partition = _user_partition(customer_id, user_id)
-        with _reaching_storage("deleting older links"):
+        with _reaching_storage("reading the user's links"):
             index = list(
                 self._table.query_entities(
                     "PartitionKey eq @partition",
@@ -293,15 +300,20 @@ class SecretLinkStore:
                     select=["RowKey", "CreatedAt"],
                 )
             )
-            own = next((row for row in index if row["RowKey"] == link_id), None)
-            if own is None:
-                return 0
-            anchor = (own["CreatedAt"], link_id)
-            older = [row["RowKey"] for row in index if (row["CreatedAt"], row["RowKey"]) < anchor]
-            for older_id in older:
+        own = next((row for row in index if row["RowKey"] == link_id), None)
+        if own is None:
+            return []
+        anchor = (own["CreatedAt"], link_id)
+        return [row["RowKey"] for row in index if (row["CreatedAt"], row["RowKey"]) < anchor]
+
+    def delete_links(self, *, customer_id: str, user_id: str, link_ids: list[str]) -> int:
+        """Deletes these links of the user's, row and index entry; the count."""
+        partition = _user_partition(customer_id, user_id)
+        with _reaching_storage("deleting older links"):
+            for older_id in link_ids:
                 self._table.delete_entity(older_id, LINK_ROW)
                 self._table.delete_entity(partition, older_id)
-        return len(older)
+        return len(link_ids)
 
     # -- the page's side ----------------------------------------------------------------
 
