@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor, wait
+from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -38,7 +39,7 @@ from reset_password.records import (
 )
 from secret_links.crypto import new_link, seal
 from secret_links.errors import SecretGone
-from secret_links.store import LinkVersion, SecretLinkStore
+from secret_links.store import LinkSnapshot, LinkVersion, SecretLinkStore
 from shared.context import in_current_context
 from shared.errors import (
     DEPENDENCY_RETRY_AFTER,
@@ -87,6 +88,23 @@ class Parcel:
     issued: IssuedLink | None = None
 
 
+@dataclass(frozen=True)
+class Preparation:
+    """A parcel on its way (`PasswordDelivery.begin`): `parcel()` makes it, raising what
+    preparing it raised; `settle()`, for a reset that ends first, waits for what started
+    early, so nothing of the reset runs on after it."""
+
+    make: Callable[[], Parcel]
+    early: Future[Any] | None = None
+
+    def parcel(self) -> Parcel:
+        return self.make()
+
+    def settle(self) -> None:
+        if self.early is not None:
+            wait([self.early])
+
+
 class PasswordDelivery:
     def __init__(self, storage: Callable[[], LinkStorage], beside: Executor) -> None:
         """`beside`: where a storage call runs while another one is made."""
@@ -113,8 +131,37 @@ class PasswordDelivery:
         issued = IssuedLink(key.link_id, key.url(storage.base_url), pending.expires_at)
         return issued, key.public_point, pending.version
 
-    def prepare(self, source: PasswordSource, *, customer_id: str, user_id: str) -> Parcel:
-        """Before the PATCH: the password to send, and its pending link when it has one."""
+    def begin(self, source: PasswordSource, *, customer_id: str, user_id: str) -> Preparation:
+        """`prepare`, with what may run early started now: a link made before the order
+        (a batch's) is read, nothing written, beside the guard's read of the user. What
+        writes waits for `Preparation.parcel()`, after the guard: a refused user's links
+        are as they were."""
+        if (
+            isinstance(source, GeneratedPassword)
+            and source.delivery == "link"
+            and source.link_id is not None
+        ):
+            read = self._beside.submit(
+                in_current_context(self._links().store.look_up), source.link_id
+            )
+            return Preparation(
+                lambda: self.prepare(
+                    source, customer_id=customer_id, user_id=user_id, snapshot=read.result()
+                ),
+                early=read,
+            )
+        return Preparation(lambda: self.prepare(source, customer_id=customer_id, user_id=user_id))
+
+    def prepare(
+        self,
+        source: PasswordSource,
+        *,
+        customer_id: str,
+        user_id: str,
+        snapshot: LinkSnapshot | None = None,
+    ) -> Parcel:
+        """Before the PATCH: the password to send, and its pending link when it has one
+        (`snapshot`: a link made before the order, as `begin` read it)."""
         if isinstance(source, CallerPassword):
             return Parcel(source.password)
         storage = self._links()
@@ -126,7 +173,7 @@ class PasswordDelivery:
             # Made before the IDs were known: filed under them now (SecretGone when the
             # link expired or was withdrawn: then nothing is reset).
             attached = storage.store.attach(
-                source.link_id, customer_id=customer_id, user_id=user_id
+                source.link_id, customer_id=customer_id, user_id=user_id, snapshot=snapshot
             )
             return replace(
                 parcel,

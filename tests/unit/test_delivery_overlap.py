@@ -1,20 +1,24 @@
-"""A link's delivery after Partner Center confirmed: the seal is stored while the user's
-older links are read (two storage round trips side by side, not one after the other),
-and those are deleted only once the seal is stored."""
+"""A link's storage calls side by side with the reset's other calls where nothing
+depends on their order: a batch's link is read while the guard reads the user (nothing is
+written before the guard has spoken), and after Partner Center confirmed, the seal is
+stored while the user's older links are read (those are deleted only once the seal is
+stored)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
 from pydantic import SecretStr
 
 from reset_password.delivery import LinkStorage, Parcel, PasswordDelivery
+from reset_password.records import GeneratedPassword
 from secret_links.crypto import new_link
-from secret_links.store import SecretLinkStore
+from secret_links.store import AttachedLink, LinkSnapshot, LinkVersion, SecretLinkStore
 from shared.errors import DependencyUnavailable, SecretLinkNotStored
 
 CUSTOMER = "c0a1b2c3-d4e5-4f60-8a71-b2c3d4e5f601"
@@ -91,3 +95,69 @@ def test_older_links_not_read_leave_the_stored_seal_with_a_caveat(
     caveats = _deliver(table, beside)
     assert [caveat.code for caveat in caveats] == ["older_links_not_deleted"]
     assert table.deleted == []
+
+
+class PreMadeLinkStandIn:
+    """A batch's link, as the delivery reads and files it; which calls came, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.read = threading.Event()
+
+    def look_up(self, link_id: str) -> LinkSnapshot:
+        self.calls.append("look_up")
+        self.read.set()
+        return LinkSnapshot(None)
+
+    def attach(self, link_id: str, **ids: Any) -> AttachedLink:
+        self.calls.append(f"attach with snapshot={ids['snapshot'] is not None}")
+        key = new_link()
+        return AttachedLink(key.public_point, LinkVersion("etag", datetime.now(UTC)))
+
+    def create_pending(self, link_id: str, point: bytes, **ids: Any) -> Any:
+        self.calls.append("create_pending")
+        raise AssertionError("not in these specs")
+
+
+def _delivery(table: PreMadeLinkStandIn, beside: ThreadPoolExecutor) -> PasswordDelivery:
+    storage = LinkStorage(cast(SecretLinkStore, table), "http://localhost:7071", 16)
+    return PasswordDelivery(lambda: storage, beside)
+
+
+def test_a_batch_link_is_read_as_soon_as_the_reset_begins_and_written_only_after(
+    beside: ThreadPoolExecutor,
+) -> None:
+    table = PreMadeLinkStandIn()
+    source = GeneratedPassword("link", link_id="pre-made-link")
+
+    preparing = _delivery(table, beside).begin(source, customer_id=CUSTOMER, user_id=USER)
+
+    assert table.read.wait(OVERLAP_WAIT_SECONDS)
+    assert table.calls == ["look_up"]
+    parcel = preparing.parcel()
+    assert table.calls == ["look_up", "attach with snapshot=True"]
+    assert parcel.link_id == "pre-made-link"
+
+
+def test_a_reset_refused_first_waits_for_the_read_and_writes_nothing(
+    beside: ThreadPoolExecutor,
+) -> None:
+    table = PreMadeLinkStandIn()
+    source = GeneratedPassword("link", link_id="pre-made-link")
+
+    _delivery(table, beside).begin(source, customer_id=CUSTOMER, user_id=USER).settle()
+
+    assert table.calls == ["look_up"]
+
+
+def test_a_link_of_the_reset_s_own_is_made_only_when_the_parcel_is_asked_for(
+    beside: ThreadPoolExecutor,
+) -> None:
+    table = PreMadeLinkStandIn()
+
+    preparing = _delivery(table, beside).begin(
+        GeneratedPassword("link"), customer_id=CUSTOMER, user_id=USER
+    )
+    preparing.settle()
+
+    assert table.calls == []
