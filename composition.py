@@ -415,7 +415,10 @@ def _build_reset(settings: Settings, credentials: Credentials) -> _ResetGraph:
         tokens=tokens,
         reset_call=settings.partner_center_reset_call,
     )
-    reads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="guard-reads")
+    # The calls a reset makes side by side: the guard's two reads, a link's seal and the
+    # user's older links.
+    reads = ThreadPoolExecutor(max_workers=32, thread_name_prefix="beside")
+    delivery = PasswordDelivery(link_storage, reads)
     service = ResetService(
         partner_center=client,
         names=_names(settings, client, session),
@@ -436,10 +439,11 @@ def _build_reset(settings: Settings, credentials: Credentials) -> _ResetGraph:
                 tokens=credentials.tenant_tokens,
             ),
         ),
-        delivery=PasswordDelivery(link_storage),
+        delivery=delivery,
     )
     dependencies = ResetDependencies(
         reset_service=service,
+        delivery=delivery,
         caller_tokens=_caller_tokens(settings, settings.authority_host, session),
         customer_policy=CustomerPolicy(settings.caller_policy),
         deadline_seconds=settings.reset_deadline_seconds,
@@ -494,7 +498,7 @@ def _build_batches(
     table = _host_table(settings, BATCH_TABLE)
     queue = _host_queue(settings)
     store = BatchStore(table)
-    batch_links = BatchLinks(PasswordDelivery(link_storage), links.store)
+    batch_links = BatchLinks(reset.delivery, links.store)
     return BatchDependencies(
         caller_tokens=reset.caller_tokens,
         customer_policy=reset.customer_policy,

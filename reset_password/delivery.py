@@ -10,9 +10,9 @@ link keeps only its ciphertext. A link lives in two steps, apart on purpose:
    before any name is resolved, and its reset files the link under the user's IDs
    just before the PATCH (`prepare`), as if it had been made then.
 2. `deliver`, once Partner Center confirmed: the password sealed to the link's public
-   key and stored; then the user's older links are deleted (only the newest opens the
-   password now set). A failed store is `SecretLinkNotStored`: the password was set and
-   nobody can be given it.
+   key and stored, the user's older links read meanwhile; then those are deleted (only
+   the newest opens the password now set). A failed store is `SecretLinkNotStored`: the
+   password was set and nobody can be given it.
 
 The link's key leaves only in its URL, which only the reset's answer carries: never a
 row, a log line, the audit or an exception. `withdraw` deletes a link the failed reset
@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -37,7 +39,8 @@ from reset_password.records import (
 )
 from secret_links.crypto import new_link, seal
 from secret_links.errors import SecretGone
-from secret_links.store import LinkVersion, SecretLinkStore
+from secret_links.store import LinkSnapshot, LinkVersion, SecretLinkStore
+from shared.context import in_current_context
 from shared.errors import (
     DEPENDENCY_RETRY_AFTER,
     ConfigurationError,
@@ -85,11 +88,30 @@ class Parcel:
     issued: IssuedLink | None = None
 
 
+@dataclass(frozen=True)
+class Preparation:
+    """A parcel on its way (`PasswordDelivery.begin`): `parcel()` makes it, raising what
+    preparing it raised; `settle()`, for a reset that ends first, waits for what started
+    early, so nothing of the reset runs on after it."""
+
+    make: Callable[[], Parcel]
+    early: Future[Any] | None = None
+
+    def parcel(self) -> Parcel:
+        return self.make()
+
+    def settle(self) -> None:
+        if self.early is not None:
+            wait([self.early])
+
+
 class PasswordDelivery:
-    def __init__(self, storage: Callable[[], LinkStorage]) -> None:
+    def __init__(self, storage: Callable[[], LinkStorage], beside: Executor) -> None:
+        """`beside`: where a storage call runs while another one is made."""
         # Asked for on first use: a reset with the caller's password needs no link
         # setting, and a bad one stops only the resets that need it.
         self._storage = storage
+        self._beside = beside
 
     def check(self, source: PasswordSource) -> None:
         """A dry run's part: the settings a real delivery would need (nothing stored)."""
@@ -109,8 +131,37 @@ class PasswordDelivery:
         issued = IssuedLink(key.link_id, key.url(storage.base_url), pending.expires_at)
         return issued, key.public_point, pending.version
 
-    def prepare(self, source: PasswordSource, *, customer_id: str, user_id: str) -> Parcel:
-        """Before the PATCH: the password to send, and its pending link when it has one."""
+    def begin(self, source: PasswordSource, *, customer_id: str, user_id: str) -> Preparation:
+        """`prepare`, with what may run early started now: a link made before the order
+        (a batch's) is read, nothing written, beside the guard's read of the user. What
+        writes waits for `Preparation.parcel()`, after the guard: a refused user's links
+        are as they were."""
+        if (
+            isinstance(source, GeneratedPassword)
+            and source.delivery == "link"
+            and source.link_id is not None
+        ):
+            read = self._beside.submit(
+                in_current_context(self._links().store.look_up), source.link_id
+            )
+            return Preparation(
+                lambda: self.prepare(
+                    source, customer_id=customer_id, user_id=user_id, snapshot=read.result()
+                ),
+                early=read,
+            )
+        return Preparation(lambda: self.prepare(source, customer_id=customer_id, user_id=user_id))
+
+    def prepare(
+        self,
+        source: PasswordSource,
+        *,
+        customer_id: str,
+        user_id: str,
+        snapshot: LinkSnapshot | None = None,
+    ) -> Parcel:
+        """Before the PATCH: the password to send, and its pending link when it has one
+        (`snapshot`: a link made before the order, as `begin` read it)."""
         if isinstance(source, CallerPassword):
             return Parcel(source.password)
         storage = self._links()
@@ -122,7 +173,7 @@ class PasswordDelivery:
             # Made before the IDs were known: filed under them now (SecretGone when the
             # link expired or was withdrawn: then nothing is reset).
             attached = storage.store.attach(
-                source.link_id, customer_id=customer_id, user_id=user_id
+                source.link_id, customer_id=customer_id, user_id=user_id, snapshot=snapshot
             )
             return replace(
                 parcel,
@@ -136,28 +187,26 @@ class PasswordDelivery:
         )
 
     def deliver(self, parcel: Parcel) -> tuple[Caveat, ...]:
-        """After Partner Center confirmed: seal and store, then drop the older links."""
+        """After Partner Center confirmed: seal and store (the user's older links read
+        meanwhile), then drop those."""
         if parcel.link_id is None or parcel.customer_id is None or parcel.user_id is None:
             return ()
         store = self._links().store
+        # Read beside the store: the user's index held every older link before the PATCH.
+        older = self._beside.submit(
+            in_current_context(store.older_links),
+            customer_id=parcel.customer_id,
+            user_id=parcel.user_id,
+            link_id=parcel.link_id,
+        )
         try:
-            sealed = seal(
-                parcel.password.get_secret_value(),
-                link_id=parcel.link_id,
-                public_point=parcel.public_point,
-            )
-            store.store_sealed(parcel.link_id, sealed, version=parcel.link_version)
-        # ValueError: a stored public key that is no P-256 point (a row written elsewhere).
-        except (DependencyUnavailable, SecretGone, ValueError) as failed:
-            logger.error(
-                "Password set, but link %s was not stored (%s): it cannot be delivered",
-                parcel.link_id,
-                type(failed).__name__,
-            )
-            raise SecretLinkNotStored(NOT_STORED, retry_after=DEPENDENCY_RETRY_AFTER) from None
+            self._store_sealed(parcel.link_id, parcel, store)
+        except BaseException:
+            wait([older])  # nothing of this reset runs on after its answer
+            raise
         try:
-            store.delete_older_links(
-                customer_id=parcel.customer_id, user_id=parcel.user_id, link_id=parcel.link_id
+            store.delete_links(
+                customer_id=parcel.customer_id, user_id=parcel.user_id, link_ids=older.result()
             )
         except DependencyUnavailable:
             logger.warning(
@@ -165,6 +214,24 @@ class PasswordDelivery:
             )
             return (OLDER_LINKS_NOT_DELETED,)
         return ()
+
+    @staticmethod
+    def _store_sealed(link_id: str, parcel: Parcel, store: SecretLinkStore) -> None:
+        try:
+            sealed = seal(
+                parcel.password.get_secret_value(),
+                link_id=link_id,
+                public_point=parcel.public_point,
+            )
+            store.store_sealed(link_id, sealed, version=parcel.link_version)
+        # ValueError: a stored public key that is no P-256 point (a row written elsewhere).
+        except (DependencyUnavailable, SecretGone, ValueError) as failed:
+            logger.error(
+                "Password set, but link %s was not stored (%s): it cannot be delivered",
+                link_id,
+                type(failed).__name__,
+            )
+            raise SecretLinkNotStored(NOT_STORED, retry_after=DEPENDENCY_RETRY_AFTER) from None
 
     def withdraw(self, parcel: Parcel) -> None:
         """The reset failed: the link it made goes (nobody was given it). A link made

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reset_password.caller_policy import CustomerPolicy
+from reset_password.delivery import PasswordDelivery
 from reset_password.service import ResetService
 from shared.caller_auth import CallerTokenValidator
 
@@ -14,6 +15,8 @@ from shared.caller_auth import CallerTokenValidator
 @dataclass(frozen=True)
 class ResetDependencies:
     reset_service: ResetService
+    # The service's own: a batch makes its links with it when it is accepted.
+    delivery: PasswordDelivery
     # None unless CALLER_TENANT_ID and CALLER_AUDIENCE turn caller tokens on.
     caller_tokens: CallerTokenValidator | None
     customer_policy: CustomerPolicy

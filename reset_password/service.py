@@ -139,18 +139,21 @@ class ResetService:
         customer_id: str,
         user_id: str,
     ) -> None:
-        if self._guard.reads_target(order.user):
-            target = self._guard.read(customer_id, user_id, expected_upn=order.user.upn)
-            outcome.learn_names(target.user, order.password)
-            self._guard.refuse_untouchable(target)
         if order.dry_run:
+            self._read_target(order, outcome, customer_id, user_id)
             self._delivery.check(order.source)
             outcome.warnings = self._gdap_checked(customer_id)
             outcome.warnings += (DRY_RUN_SESSIONS,) if order.revoke_sessions else ()
             outcome.finish("validated")
             return
+        preparing = self._delivery.begin(order.source, customer_id=customer_id, user_id=user_id)
+        try:
+            self._read_target(order, outcome, customer_id, user_id)
+        except BaseException:
+            preparing.settle()
+            raise
         # A link's pending row is written here, before anything is reset.
-        parcel = self._delivery.prepare(order.source, customer_id=customer_id, user_id=user_id)
+        parcel = preparing.parcel()
         outcome.password_generated = parcel.generated
         outcome.secret_link_id = parcel.link_id
         try:
@@ -163,6 +166,15 @@ class ResetService:
             self._revoke_sessions(customer_id, user_id, outcome)
         self._deliver(parcel, outcome)
         outcome.finish("succeeded")
+
+    def _read_target(
+        self, order: ResetOrder, outcome: ResetOutcome, customer_id: str, user_id: str
+    ) -> None:
+        """The guard's read of the user, and its refusals."""
+        if self._guard.reads_target(order.user):
+            target = self._guard.read(customer_id, user_id, expected_upn=order.user.upn)
+            outcome.learn_names(target.user, order.password)
+            self._guard.refuse_untouchable(target)
 
     def _send(
         self,

@@ -86,6 +86,13 @@ class AttachedLink:
 
 
 @dataclass(frozen=True)
+class LinkSnapshot:
+    """A link's row as read at one moment (None: there was none)."""
+
+    entity: TableEntity | None = field(repr=False)
+
+
+@dataclass(frozen=True)
 class RevealedLink:
     """A spent link: what the page needs, and who it was for (the audit)."""
 
@@ -172,17 +179,34 @@ class SecretLinkStore:
             )
         return replace(pending, version=_version(written, pending.expires_at))
 
-    def attach(self, link_id: str, *, customer_id: str, user_id: str) -> AttachedLink:
+    def look_up(self, link_id: str) -> LinkSnapshot:
+        """The link's row as it is now, read and nothing written: `attach` may start from
+        it (a batch reads it beside the guard's read of the user)."""
+        return LinkSnapshot(self._read_link(link_id))
+
+    def attach(
+        self,
+        link_id: str,
+        *,
+        customer_id: str,
+        user_id: str,
+        snapshot: LinkSnapshot | None = None,
+    ) -> AttachedLink:
         """A link made before its user's IDs were known (a batch answers its links before
         any name is resolved) is filed under them once the lookups named them, just before
         its reset: the user's index holds it from now, so this reset's delivery retires
         the user's older links and a later link retires it, and its reveal is audited
         with the real IDs. Its public key, to seal the password to, and the row's version;
-        SecretGone when the link is not live (expired, revealed, withdrawn)."""
+        SecretGone when the link is not live (expired, revealed, withdrawn). `snapshot`:
+        the row as `look_up` read it, for the first try (judged live now; a row changed
+        since fails the update and is read again)."""
         partition = _user_partition(customer_id, user_id)
         customer, user = _guid(customer_id, "customer_id"), _guid(user_id, "user_id")
-        for _ in range(REVEAL_ATTEMPTS):
-            entity = self._live_link(link_id)
+        for attempt in range(REVEAL_ATTEMPTS):
+            if attempt == 0 and snapshot is not None:
+                entity = self._live(snapshot.entity)
+            else:
+                entity = self._live_link(link_id)
             point = b64url_decode(str(entity["PublicKey"]))
             expires_at = cast(datetime, entity["ExpiresAt"])
             filed = _user_partition(str(entity["CustomerId"]), str(entity["UserId"]))
@@ -284,8 +308,15 @@ class SecretLinkStore:
     def delete_older_links(self, *, customer_id: str, user_id: str, link_id: str) -> int:
         """Only the newest link opens the password now set: delete the user's links made
         before `link_id` (links made after it are left to delete this one). The count."""
+        older = self.older_links(customer_id=customer_id, user_id=user_id, link_id=link_id)
+        return self.delete_links(customer_id=customer_id, user_id=user_id, link_ids=older)
+
+    def older_links(self, *, customer_id: str, user_id: str, link_id: str) -> list[str]:
+        """The user's links made before `link_id`, from the user's index. A link is in the
+        index before its reset's PATCH, so read any time after this link's, the answer
+        holds every link older than it."""
         partition = _user_partition(customer_id, user_id)
-        with _reaching_storage("deleting older links"):
+        with _reaching_storage("reading the user's links"):
             index = list(
                 self._table.query_entities(
                     "PartitionKey eq @partition",
@@ -293,15 +324,20 @@ class SecretLinkStore:
                     select=["RowKey", "CreatedAt"],
                 )
             )
-            own = next((row for row in index if row["RowKey"] == link_id), None)
-            if own is None:
-                return 0
-            anchor = (own["CreatedAt"], link_id)
-            older = [row["RowKey"] for row in index if (row["CreatedAt"], row["RowKey"]) < anchor]
-            for older_id in older:
+        own = next((row for row in index if row["RowKey"] == link_id), None)
+        if own is None:
+            return []
+        anchor = (own["CreatedAt"], link_id)
+        return [row["RowKey"] for row in index if (row["CreatedAt"], row["RowKey"]) < anchor]
+
+    def delete_links(self, *, customer_id: str, user_id: str, link_ids: list[str]) -> int:
+        """Deletes these links of the user's, row and index entry; the count."""
+        partition = _user_partition(customer_id, user_id)
+        with _reaching_storage("deleting older links"):
+            for older_id in link_ids:
                 self._table.delete_entity(older_id, LINK_ROW)
                 self._table.delete_entity(partition, older_id)
-        return len(older)
+        return len(link_ids)
 
     # -- the page's side ----------------------------------------------------------------
 
@@ -367,7 +403,9 @@ class SecretLinkStore:
                 return None
 
     def _live_link(self, link_id: str) -> TableEntity:
-        entity = self._read_link(link_id)
+        return self._live(self._read_link(link_id))
+
+    def _live(self, entity: TableEntity | None) -> TableEntity:
         if entity is None or self._expired(entity):
             raise SecretGone
         return entity
