@@ -4,6 +4,8 @@ spec imports helpers from here, never from another spec module."""
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,14 @@ def product_modules() -> dict[str, Path]:
 
 
 MODULES = product_modules()
+
+
+@functools.cache
+def syntax_tree(path: Path) -> ast.Module:
+    """A file's syntax tree, parsed once per run: many specs walk the same product modules
+    (a spec must not change the tree it is handed)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
 
 CUSTOMER = "0b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 USER = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"

@@ -10,11 +10,12 @@ from typing import Any
 
 import azure.functions as func
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reset_batches.request import MAX_USERS, parse_batch_order
 from shared.errors import InvalidRequest
+from tests.budget import examples
 
 CUSTOMER = "c0a1b2c3-d4e5-4f60-8a71-b2c3d4e5f601"
 
@@ -79,6 +80,8 @@ _BAD = st.one_of(
 )
 
 
+# Each example validates a list of up to 35 entries: a quarter of the profile's examples.
+@settings(max_examples=examples(0.25))
 @given(
     good=st.lists(_GOOD, min_size=1, max_size=30, unique_by=str.lower),
     bad=st.lists(_BAD, min_size=1, max_size=5),
@@ -97,6 +100,7 @@ def test_every_bad_entry_and_only_those_are_named_by_index(
     assert sorted(fields(error)) == sorted(f"users[{p}]" for p in positions)
 
 
+@settings(max_examples=examples(0.25))
 @given(users=st.lists(_GOOD, min_size=1, max_size=20, unique_by=str.lower), data=st.data())
 def test_a_repeat_in_any_letter_case_names_the_first_entry(
     users: list[str], data: st.DataObject

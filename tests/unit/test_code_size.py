@@ -8,14 +8,14 @@ import ast
 
 import pytest
 
-from tests.unit.helpers import MODULES
+from tests.unit.helpers import MODULES, syntax_tree
 
 MAX_FUNCTION_LINES = 60
 MAX_COLLABORATORS = 6
 
 
 def functions(module: str) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
-    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    tree = syntax_tree(MODULES[module])
     return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.helpers import MODULES, PACKAGES, ROOT, ROOT_MODULES
+from tests.unit.helpers import MODULES, PACKAGES, ROOT, ROOT_MODULES, syntax_tree
 
 FEATURES = ("credentials", "reset_password", "reset_batches", "secret_links")
 
@@ -126,7 +126,7 @@ def imports_of(module: str) -> set[str]:
 
 def all_imports_of(module: str) -> set[str]:
     found: set[str] = set()
-    for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
+    for node in ast.walk(syntax_tree(MODULES[module])):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module is not None:
@@ -234,7 +234,7 @@ def users_of_shared() -> dict[str, set[str]]:
 
 def imported_modules(path: Path) -> set[str]:
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(syntax_tree(path)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module is not None:

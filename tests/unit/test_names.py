@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reset_password.names import CustomerRef, UserRef, parse_customer, parse_user
+from tests.budget import examples
 from tests.unit.helpers import errors_of, parsed_order, request
 
 GUID_TEXT = "0B1A2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
@@ -83,6 +84,7 @@ def test_a_domain_of_300_characters_is_refused() -> None:
     assert parse_customer(DOMAIN_300) is None
 
 
+@settings(max_examples=examples(0.25))
 @given(domains, st.sampled_from(sorted(LOOK_ALIKES)))
 def test_a_domain_with_a_unicode_look_alike_is_refused(domain: str, latin: str) -> None:
     spoofed = "contoso" + latin + "." + domain

@@ -4,26 +4,28 @@ can answer, and every error carries only the members a problem answer states."""
 from __future__ import annotations
 
 import ast
+import functools
 
 import pytest
 
 from shared.errors import DomainError
 from shared.problems import PROBLEMS
-from tests.unit.helpers import MODULES
+from tests.unit.helpers import MODULES, syntax_tree
 
 
-def constructed_names() -> set[str]:
+@functools.cache
+def constructed_names() -> frozenset[str]:
     """Every name called anywhere in the product code (`Name(...)`, `module.Name(...)`)."""
     found: set[str] = set()
     for path in MODULES.values():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(syntax_tree(path)):
             if isinstance(node, ast.Call):
                 function = node.func
                 if isinstance(function, ast.Name):
                     found.add(function.id)
                 elif isinstance(function, ast.Attribute):
                     found.add(function.attr)
-    return found
+    return frozenset(found)
 
 
 @pytest.mark.parametrize("error", list(PROBLEMS), ids=lambda cls: cls.__name__)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.helpers import MODULES
+from tests.unit.helpers import MODULES, syntax_tree
 
 # Where an HTTP request is made: the helper, and the session it sends through.
 SENDERS = {"shared.upstream", "worker.http"}
@@ -18,7 +18,7 @@ UPSTREAM_TIMEOUT = re.compile(r"(CONNECT|READ|CONNECTION)_?TIMEOUT", re.IGNORECA
 
 
 def module_constants(module: str) -> list[str]:
-    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    tree = syntax_tree(MODULES[module])
     names: list[str] = []
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else []
@@ -31,7 +31,7 @@ def module_constants(module: str) -> list[str]:
 def keywords_passed(path: Path) -> set[str]:
     return {
         keyword.arg
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        for node in ast.walk(syntax_tree(path))
         if isinstance(node, ast.Call)
         for keyword in node.keywords
         if keyword.arg is not None
@@ -54,7 +54,7 @@ def test_only_the_upstream_helper_sends_an_http_request(module: str) -> None:
 def test_no_call_is_given_a_timeout_written_in_place(module: str) -> None:
     written = [
         f"{keyword.arg} at line {node.lineno}"
-        for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8")))
+        for node in ast.walk(syntax_tree(MODULES[module]))
         if isinstance(node, ast.Call)
         for keyword in node.keywords
         if keyword.arg is not None
