@@ -378,7 +378,8 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
             "Requested by",
             f"Who asked for the reset (the person or agent the ticket names), 1-"
             f"{MAX_REQUESTED_BY_LENGTH} characters, the ticketId rule (no Unicode Cc, Cf, Zl, "
-            "Zp). Recorded in the audit event and echoed back.",
+            "Zp). Recorded in the audit event and echoed back, so it must not contain the "
+            "password the request sends (in any letter case).",
             rules={"examples": ["Grace Hopper"], "pattern": api_patterns.ticket_id_pattern()},
         ),
         "forceChangePassword": Label(
@@ -390,7 +391,8 @@ LABELS: Mapping[str, Mapping[str, Label]] = {
             "Ticket ID",
             "Your ticket or incident number, 1-64 characters without control, format (bidi, "
             "zero-width, tag) or line-separator characters (Unicode Cc, Cf, Zl, Zp). Recorded "
-            "in the audit event and echoed back. The pattern names only characters up to "
+            "in the audit event and echoed back, so it must not contain the password the "
+            "request sends (in any letter case). The pattern names only characters up to "
             "U+FFFF (no noncharacters): a portable regex cannot tell a format character "
             "beyond it from an emoji, which the function accepts all the same.",
             rules={"examples": ["INC0012345"], "pattern": api_patterns.ticket_id_pattern()},

@@ -97,6 +97,9 @@ def check_media_type(headers: Mapping[str, str]) -> None:
         raise UnsupportedMediaType("Send the body as JSON with 'Content-Type: application/json'.")
 
 
+COPIED_SECRET_MESSAGE = "must not contain the password (it is audited and echoed)"  # noqa: S105 - about it
+
+
 def read_body(req: func.HttpRequest) -> bytes:
     body = req.get_body() or b""
     if len(body) > MAX_BODY_BYTES:
@@ -163,6 +166,8 @@ def _password_source(
         if body.password is None:
             errors.append({"field": "password", "message": SOURCE_MISSING})
             return None
+        if _copied_into_text_fields(body, body.password.get_secret_value(), errors):
+            return None
         return CallerPassword(body.password)
     if body.password is not None:
         errors.append({"field": "password", "message": SOURCE_TWICE})
@@ -173,6 +178,21 @@ def _password_source(
             errors.append({"field": "Idempotency-Key", "message": KEY_WITH_DELIVERY})
         return None
     return GeneratedPassword(body.delivery)
+
+
+def _copied_into_text_fields(
+    body: ResetPasswordBody, password: str, errors: list[dict[str, str]]
+) -> bool:
+    """The password inside `ticketId` or `requestedBy` (a flow mapping the wrong field,
+    in any letter case): both are audited and echoed, so it would reach the log and the
+    answer. True when one is refused."""
+    found = False
+    secret = password.casefold()
+    for name, value in (("ticketId", body.ticket_id), ("requestedBy", body.requested_by)):
+        if value is not None and secret in value.casefold():
+            errors.append({"field": name, "message": COPIED_SECRET_MESSAGE})
+            found = True
+    return found
 
 
 def _dry_run(query: Mapping[str, str], errors: list[dict[str, str]]) -> bool:
