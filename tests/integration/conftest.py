@@ -338,15 +338,11 @@ class LinkTable:
         self.proxy.hang()
 
 
-@pytest.fixture
-def link_table(harness: Harness, azurite_connection_string: str) -> Iterator[LinkTable]:
-    """One-time links on for the harness: the settings point at Azurite (through the
-    proxy), links at LINK_ORIGIN, and the table starts empty."""
-    found = _TABLE_ENDPOINT.search(azurite_connection_string)
-    assert found is not None, "Azurite's connection string names its table endpoint"
+def empty_table(connection_string: str, name: str) -> TableClient:
+    """Azurite's table `name`, made or emptied: each spec starts from none of its rows."""
     table = open_table(
-        table_name=LINK_TABLE,
-        connection_string=azurite_connection_string,
+        connection_string=connection_string,
+        table_name=name,
         timeouts=composition.TIMINGS.table_timeouts,
         retry_backoff=0.01,
     )
@@ -355,6 +351,16 @@ def link_table(harness: Harness, azurite_connection_string: str) -> Iterator[Lin
     except ResourceExistsError:
         for entity in list(table.list_entities(select=["PartitionKey", "RowKey"])):
             table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+    return table
+
+
+@pytest.fixture
+def link_table(harness: Harness, azurite_connection_string: str) -> Iterator[LinkTable]:
+    """One-time links on for the harness: the settings point at Azurite (through the
+    proxy), links at LINK_ORIGIN, and the table starts empty."""
+    found = _TABLE_ENDPOINT.search(azurite_connection_string)
+    assert found is not None, "Azurite's connection string names its table endpoint"
+    table = empty_table(azurite_connection_string, LINK_TABLE)
     with LoopbackProxy(int(found.group(1))) as proxy:
         harness.monkeypatch.setattr(
             "composition.TIMINGS", replace(composition.TIMINGS, table_retry_backoff=0.01)
@@ -389,17 +395,7 @@ class CheckTable:
 def check_table(harness: Harness, azurite_connection_string: str) -> Iterator[CheckTable]:
     """The host's storage in Azurite for the credentials timers, the rotation's table
     empty: as before the first rotation."""
-    table = open_table(
-        connection_string=azurite_connection_string,
-        table_name=OUTCOME_TABLE,
-        timeouts=composition.TIMINGS.table_timeouts,
-        retry_backoff=0.01,
-    )
-    try:
-        table.create_table()
-    except ResourceExistsError:
-        for entity in list(table.list_entities(select=["PartitionKey", "RowKey"])):
-            table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+    table = empty_table(azurite_connection_string, OUTCOME_TABLE)
     harness.configure(AzureWebJobsStorage=azurite_connection_string)
     yield CheckTable(table)
     table.close()

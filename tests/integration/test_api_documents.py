@@ -451,30 +451,20 @@ def disagreements(
 def test_every_answer_is_one_the_documents_describe_and_valid_requests_are_accepted(
     host: LocalFunctionsHost,
 ) -> None:
-    @given(request=requests_())
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    )
-    def exercise(request: Request) -> None:
-        answer = send(host, request)
-        problems = [
-            f"{described.name}: {problem}"
-            for described in DOCUMENTS
-            for problem in disagreements(described, request, answer)
-        ]
-        assert not problems, f"{request}\n" + "\n".join(problems)
-
-    exercise()
+    judge_every_answer(host, requests_())
 
 
 def test_every_batch_answer_is_one_the_documents_describe_and_valid_batches_are_accepted(
     host: LocalFunctionsHost,
 ) -> None:
     # Valid batches are queued in Azurite and never run: the host here serves HTTP alone.
-    @given(request=st.one_of(batch_requests(), status_requests()))
+    judge_every_answer(host, st.one_of(batch_requests(), status_requests()))
+
+
+def judge_every_answer(host: LocalFunctionsHost, drawn: st.SearchStrategy[Request]) -> None:
+    """Each drawn request sent to the host; its answer judged by all three documents."""
+
+    @given(request=drawn)
     @settings(
         max_examples=EXAMPLES,
         deadline=None,
