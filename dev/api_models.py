@@ -58,9 +58,12 @@ def problem_codes_by_status(codes: Iterable[str] | None = None) -> dict[int, lis
     return by_status
 
 
-_PROBLEM_CODES: list[JsonValue] = [
-    code for codes in problem_codes_by_status(RESET_PROBLEMS).values() for code in codes
-]
+def _in_status_order(codes: Iterable[str]) -> list[JsonValue]:
+    """The codes as the documents list them: by status, then by name."""
+    return [code for group in problem_codes_by_status(codes).values() for code in group]
+
+
+_PROBLEM_CODES: list[JsonValue] = _in_status_order(RESET_PROBLEMS)
 # What the reveal answers as a problem (secret_links/routes.py): its own two, and the
 # shared table's for a malformed request or storage out of reach.
 REVEAL_PROBLEMS = (
@@ -72,9 +75,7 @@ REVEAL_PROBLEMS = (
     "internal_error",
     "dependency_unavailable",
 )
-_LINK_PROBLEM_CODES: list[JsonValue] = [
-    code for codes in problem_codes_by_status(REVEAL_PROBLEMS).values() for code in codes
-]
+_LINK_PROBLEM_CODES: list[JsonValue] = _in_status_order(REVEAL_PROBLEMS)
 # What the batch routes answer as a problem (reset_batches/routes.py): the caller's
 # checks, the request's, storage out of reach; nothing goes upstream before the 202.
 BATCH_ACCEPT_PROBLEMS = (
@@ -96,9 +97,7 @@ BATCH_STATUS_PROBLEMS = (
     "internal_error",
     "dependency_unavailable",
 )
-_BATCH_STATUS_CODES: list[JsonValue] = [
-    code for codes in problem_codes_by_status(BATCH_STATUS_PROBLEMS).values() for code in codes
-]
+_BATCH_STATUS_CODES: list[JsonValue] = _in_status_order(BATCH_STATUS_PROBLEMS)
 
 
 # --- the answers that have no runtime model -------------------------------------------
